@@ -1,0 +1,365 @@
+"""The `narratrace` command: a thin layer over narratrace.Workspace (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from narratrace import __version__
+from narratrace.cli.progress import ingest_progress
+
+app = typer.Typer(
+    name="narratrace",
+    help="Trace information campaigns: ingest, clean and search articles, statements and posts.\n\n"
+         "Example: narratrace demo",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+sources_app = typer.Typer(help="The analyst's registry of actors and sources.\n\nExample: narratrace sources import sources.yaml",
+                          no_args_is_help=True)
+docs_app = typer.Typer(help="Stored documents.\n\nExample: narratrace docs list --language fa", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(docs_app, name="docs")
+
+out = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[str | None, typer.Option(
+    "--workspace", "-w", help="Workspace file (default: $NARRATRACE_WORKSPACE, else ./narratrace.db).",
+    envvar="NARRATRACE_WORKSPACE", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
+SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only these source ids (repeatable).")]
+ActorF = Annotated[str | None, typer.Option("--actor", help="Only documents of sources owned by this actor id.")]
+AudienceF = Annotated[str | None, typer.Option("--audience", help="Only this audience (domestic, foreign, …).")]
+LanguageF = Annotated[str | None, typer.Option("--language", help="Only this document language (en, fa, …).")]
+SinceF = Annotated[str | None, typer.Option("--since", help="Published on or after (YYYY-MM-DD[ HH:MM]).")]
+UntilF = Annotated[str | None, typer.Option("--until", help="Published on or before (YYYY-MM-DD[ HH:MM]).")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    raise typer.Exit(code)
+
+
+def open_ws(path: str | None, create: bool = False):
+    from narratrace.workspace import Workspace, WorkspaceError
+
+    try:
+        return Workspace(path, create=create)
+    except WorkspaceError as exc:
+        fail(str(exc))
+
+
+def _date(value: str | None, name: str, end_of_day: bool = False):
+    if value is None:
+        return None
+    from datetime import timedelta
+
+    from narratrace.clean.text import parse_date
+
+    dt = parse_date(value)
+    if dt is None:
+        fail(f"{name} '{value}' is not a date; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
+    if end_of_day and len(value.strip()) == 10:
+        dt = dt + timedelta(days=1) - timedelta(microseconds=1)
+    return dt
+
+
+def _filters(source, actor, audience, language, since, until) -> dict:
+    return {"source": source or None, "actor": actor, "audience": audience, "language": language,
+            "since": _date(since, "--since"), "until": _date(until, "--until", end_of_day=True)}
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"narratrace {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False) -> None:
+    pass
+
+
+@app.command()
+def init(workspace: WorkspaceOpt = None) -> None:
+    """Create an empty workspace (a single SQLite file) or upgrade an old one.
+
+    Example: narratrace init --workspace campaign.db
+    """
+    ws = open_ws(workspace, create=True)
+    out.print(f"workspace ready: {ws.path}")
+
+
+@sources_app.command("import")
+def sources_import(file: Annotated[Path, typer.Argument(help="YAML ({actors, sources}) or CSV (one source per row).")],
+                   workspace: WorkspaceOpt = None) -> None:
+    """Import or update actors and sources; documents match sources by domain, feed or channel.
+
+    Example: narratrace sources import sources.yaml
+    """
+    from narratrace.store.registry import RegistryError
+
+    ws = open_ws(workspace, create=True)
+    try:
+        counts = ws.import_sources(file)
+    except RegistryError as exc:
+        fail(f"{file}: {exc}" if str(file) not in str(exc) else str(exc))
+    out.print(f"imported {counts['actors']} actors, {counts['sources']} sources, {counts['locators']} new locators")
+
+
+@sources_app.command("list")
+def sources_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """List sources with their actor, audience and document counts.
+
+    Example: narratrace sources list --json
+    """
+    rows = open_ws(workspace).sources()
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("id", "name", "actor", "audience", "lang", "kind", "domains", "docs")
+    for r in rows:
+        t.add_row(r.key, r.name, r.actor or "", r.audience or "", r.language or "", r.kind or "",
+                  ", ".join(r.domains), str(r.documents))
+    out.print(t)
+
+
+@app.command()
+def ingest(
+    inputs: Annotated[list[str] | None, typer.Argument(help="Files, directories (recursive) or globs.")] = None,
+    url: Annotated[list[str] | None, typer.Option("--url", help="Fetch this web page (repeatable).")] = None,
+    feed: Annotated[list[str] | None, typer.Option("--feed", help="Fetch this RSS/Atom feed and its articles.")] = None,
+    sitemap: Annotated[list[str] | None, typer.Option("--sitemap", help="Fetch the pages listed in this sitemap.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Attribute everything to this source id.")] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="CSV/JSONL column mapping FIELD=COLUMN "
+                                                   "(fields: text, html, url, title, author, published_at, source, language).")] = None,
+    max_mb: Annotated[float, typer.Option("--max-mb", help="Largest single document accepted, in MB.")] = 50,
+    allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow fetching from private/loopback addresses.")] = False,
+    no_recursive: Annotated[bool, typer.Option("--no-recursive", help="Do not descend into sub-directories.")] = False,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest local files (HTML, text, Markdown, PDF, JSONL, CSV, WARC, Telegram export) or, when asked, URLs.
+
+    Re-running on the same material adds nothing; an interrupted run can simply be run again.
+
+    Examples:
+
+        narratrace ingest articles/ transcripts/*.txt
+
+        narratrace ingest posts.csv --map text=body --map published_at=created
+
+        narratrace ingest --feed https://news.example/rss --source example-news
+    """
+    if not (inputs or url or feed or sitemap):
+        fail("nothing to ingest: give files/directories, or --url/--feed/--sitemap (see --help)")
+    mapping = {}
+    for m in map_ or []:
+        if "=" not in m:
+            fail(f"--map '{m}' must look like FIELD=COLUMN, e.g. --map text=body")
+        k, v = m.split("=", 1)
+        mapping[k.strip()] = v.strip()
+    from narratrace.store.registry import RegistryError
+
+    ws = open_ws(workspace, create=True)
+    max_bytes = int(max_mb * 1024 * 1024)
+    reports = []
+    try:
+        if inputs:
+            with ingest_progress(err, "files", enabled=True) as (on_total, on_item):
+                reports.append(ws.ingest(inputs, source=source, mapping=mapping, max_bytes=max_bytes,
+                                         recursive=not no_recursive, progress=on_item, on_files=on_total))
+        for mode, urls in (("page", url), ("feed", feed), ("sitemap", sitemap)):
+            if urls:
+                with ingest_progress(err, f"{mode}s", enabled=True) as (on_total, on_item):
+                    on_total(None)
+                    reports.append(ws.ingest_urls(urls, mode=mode, source=source, allow_private=allow_private,
+                                                  max_bytes=max_bytes, progress=on_item))
+    except RegistryError as exc:
+        fail(str(exc))
+    from narratrace.ingest.pipeline import IngestReport
+
+    total = IngestReport()
+    for r in reports:
+        total.added += r.added
+        total.exact_duplicates += r.exact_duplicates
+        total.near_duplicates += r.near_duplicates
+        total.already_present += r.already_present
+        total.skipped += r.skipped
+        total.failed += r.failed
+    if as_json:
+        return _print_json(total.as_dict())
+    for p in total.skipped:
+        err.print(f"[yellow]skipped[/] {p.line()}", highlight=False, markup=True, soft_wrap=True)
+    for p in total.failed:
+        err.print(f"[red]failed[/] {p.line()}", highlight=False, markup=True, soft_wrap=True)
+    out.print(total.summary())
+
+
+@docs_app.command("list")
+def docs_list(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many first.")] = 0,
+    unique: Annotated[bool, typer.Option("--unique", help="Hide documents linked as duplicates.")] = False,
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List documents by publication time, with filters.
+
+    Example: narratrace docs list --audience foreign --since 2026-02-01 --json
+    """
+    rows = open_ws(workspace).documents(limit=limit, offset=offset, include_duplicates=not unique,
+                                        **_filters(source, actor, audience, language, since, until))
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("id", "published", "source", "aud.", "lang", "title", "dup of")
+    for d in rows:
+        t.add_row(str(d.id), d.published_at.strftime("%Y-%m-%d %H:%M") if d.published_at else "—", d.source or "—",
+                  d.audience or "", d.language or "", (d.title or "")[:70],
+                  f"{d.duplicate_of} ({d.duplicate_kind})" if d.duplicate_of else "")
+    out.print(t)
+
+
+@docs_app.command("show")
+def docs_show(
+    doc_id: Annotated[int, typer.Argument(help="Document id (see `docs list`).")],
+    sentences: Annotated[bool, typer.Option("--sentences", help="Also list sentences with their spans.")] = False,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Show one document: metadata, clean text and (optionally) its sentences with spans.
+
+    Example: narratrace docs show 12 --sentences
+    """
+    from narratrace.workspace import WorkspaceError
+
+    try:
+        d = open_ws(workspace).document(doc_id)
+    except WorkspaceError as exc:
+        fail(str(exc))
+    if as_json:
+        return _print_json(d.as_dict())
+    for k in ("id", "title", "url", "author", "published_at", "language", "source", "actor", "audience", "origin",
+              "duplicate_of", "duplicate_kind", "duplicate_score"):
+        v = getattr(d, k)
+        if v is not None:
+            out.print(f"[bold]{k}[/]: {v}", highlight=False, markup=True)
+    out.print()
+    out.print(d.text, markup=False, highlight=False)
+    if sentences:
+        out.print()
+        for se in d.sentences or []:
+            out.print(f"[dim]{se.idx:>3} {se.start}-{se.end} {se.language}[/] {_esc(se.text)}", highlight=False)
+
+
+def _esc(s: str) -> str:
+    from rich.markup import escape
+
+    return escape(s)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help='Words (all must occur), "a phrase", word* for prefixes, OR.')],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many hits.")] = 20,
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Full-text search over clean text and titles (BM25 ranked), with filters.
+
+    Example: narratrace search '"no support" cult' --audience foreign --since 2026-01-01
+    """
+    hits = open_ws(workspace).search(query, limit=limit, **_filters(source, actor, audience, language, since, until))
+    if as_json:
+        return _print_json(hits.dicts())
+    if not hits:
+        out.print("no matches")
+        return
+    t = Table("doc", "published", "source", "aud.", "lang", "snippet")
+    for h in hits:
+        snippet = _esc(h.snippet).replace("\u27e8", "[bold yellow]").replace("\u27e9", "[/]")
+        t.add_row(str(h.document_id), h.published_at.strftime("%Y-%m-%d") if h.published_at else "—",
+                  h.source or "—", h.audience or "", h.language or "", snippet)
+    out.print(t)
+
+
+@app.command()
+def stats(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Counts: documents, duplicates, sentences, sources, languages, date range, ingest problems.
+
+    Example: narratrace stats --json
+    """
+    s = open_ws(workspace).stats()
+    if as_json:
+        return _print_json(s)
+    t = Table("what", "count", show_header=False)
+    for k in ("documents", "unique_documents", "exact_duplicates", "near_duplicates", "sentences", "sources",
+              "actors", "unattributed_documents", "published_first", "published_last"):
+        t.add_row(k.replace("_", " "), str(s[k]))
+    t.add_row("languages", ", ".join(f"{k} {v}" for k, v in s["languages"].items()))
+    t.add_row("ingest problems", ", ".join(f"{k} {v}" for k, v in s["ingest_problems"].items()) or "none")
+    out.print(t)
+
+
+@app.command()
+def export(
+    output: Annotated[str, typer.Option("--output", "-o", help="File to write, or - for stdout.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, jsonl or parquet.")] = "jsonl",
+    records: Annotated[str, typer.Option("--records", help="documents (with clean text), sentences or sources.")] = "documents",
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Export records as CSV, JSONL or Parquet; each document carries its clean `text`.
+
+    Example: narratrace export --format csv --output documents.csv --language fa
+    """
+    from narratrace.report.export import ExportError
+    from narratrace.workspace import WorkspaceError
+
+    ws = open_ws(workspace)
+    filters = _filters(source, actor, audience, language, since, until) if records != "sources" else {}
+    try:
+        n = ws.export(records, fmt, output, **filters)
+    except (ExportError, WorkspaceError) as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc}")
+    if output != "-":
+        out.print(f"wrote {n} {records} to {output}")
+
+
+@app.command()
+def demo(
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Where to build the demo workspace.")] = "narratrace-demo.db",
+    fresh: Annotated[bool, typer.Option("--fresh/--keep", help="Start from an empty workspace.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build a workspace from the bundled fictional corpus and show what narratrace finds in it.
+
+    Example: narratrace demo --workspace demo.db
+    """
+    from narratrace.demo.run import run_demo
+
+    run_demo(workspace, fresh=fresh, console=out, err=err, as_json=as_json)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Progress bars for long CLI steps (on stderr, so --json output stays clean)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+
+@contextmanager
+def ingest_progress(console: Console, unit: str, enabled: bool = True):
+    """Yields (set_total, on_item). Advances once per input file (records of one file share it)."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]ingest[/]"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+        console=console, transient=False, disable=not enabled or not console.is_terminal,
+    )
+    task = progress.add_task("ingest", total=None, counts="")
+    state = {"last": None}
+
+    def set_total(n: int | None) -> None:
+        progress.update(task, total=n)
+
+    def on_item(origin: str, report) -> None:
+        key = origin.split("#", 1)[0]
+        if key != state["last"]:
+            state["last"] = key
+            progress.advance(task)
+        progress.update(task, counts=f"added {report.added} · present {report.already_present} · "
+                                     f"skipped {len(report.skipped)} · failed {len(report.failed)}")
+
+    with progress:
+        yield set_total, on_item
+        t = progress.tasks[0]
+        if t.total is not None:
+            progress.update(task, completed=t.total)

@@ -1,0 +1,57 @@
+"""Language identification behind a small protocol; the default ships its model inside
+the py3langid package (no download, ~0.06 ms per sentence on this 2-core machine)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Protocol
+
+
+class LanguageIdentifier(Protocol):
+    def identify(self, text: str) -> tuple[str | None, float]:
+        """(ISO 639-1 code or None when unsure, confidence 0..1)."""
+
+
+# Below this confidence, or on texts shorter than MIN_CHARS, a sentence inherits its
+# document's language. Calibrated by hand on the demo corpus: short English lines like
+# "Hello" come back as Breton at p≈0.06; real sentences score ≥ 0.8.
+MIN_CONFIDENCE = 0.5
+MIN_CHARS = 20
+_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+class Py3LangidIdentifier:
+    def __init__(self) -> None:
+        import py3langid.langid as L
+
+        self._ident = L.LanguageIdentifier.from_model_file(L.MODEL_FILE, norm_probs=True)
+
+    def identify(self, text: str) -> tuple[str | None, float]:
+        if len(_LETTERS.findall(text)) < 3:
+            return None, 0.0
+        lang, prob = self._ident.classify(text)
+        return lang, float(prob)
+
+
+@lru_cache(maxsize=1)
+def default_identifier() -> LanguageIdentifier:
+    return Py3LangidIdentifier()
+
+
+def document_language(text: str, hint: str | None = None, ident: LanguageIdentifier | None = None) -> str | None:
+    ident = ident or default_identifier()
+    lang, prob = ident.identify(text[:5000])
+    if lang is None or prob < MIN_CONFIDENCE:
+        return hint or lang
+    return lang
+
+
+def sentence_language(text: str, doc_language: str | None, ident: LanguageIdentifier | None = None) -> str | None:
+    if len(text) < MIN_CHARS:
+        return doc_language
+    ident = ident or default_identifier()
+    lang, prob = ident.identify(text)
+    if lang is None or prob < MIN_CONFIDENCE:
+        return doc_language
+    return lang

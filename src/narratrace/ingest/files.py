@@ -1,0 +1,222 @@
+"""Local inputs: files, directories (recursive) and globs → RawItems.
+
+One reader per format; each yields RawItems or Problems and never raises for a bad input,
+so one broken file never stops a batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from narratrace.clean.encoding import DecodeError, decode
+from narratrace.clean.text import parse_date
+from narratrace.ingest.items import DEFAULT_MAX_BYTES, InputError, Problem, RawItem
+
+KIND_BY_SUFFIX = {
+    ".html": "html", ".htm": "html", ".xhtml": "html", ".shtml": "html",
+    ".txt": "text", ".text": "text",
+    ".md": "markdown", ".markdown": "markdown",
+    ".pdf": "pdf",
+    ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".csv": "csv", ".tsv": "csv",
+    ".warc": "warc", ".arc": "warc",
+    ".json": "json",
+}
+
+# Record fields and the column names tried for each when no --map is given.
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "text": ("text", "content", "body", "message", "article", "full_text"),
+    "html": ("html", "raw_html"),
+    "url": ("url", "link", "permalink"),
+    "title": ("title", "headline"),
+    "author": ("author", "byline", "authors"),
+    "published_at": ("published_at", "published", "date", "datetime", "timestamp", "pubdate"),
+    "source": ("source", "outlet", "source_id"),
+    "language": ("language", "lang"),
+}
+
+
+def file_kind(path: Path) -> str | None:
+    name = path.name.lower()
+    for suffix in (".warc.gz", ".arc.gz"):
+        if name.endswith(suffix):
+            return "warc"
+    return KIND_BY_SUFFIX.get(path.suffix.lower())
+
+
+def discover(inputs: Iterable[str], recursive: bool = True) -> tuple[list[Path], list[Problem]]:
+    """Expand files, directories and globs into a sorted, de-duplicated file list.
+
+    Sorted so that every run visits inputs in the same order (restart = identical store).
+    """
+    found: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for raw in inputs:
+        p = Path(raw).expanduser()
+        if any(ch in raw for ch in "*?["):
+            matches = [Path(m) for m in glob.glob(raw, recursive=True)]
+            if not matches:
+                problems.append(Problem(raw, "failed", "glob matched no files"))
+            candidates = matches
+        elif p.is_dir():
+            candidates = list(p.rglob("*") if recursive else p.glob("*"))
+        elif p.exists():
+            candidates = [p]
+        else:
+            problems.append(Problem(raw, "failed", "no such file or directory"))
+            continue
+        for c in candidates:
+            if c.is_file() and not c.name.startswith("."):
+                found[str(c.resolve())] = c
+    return [found[k] for k in sorted(found)], problems
+
+
+def read_path(path: Path, *, mapping: dict[str, str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+              source: str | None = None) -> Iterator[RawItem | Problem]:
+    origin = str(path)
+    kind = file_kind(path)
+    if kind is None:
+        yield Problem(origin, "skipped", f"unsupported file type '{path.suffix or path.name}'")
+        return
+    try:
+        if kind in ("jsonl", "csv"):
+            yield from _records(path, kind, mapping or {}, max_bytes)
+        elif kind == "warc":
+            from narratrace.ingest.warc import read_warc
+
+            yield from read_warc(path, max_bytes)
+        elif kind == "json":
+            from narratrace.ingest.telegram import read_telegram
+
+            yield from read_telegram(path, max_bytes)
+        else:
+            size = path.stat().st_size
+            if size == 0:
+                yield Problem(origin, "skipped", "empty file")
+                return
+            if size > max_bytes:
+                yield Problem(origin, "failed", f"file is {size / 2**20:.1f} MB, over the "
+                              f"{max_bytes / 2**20:.0f} MB limit for one document (raise it with --max-bytes)")
+                return
+            yield RawItem(origin=origin, kind=kind, data=path.read_bytes(), source=source)
+    except InputError as exc:
+        yield Problem(origin, "failed", str(exc))
+    except OSError as exc:
+        yield Problem(origin, "failed", f"cannot read: {exc.strerror or exc}")
+
+
+def resolve_columns(columns: list[str], mapping: dict[str, str]) -> dict[str, str]:
+    """field → column. Explicit mapping wins; otherwise the first alias present."""
+    lower = {c.lower().strip(): c for c in columns}
+    out: dict[str, str] = {}
+    for fld, col in mapping.items():
+        if fld not in FIELD_ALIASES:
+            raise InputError(f"unknown field '{fld}' in --map (fields: {', '.join(FIELD_ALIASES)})")
+        if col not in columns and col.lower() not in lower:
+            raise InputError(f"--map {fld}={col}: no column '{col}' (columns: {', '.join(columns)})")
+        out[fld] = col if col in columns else lower[col.lower()]
+    for fld, aliases in FIELD_ALIASES.items():
+        if fld in out:
+            continue
+        for a in aliases:
+            if a in lower:
+                out[fld] = lower[a]
+                break
+    if "text" not in out and "html" not in out:
+        raise InputError(
+            f"no text column (columns: {', '.join(columns) or 'none'}); map one with --map text=COLUMN")
+    return out
+
+
+def _value(row: dict, cols: dict[str, str], fld: str) -> str | None:
+    col = cols.get(fld)
+    if col is None:
+        return None
+    v = row.get(col)
+    if v is None:
+        return None
+    if isinstance(v, list):
+        v = ", ".join(str(x) for x in v)
+    v = str(v).strip()
+    return v or None
+
+
+def _parse_when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.isdigit() and len(value) >= 9:  # unix seconds
+        return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
+    return parse_date(value)
+
+
+def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) -> RawItem | Problem:
+    html = _value(row, cols, "html")
+    text = _value(row, cols, "text")
+    if not html and not text:
+        return Problem(origin, "skipped", "record has no text")
+    body = html or text
+    if len(body.encode("utf-8", "ignore")) > max_bytes:
+        return Problem(origin, "failed", f"record is over the {max_bytes / 2**20:.0f} MB limit")
+    published_raw = _value(row, cols, "published_at")
+    item = RawItem(
+        origin=origin,
+        kind="html" if html else "record",
+        data=html.encode("utf-8") if html else None,
+        text=None if html else text,
+        url=_value(row, cols, "url"),
+        title=_value(row, cols, "title"),
+        author=_value(row, cols, "author"),
+        published_at=_parse_when(published_raw),
+        language=_value(row, cols, "language"),
+        source=_value(row, cols, "source"),
+    )
+    if published_raw and item.published_at is None:
+        item.meta["unparsed_date"] = published_raw
+    return item
+
+
+def _records(path: Path, kind: str, mapping: dict[str, str], max_bytes: int) -> Iterator[RawItem | Problem]:
+    raw = path.read_bytes()
+    if not raw.strip():
+        yield Problem(str(path), "skipped", "empty file")
+        return
+    try:
+        content, _enc = decode(raw)
+    except DecodeError as exc:
+        raise InputError(str(exc)) from exc
+    if kind == "jsonl":
+        cols: dict[str, str] | None = None
+        for n, line in enumerate(content.splitlines(), 1):
+            if not line.strip():
+                continue
+            origin = f"{path}#{n}"
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                yield Problem(origin, "failed", f"invalid JSON: {exc.msg}")
+                continue
+            if not isinstance(row, dict):
+                yield Problem(origin, "failed", "JSON line is not an object")
+                continue
+            try:
+                cols = resolve_columns(list(row), mapping)
+            except InputError as exc:
+                yield Problem(origin, "failed", str(exc))
+                continue
+            yield record_item(row, cols, origin, max_bytes)
+        return
+    dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
+    csv.field_size_limit(max_bytes)
+    reader = csv.DictReader(io.StringIO(content), dialect=dialect)
+    cols = resolve_columns(list(reader.fieldnames or []), mapping)
+    try:
+        for n, row in enumerate(reader, 2):
+            yield record_item(row, cols, f"{path}#{n}", max_bytes)
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV at line {reader.line_num}: {exc}") from exc

@@ -1,0 +1,65 @@
+"""What readers hand to the pipeline: one RawItem per would-be document, or a Problem."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# A single document larger than this is refused (a 200 MB "article" is an attack or a
+# mistake). Containers (JSONL, CSV, WARC, Telegram exports) are streamed and the cap
+# applies to each record in them. Raise with --max-bytes.
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class RawItem:
+    origin: str  # what the analyst recognises: a path, a URL, "posts.jsonl#12"
+    kind: str  # html | text | markdown | pdf | record
+    data: bytes | None = None  # raw bytes (html, text, markdown, pdf)
+    text: str | None = None  # already-decoded text (records from JSONL/CSV/Telegram)
+    url: str | None = None
+    title: str | None = None
+    author: str | None = None
+    published_at: datetime | None = None
+    language: str | None = None
+    source: str | None = None  # a source key given by the record or the command line
+    feed: str | None = None  # the feed URL this item came through
+    channel: str | None = None  # a Telegram channel name
+    charset: str | None = None  # declared by HTTP headers
+    meta: dict = field(default_factory=dict)
+
+    def raw_hash(self) -> str:
+        """The idempotency key: same material in, same key, nothing added twice."""
+        h = hashlib.sha256()
+        if self.data is not None:
+            h.update(self.data)
+        else:
+            record = {
+                "text": self.text,
+                "url": self.url,
+                "title": self.title,
+                "author": self.author,
+                "published_at": self.published_at.isoformat() if self.published_at else None,
+                "channel": self.channel,
+                "meta": self.meta,
+            }
+            h.update(b"record\0" + json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode())
+        return h.hexdigest()
+
+
+@dataclass
+class Problem:
+    """An input that did not become a document, and why (one line, names the input)."""
+
+    origin: str
+    status: str  # skipped | failed
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.origin}: {self.reason}"
+
+
+class InputError(ValueError):
+    """Raised by readers for a bad input; the pipeline turns it into a Problem."""

@@ -1,0 +1,273 @@
+"""The ingest run: read → clean → dedup → segment → store, one transaction per document.
+
+Idempotent: an item whose raw hash is stored is counted as already present and skipped.
+Restartable: inputs are visited in a fixed order and cut into fixed chunks; each document
+commits with its sentences, signature and boilerplate counts, so a run killed at any
+point and run again ends with exactly the store an uninterrupted run makes.
+
+Learned boilerplate needs to see a source's other pages before it can call a line
+boilerplate. Each chunk is first extracted as a whole and its line counts are added to
+the stored counts as a look-ahead; because chunk boundaries depend only on input order,
+the counts a document is cleaned with are the same whether or not the run was restarted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
+from narratrace.clean.extract import Extracted, extract
+from narratrace.enrich.language import document_language, sentence_language
+from narratrace.ingest import dedup
+from narratrace.ingest.items import InputError, Problem, RawItem
+from narratrace.segment.sentences import split_sentences
+from narratrace.store.models import (
+    BoilerplateLine,
+    BoilerplateScope,
+    Document,
+    DocumentSignature,
+    IngestEvent,
+    Sentence,
+)
+from narratrace.store.registry import RegistryError, SourceMatcher
+
+CHUNK = 256  # items extracted together for the boilerplate look-ahead; bounded memory
+
+Progress = Callable[[str, "IngestReport"], None]
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    exact_duplicates: int = 0  # added, and linked to an earlier identical text
+    near_duplicates: int = 0  # added, and linked to an earlier near-identical text
+    already_present: int = 0  # this very material was ingested before: nothing added
+    skipped: list[Problem] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    document_ids: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"added {self.added} (exact duplicates {self.exact_duplicates}, near duplicates "
+                f"{self.near_duplicates}), already present {self.already_present}, "
+                f"skipped {len(self.skipped)}, failed {len(self.failed)}")
+
+    def as_dict(self) -> dict:
+        return {
+            "added": self.added,
+            "exact_duplicates": self.exact_duplicates,
+            "near_duplicates": self.near_duplicates,
+            "already_present": self.already_present,
+            "skipped": [{"input": p.origin, "reason": p.reason} for p in self.skipped],
+            "failed": [{"input": p.origin, "reason": p.reason} for p in self.failed],
+        }
+
+
+@dataclass
+class _Prepared:
+    item: RawItem
+    raw_hash: str
+    ext: Extracted
+    source_id: int | None
+    scope: str
+    keys: set[str]
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    buf: list = []
+    for it in items:
+        buf.append(it)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+class Ingestor:
+    def __init__(self, sessions: sessionmaker, *, source: str | None = None) -> None:
+        self.sessions = sessions
+        self.progress: Progress | None = None
+        self.explicit_source = source
+        with sessions() as s:
+            self.matcher = SourceMatcher.load(s)
+            if source:
+                self.matcher.match(explicit=source)  # unknown key: fail before reading anything
+            self.learned = self._load_learned(s)
+            self.index = dedup.NearDuplicateIndex()
+            for doc_id, blob in s.execute(select(DocumentSignature.document_id, DocumentSignature.minhash)):
+                self.index.add(doc_id, dedup.from_bytes(blob))
+
+    @staticmethod
+    def _load_learned(s: Session) -> LearnedBoilerplate:
+        lb = LearnedBoilerplate()
+        lb.scope_docs = dict(s.execute(select(BoilerplateScope.scope, BoilerplateScope.doc_count)).all())
+        lb.line_docs = {(sc, h): n for sc, h, n in s.execute(
+            select(BoilerplateLine.scope, BoilerplateLine.line_hash, BoilerplateLine.doc_count))}
+        return lb
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def run(self, stream: Iterable[RawItem | Problem], progress: Progress | None = None) -> IngestReport:
+        report = IngestReport()
+        self.progress = progress
+        for chunk in _chunks(stream, CHUNK):
+            prepared = self._prepare_chunk(chunk, report)
+            lookahead = self.learned.overlay()
+            for p in prepared:
+                lookahead.add(p.scope, p.keys)
+            for p in prepared:
+                self._store(p, lookahead, report)
+                if progress:
+                    progress(p.item.origin, report)
+        return report
+
+    def _prepare_chunk(self, chunk: list, report: IngestReport) -> list[_Prepared]:
+        hashes = {}
+        for it in chunk:
+            if isinstance(it, RawItem):
+                hashes[id(it)] = it.raw_hash()
+        with self.sessions() as s:
+            stored = set(s.scalars(select(Document.raw_hash).where(Document.raw_hash.in_(list(hashes.values())))))
+        out: list[_Prepared] = []
+        seen: set[str] = set()
+        for it in chunk:
+            if isinstance(it, Problem):
+                self._problem(it, report)
+                continue
+            h = hashes[id(it)]
+            if h in stored or h in seen:
+                report.already_present += 1
+                if self.progress:
+                    self.progress(it.origin, report)
+                continue
+            seen.add(h)
+            try:
+                ext = extract(it)
+                source_id = self.matcher.match(explicit=self.explicit_source or it.source, feed=it.feed,
+                                               channel=it.channel, urls=(ext.url, it.url))
+            except (InputError, RegistryError) as exc:
+                self._problem(Problem(it.origin, "failed", str(exc)), report)
+                continue
+            except Exception as exc:  # a parser bug on hostile input must not stop the batch
+                self._problem(Problem(it.origin, "failed", f"{type(exc).__name__}: {exc}"), report)
+                continue
+            scope = self._scope(source_id, ext.url or it.url, it.origin)
+            out.append(_Prepared(it, h, ext, source_id, scope, learnable_keys(ext.lines)))
+        return out
+
+    @staticmethod
+    def _scope(source_id: int | None, url: str | None, origin: str) -> str:
+        if source_id is not None:
+            return f"source:{source_id}"
+        host = urlsplit(url).hostname if url else None
+        if host:
+            return f"host:{host.lower()}"
+        return "dir:" + origin.rsplit("/", 1)[0].split("#")[0]
+
+    def _problem(self, p: Problem, report: IngestReport) -> None:
+        (report.failed if p.status == "failed" else report.skipped).append(p)
+        with self.sessions.begin() as s:
+            s.add(IngestEvent(at=_now(), origin=p.origin[:4000], status=p.status, reason=p.reason[:4000]))
+        if self.progress:
+            self.progress(p.origin, report)
+
+    def _store(self, p: _Prepared, lookahead: LearnedBoilerplate, report: IngestReport) -> None:
+        it, ext = p.item, p.ext
+        lines = [x for x in ext.lines if not lookahead.is_boilerplate(p.scope, x)]
+        text = "\n\n".join(lines)
+        if not text.strip():
+            self._problem(Problem(it.origin, "skipped", "no text left after cleaning"), report)
+            return
+        language = document_language(text, it.language or ext.language_hint)
+        chash = dedup.clean_hash(text)
+        sig = dedup.signature(text)
+        with self.sessions.begin() as s:
+            dup_id, dup_kind, dup_score = self._find_duplicate(s, chash, sig)
+            meta = dict(ext.meta)
+            meta.update(it.meta)
+            doc = Document(
+                source_id=p.source_id,
+                origin=it.origin,
+                url=it.url or ext.url,
+                canonical_url=ext.url if ext.url and ext.url != it.url else None,
+                title=it.title or ext.title,
+                author=it.author or ext.author,
+                site_name=ext.site_name,
+                published_at=it.published_at or ext.published_at,
+                language=language,
+                content_type=it.kind,
+                text=text,
+                raw_hash=p.raw_hash,
+                clean_hash=chash,
+                ingested_at=_now(),
+                duplicate_of_id=dup_id,
+                duplicate_kind=dup_kind,
+                duplicate_score=dup_score,
+                meta=meta,
+            )
+            s.add(doc)
+            s.flush()
+            s.add_all(
+                Sentence(document_id=doc.id, idx=i, start=sp.start, end=sp.end,
+                         language=sentence_language(text[sp.start:sp.end], language))
+                for i, sp in enumerate(split_sentences(text))
+            )
+            if sig is not None:
+                s.add(DocumentSignature(document_id=doc.id, num_perm=dedup.NUM_PERM, minhash=dedup.to_bytes(sig)))
+            self._count_lines(s, p.scope, p.keys)
+        # Only after the commit: in-memory state must never run ahead of the store.
+        self.learned.add(p.scope, p.keys)
+        if sig is not None:
+            self.index.add(doc.id, sig)
+        report.added += 1
+        report.document_ids.append(doc.id)
+        if dup_kind == "exact":
+            report.exact_duplicates += 1
+        elif dup_kind == "near":
+            report.near_duplicates += 1
+
+    def _find_duplicate(self, s: Session, chash: str, sig) -> tuple[int | None, str | None, float | None]:
+        """The earliest identical document, else the most similar earlier one above the threshold."""
+        exact = s.execute(select(Document.id, Document.duplicate_of_id).where(Document.clean_hash == chash)
+                          .order_by(Document.id).limit(1)).first()
+        if exact:
+            return exact[0], "exact", 1.0
+        if sig is None:
+            return None, None, None
+        cands = self.index.candidates(sig)
+        if not cands:
+            return None, None, None
+        best: tuple[float, int] | None = None
+        for doc_id, blob in s.execute(select(DocumentSignature.document_id, DocumentSignature.minhash)
+                                      .where(DocumentSignature.document_id.in_(cands))):
+            j = dedup.jaccard(sig, dedup.from_bytes(blob))
+            if j >= dedup.NEAR_THRESHOLD and (best is None or (j, -doc_id) > (best[0], -best[1])):
+                best = (j, doc_id)
+        if best is None:
+            return None, None, None
+        return best[1], "near", round(best[0], 4)
+
+    def _count_lines(self, s: Session, scope: str, keys: set[str]) -> None:
+        n_scope = self.learned.scope_docs.get(scope, 0) + 1
+        if n_scope == 1:
+            s.execute(insert(BoilerplateScope), [{"scope": scope, "doc_count": 1}])
+        else:
+            s.execute(update(BoilerplateScope).where(BoilerplateScope.scope == scope).values(doc_count=n_scope))
+        new, old = [], []
+        for k in sorted(keys):
+            n = self.learned.line_docs.get((scope, k), 0) + 1
+            (new if n == 1 else old).append({"scope": scope, "line_hash": k, "doc_count": n})
+        if new:
+            s.execute(insert(BoilerplateLine), new)
+        if old:
+            s.execute(update(BoilerplateLine), old)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)

@@ -1,0 +1,42 @@
+"""WARC/ARC archives (warcio): each HTML response record becomes an item."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from narratrace.ingest.items import Problem, RawItem
+
+
+def read_warc(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    n = 0
+    try:
+        with path.open("rb") as fh:
+            for record in ArchiveIterator(fh, arc2warc=True):
+                n += 1
+                if record.rec_type != "response":
+                    continue
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                origin = f"{path}#{uri or n}"
+                ctype = (record.http_headers.get_header("Content-Type") if record.http_headers else "") or ""
+                status = record.http_headers.get_statuscode() if record.http_headers else "200"
+                if status != "200":
+                    continue  # redirects and errors are crawl noise, not documents
+                if "html" not in ctype.lower():
+                    yield Problem(origin, "skipped", f"not HTML ({ctype or 'no content type'})")
+                    continue
+                body = record.content_stream().read(max_bytes + 1)
+                if len(body) > max_bytes:
+                    yield Problem(origin, "failed", f"record over the {max_bytes / 2**20:.0f} MB limit")
+                    continue
+                charset = None
+                if "charset=" in ctype.lower():
+                    charset = ctype.lower().split("charset=")[-1].split(";")[0].strip()
+                yield RawItem(origin=origin, kind="html", data=body, url=uri, charset=charset,
+                              meta={"warc_date": record.rec_headers.get_header("WARC-Date")})
+    except (ArchiveLoadFailed, ValueError, OSError, EOFError) as exc:
+        # The stream cannot be resynchronised after a broken record; what came before stays.
+        yield Problem(f"{path} (record {n + 1})", "failed", f"unreadable WARC record: {exc}")

@@ -1,0 +1,230 @@
+"""Fetching what the analyst asks for — pages, RSS/Atom feeds, sitemaps — and nothing else.
+
+Guards, each because a hostile page or feed can exploit its absence:
+- only http(s); file://, ftp:// and friends are refused;
+- every hop's host is resolved and refused when any address is private, loopback,
+  link-local (cloud metadata at 169.254.169.254), multicast or reserved, unless the
+  analyst passes allow_private (e.g. for an intranet archive);
+- redirects are followed by hand, at most MAX_REDIRECTS, each re-checked;
+- bodies are streamed and cut at max_bytes; connect/read timeouts are bounded;
+- XML is parsed with defusedxml (no entity expansion, no external DTDs: XML bombs fail).
+Residual risk, documented in docs/decisions.md: DNS can change between our check and the
+connection (rebinding); run behind an egress proxy where that matters.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from narratrace.clean.text import parse_date
+from narratrace.ingest.items import DEFAULT_MAX_BYTES, InputError, Problem, RawItem
+
+MAX_REDIRECTS = 5
+TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+USER_AGENT = "narratrace/0.1 (+offline-first research tool)"
+MAX_FEED_ENTRIES = 5000
+MAX_SITEMAP_DEPTH = 2
+
+Resolver = Callable[[str], list[str]]
+
+
+def system_resolver(host: str) -> list[str]:
+    try:
+        return sorted({ai[4][0] for ai in socket.getaddrinfo(host, None)})
+    except socket.gaierror as exc:
+        raise InputError(f"cannot resolve host '{host}': {exc.strerror}") from exc
+
+
+def check_url(url: str, *, allow_private: bool = False, resolver: Resolver = system_resolver) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise InputError(f"refused: only http(s) URLs are fetched, not '{parts.scheme or 'no scheme'}:'")
+    host = parts.hostname
+    if not host:
+        raise InputError("refused: URL has no host")
+    if allow_private:
+        return
+    try:
+        addrs = [host] if _is_ip(host) else resolver(host)
+    except InputError:
+        raise
+    for a in addrs:
+        ip = ipaddress.ip_address(a.split("%")[0])
+        if not ip.is_global or ip.is_multicast:
+            raise InputError(f"refused: {host} resolves to non-public address {ip} "
+                             "(pass --allow-private to fetch from private networks)")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+class Fetcher:
+    def __init__(self, *, allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                 client: httpx.Client | None = None, resolver: Resolver = system_resolver) -> None:
+        self.allow_private = allow_private
+        self.max_bytes = max_bytes
+        self.resolver = resolver
+        self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT},
+                                             follow_redirects=False, trust_env=False)
+
+    def get(self, url: str) -> tuple[str, bytes, str]:
+        """(final URL, body, content type). Raises InputError with a one-line reason."""
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            check_url(current, allow_private=self.allow_private, resolver=self.resolver)
+            try:
+                with self.client.stream("GET", current) as resp:
+                    if resp.is_redirect:
+                        loc = resp.headers.get("location")
+                        if not loc:
+                            raise InputError(f"HTTP {resp.status_code} redirect without a Location")
+                        current = urljoin(current, loc)
+                        continue
+                    if resp.status_code >= 400:
+                        raise InputError(f"HTTP {resp.status_code}")
+                    declared = int(resp.headers.get("content-length") or 0)
+                    if declared > self.max_bytes:
+                        raise InputError(f"response is {declared / 2**20:.1f} MB, over the limit")
+                    chunks, size = [], 0
+                    for chunk in resp.iter_bytes():
+                        size += len(chunk)
+                        if size > self.max_bytes:
+                            raise InputError(f"response over the {self.max_bytes / 2**20:.0f} MB limit")
+                        chunks.append(chunk)
+                    return current, b"".join(chunks), resp.headers.get("content-type", "")
+            except httpx.TimeoutException as exc:
+                raise InputError(f"timed out ({type(exc).__name__})") from exc
+            except httpx.HTTPError as exc:
+                raise InputError(f"network error: {exc}") from exc
+        raise InputError(f"more than {MAX_REDIRECTS} redirects")
+
+    def page(self, url: str, feed: str | None = None, hints: dict | None = None) -> RawItem:
+        final, body, ctype = self.get(url)
+        kind = "html" if ("html" in ctype or not ctype or body.lstrip()[:1] == b"<") else "text"
+        if "pdf" in ctype:
+            kind = "pdf"
+        charset = ctype.lower().split("charset=")[-1].split(";")[0].strip() if "charset=" in ctype.lower() else None
+        item = RawItem(origin=url, kind=kind, data=body, url=final, feed=feed, charset=charset)
+        for k, v in (hints or {}).items():
+            if v and getattr(item, k, None) is None:
+                setattr(item, k, v)
+        return item
+
+
+# --- XML: feeds and sitemaps ------------------------------------------------------------
+
+def _parse_xml(body: bytes, what: str):
+    from defusedxml import ElementTree as DET
+    from defusedxml.common import DefusedXmlException
+
+    try:
+        return DET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise InputError(f"refused {what}: unsafe XML ({type(exc).__name__}: entity or DTD declarations)") from exc
+    except DET.ParseError as exc:
+        raise InputError(f"malformed {what} XML: {exc}") from exc
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def parse_feed(body: bytes) -> list[dict]:
+    """RSS 2.0 / RSS 1.0 / Atom entries as dicts of url, title, author, published_at."""
+    root = _parse_xml(body, "feed")
+    entries = []
+    for el in root.iter():
+        if _local(el.tag) not in ("item", "entry"):
+            continue
+        entry: dict = {}
+        for child in el:
+            name = _local(child.tag)
+            text = (child.text or "").strip()
+            if name == "link":
+                href = child.get("href")
+                if href and child.get("rel", "alternate") == "alternate":
+                    entry.setdefault("url", href.strip())
+                elif text:
+                    entry.setdefault("url", text)
+            elif name == "title" and text:
+                entry["title"] = text
+            elif name in ("pubdate", "published", "updated", "date") and text:
+                entry.setdefault("published_at", parse_date(text) or _rfc822(text))
+            elif name in ("author", "creator"):
+                entry["author"] = text or "".join((c.text or "") for c in child if _local(c.tag) == "name").strip()
+        if entry.get("url"):
+            entries.append(entry)
+        if len(entries) >= MAX_FEED_ENTRIES:
+            break
+    return entries
+
+
+def _rfc822(value: str):
+    from email.utils import parsedate_to_datetime
+
+    from narratrace.clean.text import to_utc
+
+    try:
+        return to_utc(parsedate_to_datetime(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_sitemap(body: bytes) -> tuple[list[str], list[str]]:
+    """(page URLs, child sitemap URLs)."""
+    root = _parse_xml(body, "sitemap")
+    pages, children = [], []
+    kind = _local(root.tag)
+    for el in root.iter():
+        if _local(el.tag) == "loc" and el.text:
+            (children if kind == "sitemapindex" else pages).append(el.text.strip())
+    return pages, children
+
+
+def iter_urls(fetcher: Fetcher, urls: list[str], mode: str) -> Iterator[RawItem | Problem]:
+    """mode: page | feed | sitemap."""
+    for url in urls:
+        try:
+            if mode == "page":
+                yield fetcher.page(url)
+            elif mode == "feed":
+                _final, body, _ = fetcher.get(url)
+                for e in parse_feed(body):
+                    try:
+                        yield fetcher.page(e["url"], feed=url, hints={k: e.get(k) for k in ("title", "author", "published_at")})
+                    except InputError as exc:
+                        yield Problem(e["url"], "failed", str(exc))
+            elif mode == "sitemap":
+                yield from _sitemap(fetcher, url, 0)
+            else:
+                raise InputError(f"unknown URL mode '{mode}'")
+        except InputError as exc:
+            yield Problem(url, "failed", str(exc))
+
+
+def _sitemap(fetcher: Fetcher, url: str, depth: int) -> Iterator[RawItem | Problem]:
+    _final, body, _ = fetcher.get(url)
+    pages, children = parse_sitemap(body)
+    for p in pages:
+        try:
+            yield fetcher.page(p)
+        except InputError as exc:
+            yield Problem(p, "failed", str(exc))
+    for c in children:
+        if depth + 1 > MAX_SITEMAP_DEPTH:
+            yield Problem(c, "skipped", f"sitemap nesting deeper than {MAX_SITEMAP_DEPTH}")
+            continue
+        try:
+            yield from _sitemap(fetcher, c, depth + 1)
+        except InputError as exc:
+            yield Problem(c, "failed", str(exc))

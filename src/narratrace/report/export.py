@@ -1,0 +1,54 @@
+"""Exports of records as CSV, JSONL or Parquet, to a file or to stdout ('-')."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+FORMATS = ("csv", "jsonl", "parquet")
+
+
+class ExportError(ValueError):
+    pass
+
+
+def _flat(value):
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def export_records(records: list[dict], fmt: str, output: str) -> int:
+    """Write records; returns how many. Parquet needs a real file or a binary stdout."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format '{fmt}' (choose one of: {', '.join(FORMATS)})")
+    if fmt == "parquet":
+        import pandas as pd
+
+        df = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records])
+        if output == "-":
+            buf = io.BytesIO()
+            df.to_parquet(buf, index=False)
+            sys.stdout.buffer.write(buf.getvalue())
+        else:
+            df.to_parquet(output, index=False)
+        return len(records)
+    stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")
+    try:
+        if fmt == "jsonl":
+            for r in records:
+                stream.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
+        else:
+            cols: list[str] = []
+            for r in records:
+                cols.extend(k for k in r if k not in cols)
+            w = csv.DictWriter(stream, fieldnames=cols)
+            w.writeheader()
+            for r in records:
+                w.writerow({k: _flat(v) for k, v in r.items()})
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    return len(records)

@@ -1,0 +1,167 @@
+"""The record: SQLAlchemy 2 ORM tables shared by every backend.
+
+Portable SQL only. Anything SQLite-specific (FTS5, pragmas) lives in
+``narratrace.store.sqlite`` so that the PostgreSQL backend can reuse this schema.
+Spans (``Sentence.start``/``end``) are character offsets into ``Document.text``,
+the stored clean text: ``document.text[start:end]`` is the sentence, exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Actor(Base):
+    """Who speaks through sources: a state, party, company, movement. Pure data."""
+
+    __tablename__ = "actor"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    aliases: Mapped[list[ActorAlias]] = relationship(
+        back_populates="actor", cascade="all, delete-orphan", order_by="ActorAlias.id"
+    )
+
+
+class ActorAlias(Base):
+    __tablename__ = "actor_alias"
+    __table_args__ = (UniqueConstraint("actor_id", "alias"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(512), index=True)
+    actor: Mapped[Actor] = relationship(back_populates="aliases")
+
+
+class Source(Base):
+    """An outlet or channel. Its actor and audience are what cross-audience analysis splits on."""
+
+    __tablename__ = "source"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id", ondelete="SET NULL"))
+    audience: Mapped[str | None] = mapped_column(String(64))  # domestic | foreign | diaspora | mixed …
+    country: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(64))  # state-media | independent | channel …
+    actor: Mapped[Actor | None] = relationship()
+    locators: Mapped[list[SourceLocator]] = relationship(
+        back_populates="source", cascade="all, delete-orphan", order_by="SourceLocator.id"
+    )
+
+
+class SourceLocator(Base):
+    """How a document is matched to its source: a web domain or a feed URL."""
+
+    __tablename__ = "source_locator"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # domain | feed
+    value: Mapped[str] = mapped_column(String(2048))
+    source: Mapped[Source] = relationship(back_populates="locators")
+
+
+class Document(Base):
+    __tablename__ = "document"
+    __table_args__ = (
+        Index("ix_document_source_published", "source_id", "published_at"),
+        Index("ix_document_published", "published_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))
+    origin: Mapped[str] = mapped_column(Text)  # file path, URL or "file.jsonl#line" it came from
+    url: Mapped[str | None] = mapped_column(Text)
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    site_name: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)  # UTC, naive
+    language: Mapped[str | None] = mapped_column(String(16), index=True)
+    content_type: Mapped[str] = mapped_column(String(32))  # html | text | markdown | pdf | record …
+    text: Mapped[str] = mapped_column(Text)
+    raw_hash: Mapped[str] = mapped_column(String(64), unique=True)  # idempotency key
+    clean_hash: Mapped[str] = mapped_column(String(64), index=True)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime)
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("document.id", ondelete="SET NULL"), index=True
+    )
+    duplicate_kind: Mapped[str | None] = mapped_column(String(16))  # exact | near
+    duplicate_score: Mapped[float | None] = mapped_column(Float)  # estimated Jaccard for near
+    meta: Mapped[dict | None] = mapped_column(JSON)
+    source: Mapped[Source | None] = relationship()
+    sentences: Mapped[list[Sentence]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", order_by="Sentence.idx"
+    )
+
+
+class Sentence(Base):
+    __tablename__ = "sentence"
+    __table_args__ = (UniqueConstraint("document_id", "idx"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
+    idx: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(16))
+    document: Mapped[Document] = relationship(back_populates="sentences")
+
+
+class DocumentSignature(Base):
+    """MinHash of the clean text, kept so the near-duplicate index is rebuilt, not recomputed."""
+
+    __tablename__ = "document_signature"
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("document.id", ondelete="CASCADE"), primary_key=True
+    )
+    num_perm: Mapped[int] = mapped_column(Integer)
+    minhash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BoilerplateScope(Base):
+    """How many documents of one scope (a source, or a web host) the line counts cover."""
+
+    __tablename__ = "boilerplate_scope"
+    scope: Mapped[str] = mapped_column(String(512), primary_key=True)
+    doc_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BoilerplateLine(Base):
+    """In how many documents of a scope a short line occurred (learned boilerplate)."""
+
+    __tablename__ = "boilerplate_line"
+    scope: Mapped[str] = mapped_column(String(512), primary_key=True)
+    line_hash: Mapped[str] = mapped_column(String(32), primary_key=True)
+    doc_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IngestEvent(Base):
+    """Why an input was skipped or failed, so a batch's problems stay inspectable."""
+
+    __tablename__ = "ingest_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    origin: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # skipped | failed
+    reason: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,102 @@
+"""SQLite-only SQL, kept in this one module: pragmas and the FTS5 full-text index.
+
+The PostgreSQL backend (a later issue) replaces this module with tsvector search; nothing
+outside it may use SQLite-specific SQL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+# External-content FTS5 table over document(title, text). Triggers keep it in step with
+# the document table inside the same transaction, so a crash never leaves them apart.
+# unicode61 with remove_diacritics folds Latin accents; Persian letters are normalised
+# before storage (clean.normalize), so search sees the same forms.
+FTS_DDL = [
+    """CREATE VIRTUAL TABLE IF NOT EXISTS document_fts USING fts5(
+        title, text, content='document', content_rowid='id',
+        tokenize="unicode61 remove_diacritics 2")""",
+    """CREATE TRIGGER IF NOT EXISTS document_fts_ai AFTER INSERT ON document BEGIN
+        INSERT INTO document_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS document_fts_ad AFTER DELETE ON document BEGIN
+        INSERT INTO document_fts(document_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS document_fts_au AFTER UPDATE OF title, text ON document BEGIN
+        INSERT INTO document_fts(document_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO document_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    END""",
+]
+FTS_DROP = [
+    "DROP TRIGGER IF EXISTS document_fts_au",
+    "DROP TRIGGER IF EXISTS document_fts_ad",
+    "DROP TRIGGER IF EXISTS document_fts_ai",
+    "DROP TABLE IF EXISTS document_fts",
+]
+
+
+def install_pragmas(engine: Engine) -> None:
+    """WAL for concurrent readers during ingest; foreign keys on; wait instead of failing on locks."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        # NORMAL is durable across application crashes in WAL mode (only an OS crash
+        # can lose the last commits), which is the failure the restart test covers.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def to_fts_query(query: str) -> str:
+    """Turn analyst input into a safe FTS5 MATCH expression.
+
+    Plain words become an AND of quoted tokens (so hostile input cannot inject FTS syntax);
+    "quoted phrases" stay phrases; a trailing * on a word keeps prefix search; OR between
+    terms is honoured.
+    """
+    parts: list[str] = []
+    for m in re.finditer(r'"([^"]*)"|(\S+)', query):
+        phrase, word = m.group(1), m.group(2)
+        if phrase is not None:
+            toks = _TOKEN.findall(phrase)
+            if toks:
+                parts.append('"' + " ".join(toks) + '"')
+        elif word == "OR" and parts and parts[-1] != "OR":
+            parts.append("OR")
+        else:
+            prefix = word.endswith("*")
+            for tok in _TOKEN.findall(word):
+                parts.append(f'"{tok}"' + ("*" if prefix else ""))
+    while parts and parts[-1] == "OR":
+        parts.pop()
+    return " ".join(parts)
+
+
+def fts_subquery(query: str):
+    """A selectable of (id, rank, snippet) for the FTS match; joined by portable code."""
+    from sqlalchemy import Float, Integer, String
+
+    match = to_fts_query(query)
+    if not match:
+        return None
+    return (
+        text(
+            "SELECT rowid AS id, bm25(document_fts, 2.0, 1.0) AS rank, "
+            "snippet(document_fts, 1, '\u27e8', '\u27e9', '…', 24) AS snippet "
+            "FROM document_fts WHERE document_fts MATCH :q"
+        )
+        .bindparams(q=match)
+        .columns(id=Integer, rank=Float, snippet=String)
+        .subquery("fts")
+    )
