@@ -4,7 +4,6 @@ the page's own meta tags (trafilatura's date is day-precision, coordination need
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +13,17 @@ import trafilatura
 from narratrace.clean.text import parse_date
 
 MAX_TREE_SIZE = 200_000  # elements; larger pages are almost always generated junk or attacks
+
+
+def _config():
+    from trafilatura.settings import use_config
+
+    cfg = use_config()
+    cfg.set("DEFAULT", "max_tree_size", str(MAX_TREE_SIZE))
+    return cfg
+
+
+_CONFIG = _config()
 
 
 class ExtractionError(ValueError):
@@ -78,9 +88,6 @@ def _meta_timestamp(tree) -> datetime | None:
     return None
 
 
-_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
-
-
 def extract_html(html: str, url: str | None = None) -> HtmlExtract:
     try:
         doc = trafilatura.bare_extraction(
@@ -90,7 +97,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
             include_comments=False,
             include_tables=True,
             deduplicate=False,  # trafilatura's cache is process-wide; we dedup per document
-            max_tree_size=MAX_TREE_SIZE,
+            config=_CONFIG,
         )
     except Exception as exc:  # trafilatura raises many types on broken markup
         raise ExtractionError(f"HTML extraction failed: {type(exc).__name__}: {exc}") from exc

@@ -55,3 +55,14 @@ def sentence_language(text: str, doc_language: str | None, ident: LanguageIdenti
     if lang is None or prob < MIN_CONFIDENCE:
         return doc_language
     return lang
+
+
+def majority_language(pieces: list[tuple[str, str | None]]) -> str | None:
+    """The document language of a mixed document: the language with the most characters
+    over its sentences. Whole-text language ID leans towards the script with the most
+    distinctive n-grams (an English article quoting one Persian sentence comes out 'fa')."""
+    weight: dict[str, int] = {}
+    for text, lang in pieces:
+        if lang:
+            weight[lang] = weight.get(lang, 0) + len(text)
+    return max(sorted(weight), key=weight.__getitem__) if weight else None

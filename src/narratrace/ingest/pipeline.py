@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
 from narratrace.clean.extract import Extracted, extract
-from narratrace.enrich.language import document_language, sentence_language
+from narratrace.enrich.language import document_language, majority_language, sentence_language
 from narratrace.ingest import dedup
 from narratrace.ingest.items import InputError, Problem, RawItem
 from narratrace.segment.sentences import split_sentences
@@ -184,7 +184,10 @@ class Ingestor:
         if not text.strip():
             self._problem(Problem(it.origin, "skipped", "no text left after cleaning"), report)
             return
-        language = document_language(text, it.language or ext.language_hint)
+        hint = document_language(text, it.language or ext.language_hint)
+        spans = split_sentences(text)
+        sent_langs = [sentence_language(text[sp.start:sp.end], hint) for sp in spans]
+        language = majority_language([(text[sp.start:sp.end], lg) for sp, lg in zip(spans, sent_langs)]) or hint
         chash = dedup.clean_hash(text)
         sig = dedup.signature(text)
         with self.sessions.begin() as s:
@@ -213,11 +216,8 @@ class Ingestor:
             )
             s.add(doc)
             s.flush()
-            s.add_all(
-                Sentence(document_id=doc.id, idx=i, start=sp.start, end=sp.end,
-                         language=sentence_language(text[sp.start:sp.end], language))
-                for i, sp in enumerate(split_sentences(text))
-            )
+            s.add_all(Sentence(document_id=doc.id, idx=i, start=sp.start, end=sp.end, language=lg)
+                      for i, (sp, lg) in enumerate(zip(spans, sent_langs)))
             if sig is not None:
                 s.add(DocumentSignature(document_id=doc.id, num_perm=dedup.NUM_PERM, minhash=dedup.to_bytes(sig)))
             self._count_lines(s, p.scope, p.keys)
