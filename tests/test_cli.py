@@ -1,0 +1,102 @@
+import json
+
+import pandas as pd
+import pytest
+from conftest import article_html, write
+from typer.testing import CliRunner
+
+from narratrace.cli.main import app
+
+runner = CliRunner()
+
+COMMANDS = [["init"], ["sources"], ["sources", "import"], ["sources", "list"], ["ingest"], ["docs"], ["docs", "list"],
+            ["docs", "show"], ["search"], ["stats"], ["export"], ["demo"]]
+
+
+def run(*args, ok=True):
+    result = runner.invoke(app, [str(a) for a in args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)
+def test_every_command_has_help_with_an_example(cmd):
+    out = run(*cmd, "--help").output
+    assert "Example" in out and "narratrace" in out
+
+
+@pytest.fixture
+def filled(tmp_path):
+    w = tmp_path / "cli.db"
+    write(tmp_path / "s.yaml", "sources:\n  - id: kt\n    name: Kavaran Today\n    audience: foreign\n"
+                               "    language: en\n    domains: [kavarantoday.example]\n")
+    write(tmp_path / "in" / "a.html", article_html("Front is a cult", [
+        "The minister told foreign reporters that the Front is a cult with no support at home.",
+        "He spoke for twenty minutes and took no questions from the press afterwards."],
+        url="https://kavarantoday.example/a", published="2026-02-03T08:00:00Z"))
+    write(tmp_path / "in" / "b.txt", "یادداشت\nرئیس شورا گفت که جبهه اغتشاشات را سازماندهی کرده است.")
+    run("init", "-w", w)
+    run("sources", "import", tmp_path / "s.yaml", "-w", w)
+    return w, tmp_path
+
+
+def test_ingest_list_show_search_stats_export(filled):
+    w, tmp = filled
+    summary = json.loads(run("ingest", tmp / "in", "-w", w, "--json").stdout)
+    assert summary["added"] == 2 and summary["failed"] == []
+    assert json.loads(run("ingest", tmp / "in", "-w", w, "--json").stdout)["already_present"] == 2
+
+    docs = json.loads(run("docs", "list", "-w", w, "--json").stdout)
+    assert {d["language"] for d in docs} == {"en", "fa"}
+    assert json.loads(run("docs", "list", "-w", w, "--json", "--audience", "foreign").stdout)[0]["source"] == "kt"
+    assert json.loads(run("docs", "list", "-w", w, "--json", "--since", "2026-02-04").stdout) == []
+    en = next(d for d in docs if d["language"] == "en")
+    shown = json.loads(run("docs", "show", en["id"], "-w", w, "--json").stdout)
+    for s in shown["sentences"]:
+        assert shown["text"][s["start"]:s["end"]] == s["text"]
+    assert "Front is a cult" in run("docs", "show", en["id"], "--sentences", "-w", w).stdout
+
+    hits = json.loads(run("search", "cult", "-w", w, "--json").stdout)
+    assert [h["source"] for h in hits] == ["kt"]
+    assert json.loads(run("search", "اغتشاشات", "-w", w, "--json", "--language", "fa").stdout)[0]["language"] == "fa"
+
+    stats = json.loads(run("stats", "-w", w, "--json").stdout)
+    assert stats["documents"] == 2 and stats["sources"] == 1 and stats["languages"] == {"en": 1, "fa": 1}
+
+    run("export", "--format", "csv", "--output", tmp / "d.csv", "-w", w)
+    run("export", "--format", "parquet", "--output", tmp / "d.parquet", "-w", w)
+    run("export", "--format", "csv", "--records", "sentences", "--output", tmp / "s.csv", "-w", w)
+    for df in (pd.read_csv(tmp / "d.csv"), pd.read_parquet(tmp / "d.parquet")):
+        assert len(df) == 2 and any("no support at home" in t for t in df["text"])
+    assert len(pd.read_csv(tmp / "s.csv")) >= 3
+    lines = run("export", "--format", "jsonl", "--output", "-", "-w", w).stdout.splitlines()
+    assert len(lines) == 2 and all("text" in json.loads(x) for x in lines)
+    sources = run("export", "--format", "jsonl", "--records", "sources", "--output", "-", "-w", w).stdout
+    assert json.loads(sources)["domains"] == ["kavarantoday.example"]
+
+
+def test_errors_are_one_clear_line(filled, tmp_path):
+    w, tmp = filled
+    r = run("docs", "show", "999", "-w", w, ok=False)
+    assert r.exit_code == 1 and "no document with id 999" in r.output
+    r = run("stats", "-w", tmp_path / "missing.db", ok=False)
+    assert r.exit_code == 1 and "no workspace" in r.output and "narratrace init" in r.output
+    r = run("ingest", tmp / "in", "--map", "nonsense", "-w", w, ok=False)
+    assert r.exit_code == 1 and "FIELD=COLUMN" in r.output
+    r = run("ingest", tmp / "in", "--source", "nope", "-w", w, ok=False)
+    assert r.exit_code == 1 and "unknown source 'nope'" in r.output
+    r = run("search", "x", "--since", "yesterday-ish", "-w", w, ok=False)
+    assert r.exit_code == 1 and "not a date" in r.output
+    r = run("export", "--format", "xml", "--output", "-", "-w", w, ok=False)
+    assert r.exit_code == 1 and "unknown format" in r.output
+    r = run("ingest", "-w", w, ok=False)
+    assert r.exit_code == 1 and "nothing to ingest" in r.output
+
+
+def test_workspace_from_environment(tmp_path, monkeypatch):
+    w = tmp_path / "env.db"
+    monkeypatch.setenv("NARRATRACE_WORKSPACE", str(w))
+    run("init")
+    assert w.exists()
+    assert json.loads(run("stats", "--json").stdout)["documents"] == 0
