@@ -41,7 +41,9 @@ def default_identifier() -> LanguageIdentifier:
 
 def document_language(text: str, hint: str | None = None, ident: LanguageIdentifier | None = None) -> str | None:
     ident = ident or default_identifier()
-    lang, prob = ident.identify(text[:5000])
+    # 2,000 characters identify a language as well as 5,000 (checked on the demo corpus)
+    # and cost 2.5x less: language ID is linear in text length.
+    lang, prob = ident.identify(text[:2000])
     if lang is None or prob < MIN_CONFIDENCE:
         return hint or lang
     return lang

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
@@ -184,7 +184,9 @@ class Ingestor:
         if not text.strip():
             self._problem(Problem(it.origin, "skipped", "no text left after cleaning"), report)
             return
-        hint = document_language(text, it.language or ext.language_hint)
+        # The extractor already identified the language of the whole text; it only serves
+        # as the fallback for sentences too short to identify on their own.
+        hint = it.language or ext.language_hint or document_language(text)
         spans = split_sentences(text)
         sent_langs = [sentence_language(text[sp.start:sp.end], hint) for sp in spans]
         language = majority_language([(text[sp.start:sp.end], lg) for sp, lg in zip(spans, sent_langs)]) or hint
@@ -216,10 +218,14 @@ class Ingestor:
             )
             s.add(doc)
             s.flush()
-            s.add_all(Sentence(document_id=doc.id, idx=i, start=sp.start, end=sp.end, language=lg)
-                      for i, (sp, lg) in enumerate(zip(spans, sent_langs)))
+            # Core executemany, not ORM objects: sentences are the bulk of the rows written.
+            if spans:
+                s.execute(insert(Sentence.__table__), [
+                    {"document_id": doc.id, "idx": i, "start": sp.start, "end": sp.end, "language": lg}
+                    for i, (sp, lg) in enumerate(zip(spans, sent_langs))])
             if sig is not None:
-                s.add(DocumentSignature(document_id=doc.id, num_perm=dedup.NUM_PERM, minhash=dedup.to_bytes(sig)))
+                s.execute(insert(DocumentSignature.__table__), [
+                    {"document_id": doc.id, "num_perm": dedup.NUM_PERM, "minhash": dedup.to_bytes(sig)}])
             self._count_lines(s, p.scope, p.keys)
         # Only after the commit: in-memory state must never run ahead of the store.
         self.learned.add(p.scope, p.keys)
@@ -254,19 +260,22 @@ class Ingestor:
         return best[1], "near", round(best[0], 4)
 
     def _count_lines(self, s: Session, scope: str, keys: set[str]) -> None:
+        """Persist the counts the in-memory LearnedBoilerplate will hold after this document."""
+        scope_t, line_t = BoilerplateScope.__table__, BoilerplateLine.__table__
         n_scope = self.learned.scope_docs.get(scope, 0) + 1
         if n_scope == 1:
-            s.execute(insert(BoilerplateScope), [{"scope": scope, "doc_count": 1}])
+            s.execute(insert(scope_t), [{"scope": scope, "doc_count": 1}])
         else:
-            s.execute(update(BoilerplateScope).where(BoilerplateScope.scope == scope).values(doc_count=n_scope))
+            s.execute(update(scope_t).where(scope_t.c.scope == scope).values(doc_count=n_scope))
         new, old = [], []
         for k in sorted(keys):
             n = self.learned.line_docs.get((scope, k), 0) + 1
-            (new if n == 1 else old).append({"scope": scope, "line_hash": k, "doc_count": n})
+            (new if n == 1 else old).append({"s": scope, "h": k, "n": n})
         if new:
-            s.execute(insert(BoilerplateLine), new)
+            s.execute(insert(line_t).values(scope=bindparam("s"), line_hash=bindparam("h"), doc_count=bindparam("n")), new)
         if old:
-            s.execute(update(BoilerplateLine), old)
+            s.execute(update(line_t).where(line_t.c.scope == bindparam("s"), line_t.c.line_hash == bindparam("h"))
+                      .values(doc_count=bindparam("n")), old)
 
 
 def _now() -> datetime:
