@@ -196,6 +196,7 @@ class Ingestor:
             dup_id, dup_kind, dup_score = self._find_duplicate(s, chash, sig)
             meta = dict(ext.meta)
             meta.update(it.meta)
+            meta.setdefault("clean", {})["learned_lines"] = len(ext.lines) - len(lines)
             doc = Document(
                 source_id=p.source_id,
                 origin=it.origin,

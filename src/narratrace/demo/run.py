@@ -1,0 +1,144 @@
+"""`narratrace demo`: build a workspace from the bundled fictional corpus and show what the
+record holds. Later stages (narratives, contradictions, provenance) extend this."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from sqlalchemy import select
+
+from narratrace.cli.progress import ingest_progress
+from narratrace.demo.gold import CORPUS, GOLD, SOURCES, load_gold, relative_origin, score_record
+
+# Window for calling a group of near-identical articles a "burst". The demo's coordinated
+# burst spans ~20 minutes; syndication happens hours to days later.
+BURST_MINUTES = 60
+
+
+def duplicate_groups(docs) -> list[list]:
+    """Documents linked by duplicate_of, grouped under their earliest member, by time."""
+    by_id = {d.id: d for d in docs}
+
+    def root(d):
+        seen = set()
+        while d.duplicate_of and d.duplicate_of in by_id and d.id not in seen:
+            seen.add(d.id)
+            d = by_id[d.duplicate_of]
+        return d.id
+
+    groups: dict[int, list] = defaultdict(list)
+    for d in docs:
+        groups[root(d)].append(d)
+    out = [sorted(g, key=lambda x: (x.published_at is None, x.published_at, x.id)) for g in groups.values() if len(g) > 1]
+    return sorted(out, key=lambda g: (g[0].published_at is None, g[0].published_at, g[0].id))
+
+
+def is_burst(group) -> bool:
+    times = [d.published_at for d in group if d.published_at]
+    outlets = {d.source for d in group}
+    return len(outlets) >= 3 and len(times) == len(group) and (max(times) - min(times)).total_seconds() <= BURST_MINUTES * 60
+
+
+def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = None, err: Console | None = None,
+             as_json: bool = False) -> dict:
+    from narratrace.store.models import Document
+    from narratrace.workspace import Workspace
+
+    console = console or Console()
+    err = err or Console(stderr=True)
+    path = Path(workspace)
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    ws = Workspace(path)
+    registry = ws.import_sources(SOURCES)
+    with ingest_progress(err, "files") as (on_total, on_item):
+        report = ws.ingest([str(CORPUS)], progress=on_item, on_files=on_total)
+    docs = ws.documents()
+    stats = ws.stats()
+    groups = duplicate_groups(docs)
+    with ws.sessions() as s:
+        cleaning = defaultdict(int)
+        for meta in s.scalars(select(Document.meta)):
+            for k, v in ((meta or {}).get("clean") or {}).items():
+                cleaning[k] += v
+    gold = load_gold(GOLD) if GOLD.exists() else {}
+    record = score_record(ws, gold) if gold else None
+    searches = [("cult", {"audience": "foreign"}), ("اغتشاشات", {"audience": "domestic"})]
+    search_hits = {q: ws.search(q, limit=5, **f) for q, f in searches}
+
+    result = {
+        "workspace": str(path.resolve()),
+        "ingest": report.as_dict(),
+        "stats": stats,
+        "cleaning": dict(cleaning),
+        "duplicate_groups": [[{"id": d.id, "source": d.source, "published_at": d.published_at.isoformat() if d.published_at else None,
+                               "duplicate_kind": d.duplicate_kind, "duplicate_score": d.duplicate_score,
+                               "file": relative_origin(d.origin)} for d in g] for g in groups],
+        "bursts": [[d.id for d in g] for g in groups if is_burst(g)],
+        "gold_record": record.as_dict() if record else None,
+        "searches": {q: [h.as_dict() for h in hits] for q, hits in search_hits.items()},
+    }
+    if as_json:
+        console.print_json(json.dumps(result, ensure_ascii=False, default=str))
+        return result
+
+    p = console.print
+    p(f"[bold]narratrace demo[/] — a fictional information campaign, built into [cyan]{escape(str(path))}[/]")
+    p(f"registry: {registry['actors']} actors, {registry['sources']} sources · ingest: {report.summary()}")
+    for prob in report.failed:
+        p(f"  [red]failed[/] {escape(prob.line())}")
+
+    t = Table(title="The record: sources, audiences, languages")
+    for col in ("source", "actor", "audience", "language", "kind", "documents"):
+        t.add_column(col)
+    for src in ws.sources():
+        t.add_row(src.key, src.actor or "—", src.audience or "", src.language or "", src.kind or "", str(src.documents))
+    p(t)
+    p(f"{stats['documents']} documents ({stats['unique_documents']} unique), {stats['sentences']} sentences; "
+      f"languages: {', '.join(f'{k} {v}' for k, v in stats['languages'].items())}; "
+      f"published {stats['published_first']} → {stats['published_last']}")
+    p(f"cleaning removed: {cleaning.get('rule_lines', 0)} boilerplate lines by rule, "
+      f"{cleaning.get('learned_lines', 0)} lines learned as site chrome per source, "
+      f"{cleaning.get('tail_lines', 0)} lines of trailing link blocks, "
+      f"{cleaning.get('dup_paragraphs', 0)} repeated paragraphs")
+
+    t = Table(title="Same text, several outlets: duplicate groups (linked, never deleted)")
+    for col in ("group", "published (UTC)", "source", "link", "title"):
+        t.add_column(col)
+    for i, g in enumerate(groups, 1):
+        tag = f"{i}" + (" [bold red]burst[/]" if is_burst(g) else "")
+        for d in g:
+            link = "first" if d is g[0] else f"{d.duplicate_kind} {d.duplicate_score:.2f}"
+            t.add_row(tag, d.published_at.strftime("%Y-%m-%d %H:%M") if d.published_at else "—", d.source or "—",
+                      link, escape((d.title or "")[:60]))
+            tag = ""
+    p(t)
+    for g in groups:
+        if is_burst(g):
+            span = (g[-1].published_at - g[0].published_at).total_seconds() / 60
+            p(f"[bold red]coordinated burst:[/] {len(g)} near-identical articles from {len({d.source for d in g})} outlets "
+              f"within {span:.0f} minutes, first published by [bold]{g[0].source}[/]")
+
+    for q, hits in search_hits.items():
+        flt = dict(searches)[q]
+        p(f"\n[bold]search[/] {escape(q)} ({', '.join(f'{k}={v}' for k, v in flt.items())}): {len(hits)} hits")
+        for h in hits[:3]:
+            snippet = escape(h.snippet).replace("\u27e8", "[bold yellow]").replace("\u27e9", "[/]")
+            p(f"  [dim]{h.published_at:%Y-%m-%d} {h.source}[/] {snippet}" if h.published_at else f"  {snippet}")
+
+    if record:
+        n = max(record.documents_found, 1)
+        p(f"\n[bold]against the gold file[/]: {record.documents_found}/{record.documents_gold} documents stored; "
+          f"source {record.source_correct}/{n}, audience {record.audience_correct}/{n}, "
+          f"language {record.language_correct}/{n}, publication time {record.date_correct}/{record.dated_gold}")
+        for m in record.missing:
+            p(f"  [yellow]not stored:[/] {escape(m)}")
+    p(f"\nnext: narratrace search 'cult' -w {escape(str(path))} · narratrace docs list -w {escape(str(path))}"
+      f" · narratrace stats -w {escape(str(path))}")
+    return result
