@@ -10,12 +10,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
@@ -41,7 +40,10 @@ def default_path() -> str:
 class Records(list):
     """A list of result dataclasses that also turns into a pandas DataFrame."""
 
-    def df(self) -> pd.DataFrame:
+    def df(self):
+        """A pandas DataFrame (pandas is imported here: it costs ~100 MB of RSS at start-up)."""
+        import pandas as pd
+
         if not self:
             return pd.DataFrame()
         return pd.DataFrame([asdict(r) for r in self])
@@ -179,7 +181,7 @@ class Workspace:
     def ingest(self, inputs: Sequence[str | os.PathLike], *, source: str | None = None,
                mapping: dict[str, str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                recursive: bool = True, progress: Progress | None = None,
-               on_files: callable | None = None) -> IngestReport:
+               on_files: Callable[[int], None] | None = None, workers: int | None = None) -> IngestReport:
         """Ingest local files, directories and globs."""
         from narratrace.ingest.files import discover, read_path
 
@@ -192,7 +194,7 @@ class Workspace:
             for f in files:
                 yield from read_path(f, mapping=mapping, max_bytes=max_bytes)
 
-        return self.ingest_items(stream(), source=source, progress=progress)
+        return self.ingest_items(stream(), source=source, progress=progress, workers=workers)
 
     def ingest_urls(self, urls: Sequence[str], *, mode: str = "page", source: str | None = None,
                     allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -204,8 +206,9 @@ class Workspace:
         return self.ingest_items(iter_urls(fetcher, list(urls), mode), source=source, progress=progress)
 
     def ingest_items(self, items: Iterable[RawItem], *, source: str | None = None,
-                     progress: Progress | None = None) -> IngestReport:
-        return Ingestor(self.sessions, source=source).run(items, progress=progress)
+                     progress: Progress | None = None, workers: int | None = None) -> IngestReport:
+        """Ingest already-read items (the seam for custom readers). workers=1 disables processes."""
+        return Ingestor(self.sessions, source=source, workers=workers).run(items, progress=progress)
 
     # -- reading ---------------------------------------------------------------------------
 
