@@ -93,6 +93,10 @@ def test_persian_normalisation_yeh_kaf_zwnj_digits_and_arabic_untouched():
     assert normalize_text(arabic) == arabic
 
 
+def test_control_characters_and_terminal_escapes_are_removed():
+    assert normalize_text("safe\x1b[2J\x1b]0;pwned\x07 text\x00\x85") == "safe[2J]0;pwned text"
+
+
 def test_presentation_forms_become_letters():
     assert normalize_text("\ufeb3\ufefc\ufee1") == "سلام"
 
@@ -117,6 +121,7 @@ def test_learned_boilerplate_per_source(ws, tmp_path):
         body = (f"Story number {i} is about the harvest in the northern province and its many farmers.\n"
                 f"{chrome}\n"
                 f"“We will never give up,” said farmer number {i}.\n"
+                f"By Jane Roe\n"
                 f"Subscribe to our weekly bulletin for more\n")
         write(tmp_path / "kt" / f"{i}.txt", f"Harvest report {i}\n{body}")
     write(tmp_path / "other" / "x.txt", f"Other outlet\n{chrome}\nA different story entirely, told once.\n")
@@ -128,4 +133,5 @@ def test_learned_boilerplate_per_source(ws, tmp_path):
         assert chrome not in t
         assert "Subscribe to our weekly bulletin" not in t
         assert f"“We will never give up,” said farmer number {i}." in t
+        assert "By Jane Roe" in t  # a byline on every page is still a byline
     assert chrome in docs[str(tmp_path / "other" / "x.txt")].text

@@ -9,8 +9,9 @@ What it does, and why:
 - Persian paragraphs: Arabic yeh/kaf/alef maksura → Persian ی/ک; tatweel (kashida) removed;
   ZWNJ kept where it joins a word (می‌گوید) but removed beside spaces and doubled.
   Only paragraphs that are Persian get this: rewriting ي in real Arabic text would corrupt it.
-- Invisible and bidi-control characters (ZWSP, LRO/RLO, isolates, stray BOMs) are removed:
-  they hide text from analysts and are a known spoofing trick in hostile input.
+- Invisible and bidi-control characters (ZWSP, LRO/RLO, isolates, stray BOMs) and control
+  characters are removed: they hide text from analysts, are a known spoofing trick in hostile
+  input, and terminal escape sequences must never reach an analyst's terminal.
 - Digits are kept as written (Persian ۱۴۰۴ stays ۱۴۰۴): quotes must be quoted verbatim.
 """
 
@@ -20,7 +21,10 @@ import re
 import unicodedata
 
 ZWNJ = "\u200c"
-_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad\u2060]")
+# Invisible and bidi controls, and C0/C1 control characters (an ESC sequence in a document
+# would otherwise reach the analyst's terminal through `docs show`).
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad\u2060"
+                        "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 # Letters Persian uses and Arabic does not: one of them marks a paragraph as Persian.
