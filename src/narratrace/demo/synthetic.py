@@ -30,18 +30,15 @@ EN_OBJECTS = ["that the movement has no support inside the country", "that the g
               "that the Front's networks are active in several provinces", "that the elections will be fair"]
 EN_TAILS = ["on Monday", "in a televised address", "at a press conference in Dastgerd", "late on Friday",
             "in an interview with foreign media", "according to a statement", "without giving details", ""]
-FA_SENTENCES = [
-    "سخنگوی وزارت خارجه گفت که این گروه هیچ پایگاهی در داخل کشور ندارد.",
-    "رئیس شورای عالی تاکید کرد که جبهه راه آزادی پشت اغتشاشات دانشگاه‌ها است.",
-    "به گفته مقامات، شبکه‌های این گروه در چند استان فعال هستند.",
-    "وزیر کشور افزود که نیروهای امنیتی اوضاع را زیر نظر دارند.",
-    "برداشت محصول امسال در استان‌های شمالی بیشتر از سال گذشته بوده است.",
-    "قیمت ارز در بازار آزاد دستگرد دوباره افزایش یافت.",
-    "خط آهن شمال پس از ده سال کار به پایان رسید.",
-    "یک کارشناس اقتصادی اظهار داشت که تورم در ماه‌های آینده کاهش می‌یابد.",
-    "دانشجویان در چند دانشگاه تجمع کردند و خواستار آزادی همکلاسی‌های خود شدند.",
-    "مذاکرات با نورلند قرار است در بهار آغاز شود.",
-]
+FA_SUBJECTS = ["سخنگوی وزارت خارجه", "رئیس شورای عالی", "وزیر کشور", "یک مقام ارشد", "جبهه راه آزادی",
+               "یک کارشناس اقتصادی", "استاندار سرخ‌آباد", "نماینده مجلس", "فرمانده انتظامی", "ساکنان دستگرد"]
+FA_VERBS = ["گفت", "تاکید کرد", "اظهار داشت", "افزود", "هشدار داد", "اعلام کرد", "مدعی شد", "تکذیب کرد"]
+FA_OBJECTS = ["این گروه هیچ پایگاهی در داخل کشور ندارد", "جبهه پشت اغتشاشات دانشگاه‌ها است",
+              "شبکه‌های این گروه در چند استان فعال هستند", "برداشت محصول امسال بیشتر بوده است",
+              "قیمت ارز دوباره افزایش یافته است", "خط آهن شمال به پایان رسیده است",
+              "تورم در ماه‌های آینده کاهش می‌یابد", "مذاکرات با نورلند در بهار آغاز می‌شود",
+              "دانشگاه‌ها هفته آینده بازگشایی می‌شوند", "انتخابات آزاد و سالم برگزار خواهد شد"]
+FA_TAILS = ["روز دوشنبه", "در یک گفت‌وگوی تلویزیونی", "در نشست خبری", "بدون ارائه جزئیات", "به خبرنگاران", ""]
 
 
 def _chrome(key: str, lang: str, name: str, rnd: random.Random) -> dict:
@@ -63,12 +60,17 @@ def _en_sentence(rnd: random.Random) -> str:
     return f"{rnd.choice(EN_SUBJECTS)} {rnd.choice(EN_VERBS)} {rnd.choice(EN_OBJECTS)}{' ' + tail if tail else ''}."
 
 
+def _fa_sentence(rnd: random.Random) -> str:
+    tail = rnd.choice(FA_TAILS)
+    return f"{rnd.choice(FA_SUBJECTS)} {tail + ' ' if tail else ''}{rnd.choice(FA_VERBS)} که {rnd.choice(FA_OBJECTS)}."
+
+
 def _paragraphs(lang: str, rnd: random.Random) -> list[str]:
     out = []
     for _ in range(rnd.randint(4, 9)):
         n = rnd.randint(2, 4)
         if lang == "fa":
-            out.append(" ".join(rnd.sample(FA_SENTENCES, n)))
+            out.append(" ".join(_fa_sentence(rnd) for _ in range(n)))
         else:
             sents = [_en_sentence(rnd) for _ in range(n)]
             if rnd.random() < 0.4:
