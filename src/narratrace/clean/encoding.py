@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections import Counter
 
 import ftfy
 from charset_normalizer import from_bytes
@@ -51,6 +52,30 @@ def _sniff_utf16(data: bytes) -> str | None:
         return "utf-16-le"
     if even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
         return "utf-16-be"
+    return _sniff_utf16_one_script(sample[: len(sample) // 2 * 2])
+
+
+def _sniff_utf16_one_script(sample: bytes) -> str | None:
+    """UTF-16 without BOM of text in one non-Latin script (a Persian article): few NULs, but
+    the high bytes are a handful of values (0x06 for Arabic script, 0x00 for spaces) while
+    the low bytes vary. Without this the 0x06 bytes read as control characters: "binary"."""
+    if len(sample) < 16:
+        return None
+    try:
+        as_utf8 = codecs.getincrementaldecoder("utf-8")().decode(sample)  # a cut sequence at the end is fine
+        if not any(ch < " " and ch not in "\t\n\r\f" for ch in as_utf8):
+            return None  # clean UTF-8 (Persian UTF-8 without spaces has only D8–DB in one lane)
+    except UnicodeDecodeError:
+        pass
+    for enc, high, low in (("utf-16-le", sample[1::2], sample[0::2]), ("utf-16-be", sample[0::2], sample[1::2])):
+        if sum(n for _, n in Counter(high).most_common(3)) < 0.9 * len(high) or len(set(low)) < 8:
+            continue
+        try:
+            text = codecs.getincrementaldecoder(enc)().decode(sample)
+        except UnicodeDecodeError:
+            continue
+        if text and sum(1 for ch in text if ch.isprintable() or ch in "\t\n\r\f") >= 0.95 * len(text):
+            return enc
     return None
 
 

@@ -61,3 +61,10 @@ def normalize_text(text: str, language_hint: str | None = None) -> str:
             line = normalize_persian(line)
         out.append(line)
     return "\n".join(out)
+
+
+def normalize_title(title: str | None, language_hint: str | None = None) -> str | None:
+    """Titles get the same normalisation as text (a Windows-1256 page's title has Arabic yeh)."""
+    if not title:
+        return title
+    return " ".join(normalize_text(title, language_hint).split()) or None

@@ -83,12 +83,12 @@ def parse_date(value: str) -> datetime | None:
         try:
             dt = datetime.fromisoformat(cand if "T" in cand else cand.replace(" +", "+"))
             return to_utc(dt)
-        except ValueError:
+        except (ValueError, OverflowError):  # hostile dates: year 1 at +14:00, year 9999 at -14:00
             pass
         for fmt in _DATE_FORMATS:
             try:
                 return to_utc(datetime.strptime(cand, fmt))
-            except ValueError:
+            except (ValueError, OverflowError):
                 continue
     return None
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from narratrace.clean.encoding import DecodeError, decode
+from narratrace.clean.encoding import DecodeError, decode, fix_mojibake
 from narratrace.clean.text import parse_date
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, InputError, Problem, RawItem
 
@@ -102,7 +102,7 @@ def read_path(path: Path, *, mapping: dict[str, str] | None = None, max_bytes: i
                 return
             if size > max_bytes:
                 yield Problem(origin, "failed", f"file is {size / 2**20:.1f} MB, over the "
-                              f"{max_bytes / 2**20:.0f} MB limit for one document (raise it with --max-bytes)")
+                              f"{max_bytes / 2**20:.3g} MB limit for one document (raise it with --max-bytes)")
                 return
             yield RawItem(origin=origin, kind=kind, data=path.read_bytes(), source=source)
     except InputError as exc:
@@ -150,19 +150,24 @@ def _value(row: dict, cols: dict[str, str], fld: str) -> str | None:
 def _parse_when(value: str | None) -> datetime | None:
     if value is None:
         return None
-    if value.isdigit() and len(value) >= 9:  # unix seconds
-        return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
-    return parse_date(value)
+    try:  # a hostile date ("99999999999999999999", "²²²²²²²²²", year 1 at +14:00) is no date, not a crash
+        if value.isdigit() and len(value) >= 9:  # unix seconds
+            return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
+        return parse_date(value)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) -> RawItem | Problem:
     html = _value(row, cols, "html")
     text = _value(row, cols, "text")
+    if text:  # JSON "\u00d9\u02c6..." escapes hide mojibake from the file-level repair in decode()
+        text = fix_mojibake(text)
     if not html and not text:
         return Problem(origin, "skipped", "record has no text")
     body = html or text
     if len(body.encode("utf-8", "ignore")) > max_bytes:
-        return Problem(origin, "failed", f"record is over the {max_bytes / 2**20:.0f} MB limit")
+        return Problem(origin, "failed", f"record is over the {max_bytes / 2**20:.3g} MB limit")
     published_raw = _value(row, cols, "published_at")
     item = RawItem(
         origin=origin,
@@ -170,7 +175,7 @@ def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) ->
         data=html.encode("utf-8") if html else None,
         text=None if html else text,
         url=_value(row, cols, "url"),
-        title=_value(row, cols, "title"),
+        title=fix_mojibake(_value(row, cols, "title") or "") or None,
         author=_value(row, cols, "author"),
         published_at=_parse_when(published_raw),
         language=_value(row, cols, "language"),

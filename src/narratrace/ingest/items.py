@@ -57,6 +57,11 @@ class Problem:
     status: str  # skipped | failed
     reason: str
 
+    def __post_init__(self) -> None:
+        # One line, always: reasons quote parser messages, which may span lines or echo input.
+        self.reason = " ".join(self.reason.split())[:500]
+        self.origin = " ".join(self.origin.split())
+
     def line(self) -> str:
         return f"{self.origin}: {self.reason}"
 

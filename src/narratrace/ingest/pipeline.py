@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
 from narratrace.clean.extract import Extracted, extract
+from narratrace.clean.normalize import normalize_title
 from narratrace.enrich.language import document_language, majority_language, sentence_language
 from narratrace.ingest import dedup
 from narratrace.ingest.items import InputError, Problem, RawItem
@@ -269,7 +270,7 @@ class Ingestor:
                 origin=it.origin,
                 url=it.url or ext.url,
                 canonical_url=ext.url if ext.url and ext.url != it.url else None,
-                title=it.title or ext.title,
+                title=normalize_title(it.title or ext.title, ext.language_hint),
                 author=it.author or ext.author,
                 site_name=ext.site_name,
                 published_at=it.published_at or ext.published_at,

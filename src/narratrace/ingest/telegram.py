@@ -45,10 +45,13 @@ def read_telegram(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
             yield Problem(origin, "failed", "message over the size limit")
             continue
         when = None
-        if str(msg.get("date_unixtime", "")).isdigit():
-            when = datetime.fromtimestamp(int(msg["date_unixtime"]), tz=timezone.utc).replace(tzinfo=None)
-        elif isinstance(msg.get("date"), str):
-            when = parse_date(msg["date"])
+        try:  # a hostile date is no date, not the end of the batch
+            if str(msg.get("date_unixtime", "")).isdigit():
+                when = datetime.fromtimestamp(int(msg["date_unixtime"]), tz=timezone.utc).replace(tzinfo=None)
+            elif isinstance(msg.get("date"), str):
+                when = parse_date(msg["date"])
+        except (ValueError, OverflowError, OSError):
+            when = None
         yield RawItem(
             origin=origin,
             kind="record",

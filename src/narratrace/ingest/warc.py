@@ -17,6 +17,9 @@ def read_warc(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
         with path.open("rb") as fh:
             for record in ArchiveIterator(fh, arc2warc=True):
                 n += 1
+                if record.rec_type is None:  # WARC-Type is mandatory: this is a damaged record, not crawl noise
+                    yield Problem(f"{path} (record {n})", "failed", "malformed WARC record: no WARC-Type header")
+                    continue
                 if record.rec_type != "response":
                     continue
                 uri = record.rec_headers.get_header("WARC-Target-URI")
@@ -30,13 +33,18 @@ def read_warc(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
                     continue
                 body = record.content_stream().read(max_bytes + 1)
                 if len(body) > max_bytes:
-                    yield Problem(origin, "failed", f"record over the {max_bytes / 2**20:.0f} MB limit")
+                    yield Problem(origin, "failed", f"record over the {max_bytes / 2**20:.3g} MB limit")
                     continue
                 charset = None
                 if "charset=" in ctype.lower():
                     charset = ctype.lower().split("charset=")[-1].split(";")[0].strip()
                 yield RawItem(origin=origin, kind="html", data=body, url=uri, charset=charset,
                               meta={"warc_date": record.rec_headers.get_header("WARC-Date")})
-    except (ArchiveLoadFailed, ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # noqa: BLE001 - warcio raises AttributeError, zlib.error, ... on garbage
         # The stream cannot be resynchronised after a broken record; what came before stays.
-        yield Problem(f"{path} (record {n + 1})", "failed", f"unreadable WARC record: {exc}")
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        if detail.startswith("Unknown archive format"):
+            detail = "not a WARC/ARC record (unknown archive format)"  # the rest is the garbage itself
+        elif not isinstance(exc, (ArchiveLoadFailed, ValueError, OSError, EOFError)):
+            detail = f"{type(exc).__name__}: {detail}"
+        yield Problem(f"{path} (record {n + 1})", "failed", f"unreadable WARC record: {detail}")

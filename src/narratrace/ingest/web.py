@@ -41,10 +41,13 @@ def system_resolver(host: str) -> list[str]:
 
 
 def check_url(url: str, *, allow_private: bool = False, resolver: Resolver = system_resolver) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:  # "http://[::1/": a hostile feed link or Location must not stop the batch
+        raise InputError(f"refused: invalid URL ({exc})") from exc
     if parts.scheme not in ("http", "https"):
         raise InputError(f"refused: only http(s) URLs are fetched, not '{parts.scheme or 'no scheme'}:'")
-    host = parts.hostname
     if not host:
         raise InputError("refused: URL has no host")
     if allow_private:
@@ -81,25 +84,37 @@ class Fetcher:
         """(final URL, body, content type). Raises InputError with a one-line reason."""
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
-            check_url(current, allow_private=self.allow_private, resolver=self.resolver)
+            # Check the URL as httpx parses it, since that is what gets connected to:
+            # urllib and httpx disagree on some inputs ("127。0。0。1" is 127.0.0.1 to httpx).
             try:
-                with self.client.stream("GET", current) as resp:
+                target = httpx.URL(current)
+            except (httpx.InvalidURL, ValueError) as exc:
+                raise InputError(f"refused: invalid URL ({exc})") from exc
+            check_url(str(target), allow_private=self.allow_private, resolver=self.resolver)
+            try:
+                with self.client.stream("GET", target) as resp:
                     if resp.is_redirect:
                         loc = resp.headers.get("location")
                         if not loc:
                             raise InputError(f"HTTP {resp.status_code} redirect without a Location")
-                        current = urljoin(current, loc)
+                        try:
+                            current = urljoin(str(target), loc)
+                        except ValueError as exc:
+                            raise InputError(f"HTTP {resp.status_code} redirect to an invalid URL ({exc})") from exc
                         continue
                     if resp.status_code >= 400:
                         raise InputError(f"HTTP {resp.status_code}")
-                    declared = int(resp.headers.get("content-length") or 0)
+                    try:
+                        declared = int(resp.headers.get("content-length") or 0)
+                    except ValueError:
+                        declared = 0  # unparseable: the streamed count below still enforces the cap
                     if declared > self.max_bytes:
                         raise InputError(f"response is {declared / 2**20:.1f} MB, over the limit")
                     chunks, size = [], 0
                     for chunk in resp.iter_bytes():
                         size += len(chunk)
                         if size > self.max_bytes:
-                            raise InputError(f"response over the {self.max_bytes / 2**20:.0f} MB limit")
+                            raise InputError(f"response over the {self.max_bytes / 2**20:.3g} MB limit")
                         chunks.append(chunk)
                     return current, b"".join(chunks), resp.headers.get("content-type", "")
             except httpx.TimeoutException as exc:
@@ -133,6 +148,8 @@ def _parse_xml(body: bytes, what: str):
         raise InputError(f"refused {what}: unsafe XML ({type(exc).__name__}: entity or DTD declarations)") from exc
     except DET.ParseError as exc:
         raise InputError(f"malformed {what} XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # e.g. encoding="bogus" in the XML declaration
+        raise InputError(f"malformed {what} XML: {exc}") from exc
 
 
 def _local(tag: str) -> str:
@@ -159,7 +176,7 @@ def parse_feed(body: bytes) -> list[dict]:
             elif name == "title" and text:
                 entry["title"] = text
             elif name in ("pubdate", "published", "updated", "date") and text:
-                entry.setdefault("published_at", parse_date(text) or _rfc822(text))
+                entry.setdefault("published_at", _feed_date(text))
             elif name in ("author", "creator"):
                 entry["author"] = text or "".join((c.text or "") for c in child if _local(c.tag) == "name").strip()
         if entry.get("url"):
@@ -169,6 +186,13 @@ def parse_feed(body: bytes) -> list[dict]:
     return entries
 
 
+def _feed_date(value: str):
+    try:
+        return parse_date(value) or _rfc822(value)
+    except (ValueError, OverflowError):  # "0001-01-01T00:00:00+14:00" overflows when moved to UTC
+        return None
+
+
 def _rfc822(value: str):
     from email.utils import parsedate_to_datetime
 
@@ -176,7 +200,7 @@ def _rfc822(value: str):
 
     try:
         return to_utc(parsedate_to_datetime(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
