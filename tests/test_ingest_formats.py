@@ -119,3 +119,23 @@ def test_mixed_language_document_has_per_sentence_languages(ws):
     doc = ws.document(report.document_ids[0])
     assert doc.language == "en"
     assert [s.language for s in doc.sentences] == ["en", "fa", "en"]
+
+
+def test_record_containers_in_any_encoding_are_streamed(ws, tmp_path):
+    """JSONL/CSV exports arrive with BOMs and in UTF-16 (Excel); each must give the same records."""
+    rows = [{"text": "نخستین پیام: جبهه در داخل کشور هیچ پایگاهی ندارد.", "title": "یک"},
+            {"text": "Second post: the Front organised the campus unrest, officials said.", "title": "two"}]
+    jsonl = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n"
+    csv_text = "title,text\n" + "".join(f"{r['title']},\"{r['text']}\"\n" for r in rows)
+    write(tmp_path / "a" / "bom8.jsonl", "\ufeff" + jsonl)
+    write(tmp_path / "b" / "u16.jsonl", jsonl.encode("utf-16"))
+    write(tmp_path / "c" / "u16.csv", csv_text.encode("utf-16"))
+    write(tmp_path / "d" / "bad-line.jsonl", jsonl + "{not json\n")
+    texts = {r["text"] for r in rows}
+    for sub in "abc":
+        report = ws.ingest([str(tmp_path / sub)])
+        assert report.added + report.already_present == 2 and not report.failed, (sub, report.as_dict())
+    assert {d.text for d in ws.documents(with_text=True)} == texts
+    assert {d.title for d in ws.documents()} == {"یک", "two"}
+    bad = ws.ingest([str(tmp_path / "d")])
+    assert bad.already_present == 2 and [p.origin.endswith("bad-line.jsonl#3") for p in bad.failed] == [True]

@@ -6,9 +6,9 @@ so one broken file never stops a batch.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
-import io
 import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
@@ -186,41 +186,75 @@ def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) ->
     return item
 
 
-def _records(path: Path, kind: str, mapping: dict[str, str], max_bytes: int) -> Iterator[RawItem | Problem]:
-    raw = path.read_bytes()
-    if not raw.strip():
-        yield Problem(str(path), "skipped", "empty file")
-        return
+_SAMPLE = 1 << 20  # bytes read to choose a container's encoding; the rest is streamed
+
+
+def _open_text(path: Path):
+    """Open a record container as text, streaming, in the encoding its first MiB shows.
+
+    Returns None for an empty file. Undecodable bytes later on become U+FFFD rather than
+    stopping the stream: one bad record must not cost the others.
+    """
+    with path.open("rb") as fh:
+        sample = fh.read(_SAMPLE)
+    if not sample.strip():
+        return None
+    if len(sample) == _SAMPLE and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]  # never cut a multi-byte character
     try:
-        content, _enc = decode(raw)
+        _text, enc = decode(sample)
     except DecodeError as exc:
         raise InputError(str(exc)) from exc
-    if kind == "jsonl":
-        cols: dict[str, str] | None = None
-        for n, line in enumerate(content.splitlines(), 1):
-            if not line.strip():
-                continue
-            origin = f"{path}#{n}"
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                yield Problem(origin, "failed", f"invalid JSON: {exc.msg}")
-                continue
-            if not isinstance(row, dict):
-                yield Problem(origin, "failed", "JSON line is not an object")
-                continue
-            try:
-                cols = resolve_columns(list(row), mapping)
-            except InputError as exc:
-                yield Problem(origin, "failed", str(exc))
-                continue
-            yield record_item(row, cols, origin, max_bytes)
+    # With a BOM, name the codec that strips it; "utf-32" must be tested before "utf-16"
+    # because the UTF-32-LE BOM starts with the UTF-16-LE one.
+    if sample.startswith(codecs.BOM_UTF8):
+        enc = "utf-8-sig"
+    elif sample[:4] in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE):
+        enc = "utf-32"
+    elif sample[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        enc = "utf-16"
+    return path.open("r", encoding=enc, errors="replace", newline="")
+
+
+def _records(path: Path, kind: str, mapping: dict[str, str], max_bytes: int) -> Iterator[RawItem | Problem]:
+    fh = _open_text(path)
+    if fh is None:
+        yield Problem(str(path), "skipped", "empty file")
         return
+    with fh:
+        yield from (_jsonl if kind == "jsonl" else _csv)(fh, path, mapping, max_bytes)
+
+
+def _jsonl(fh, path: Path, mapping: dict[str, str], max_bytes: int) -> Iterator[RawItem | Problem]:
+    for n, line in enumerate(fh, 1):
+        if not line.strip():
+            continue
+        origin = f"{path}#{n}"
+        if len(line) > max_bytes:
+            yield Problem(origin, "failed", f"line is over the {max_bytes / 2**20:.3g} MB limit")
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            yield Problem(origin, "failed", f"invalid JSON: {getattr(exc, 'msg', exc)}")
+            continue
+        if not isinstance(row, dict):
+            yield Problem(origin, "failed", "JSON line is not an object")
+            continue
+        try:
+            cols = resolve_columns(list(row), mapping)
+        except InputError as exc:
+            yield Problem(origin, "failed", str(exc))
+            continue
+        yield record_item(row, cols, origin, max_bytes)
+
+
+def _csv(fh, path: Path, mapping: dict[str, str], max_bytes: int) -> Iterator[RawItem | Problem]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     csv.field_size_limit(max_bytes)
-    reader = csv.DictReader(io.StringIO(content), dialect=dialect)
-    cols = resolve_columns(list(reader.fieldnames or []), mapping)
+    reader = csv.DictReader(fh, dialect=dialect)
     try:
+        cols = resolve_columns(list(reader.fieldnames or []), mapping)
         for n, row in enumerate(reader, 2):
             yield record_item(row, cols, f"{path}#{n}", max_bytes)
     except csv.Error as exc:
