@@ -135,3 +135,14 @@ def test_learned_boilerplate_per_source(ws, tmp_path):
         assert f"“We will never give up,” said farmer number {i}." in t
         assert "By Jane Roe" in t  # a byline on every page is still a byline
     assert chrome in docs[str(tmp_path / "other" / "x.txt")].text
+
+
+def test_zwnj_survives_html_extraction_as_character_and_entity():
+    """trafilatura drops non-printable characters; Persian spelling needs ZWNJ (U+200C)."""
+    from narratrace.clean.html import extract_html
+
+    para = "سخنگوی دولت می\u200cگوید دانشگاه&zwnj;ها و خانه&#8204;ها آرام هستند و زندگی ادامه دارد."
+    page = f"<html lang='fa'><head><title>خبرها</title></head><body><article><p>{para}</p><p>{para}</p></article></body></html>"
+    text = extract_html(page).text
+    assert "می\u200cگوید" in text and "دانشگاه\u200cها" in text and "خانه\u200cها" in text
+    assert "\u2bd1" not in text

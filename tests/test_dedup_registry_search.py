@@ -128,3 +128,29 @@ def test_search_with_filters_and_hostile_queries(registry, tmp_path):
     assert ws.stats()["documents"] == 2
     df = ws.search("cult").df()
     assert list(df["source"]) == ["kt"]
+
+
+def test_duplicate_links_point_at_the_earliest_published_copy(ws):
+    """Ingest order is arbitrary; the group's root is whoever published first, and a document
+    that bridges two groups merges them under that root."""
+    from narratrace.ingest.items import RawItem
+
+    base = " ".join(PARAS)
+    edit_a = base.replace("on Tuesday", "late on Tuesday").replace("third of its kind", "latest of its kind")
+    edit_b = base.replace("Speaking to reporters in Dastgerd", "Talking to journalists in Dastgerd")
+
+    def item(name, text, day):
+        return RawItem(origin=name, kind="record", text=text, published_at=datetime(2026, 3, day, 10))
+
+    ws.ingest_items([item("copy-a", edit_a, 9), item("copy-b", edit_b, 8)])
+    ws.ingest_items([item("original", base, 5)])
+    docs = {d.origin: d for d in ws.documents()}
+    orig = docs["original"]
+    assert orig.duplicate_of is None
+    assert docs["copy-a"].duplicate_of == orig.id and docs["copy-b"].duplicate_of == orig.id
+    assert docs["copy-a"].duplicate_kind == "near" and 0.7 <= docs["copy-a"].duplicate_score < 1
+    # an identical, later text links to the same root with score 1
+    ws.ingest_items([item("same", base, 12)])
+    same = next(d for d in ws.documents() if d.origin == "same")
+    assert (same.duplicate_of, same.duplicate_kind, same.duplicate_score) == (orig.id, "exact", 1.0)
+    assert ws.stats()["unique_documents"] == 1

@@ -180,19 +180,41 @@ class Workspace:
 
     def ingest(self, inputs: Sequence[str | os.PathLike], *, source: str | None = None,
                mapping: dict[str, str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-               recursive: bool = True, progress: Progress | None = None,
+               recursive: bool = True, source_from_folder: bool = False, progress: Progress | None = None,
                on_files: Callable[[int], None] | None = None, workers: int | None = None) -> IngestReport:
-        """Ingest local files, directories and globs."""
+        """Ingest local files, directories and globs.
+
+        ``source_from_folder``: analysts often keep one folder per outlet (``corpus/<key>/…``);
+        a file under such a folder is attributed to that source when ``<key>`` is registered,
+        which is how transcripts and posts without a URL get their source. A page's own URL
+        still decides where no folder key applies.
+        """
         from narratrace.ingest.files import discover, read_path
 
         files, problems = discover([str(x) for x in inputs], recursive=recursive)
         if on_files:
             on_files(len(files))
+        roots = [Path(x).resolve() for x in inputs if Path(x).is_dir()] if source_from_folder else []
+        keys = {src.key for src in self.sources()} if roots else set()
+
+        def folder_key(f: Path) -> str | None:
+            for root in roots:
+                try:
+                    parts = f.resolve().relative_to(root).parts
+                except ValueError:
+                    continue
+                if len(parts) > 1 and parts[0] in keys:
+                    return parts[0]
+            return None
 
         def stream():
             yield from problems
             for f in files:
-                yield from read_path(f, mapping=mapping, max_bytes=max_bytes)
+                key = folder_key(f) if roots else None
+                for item in read_path(f, mapping=mapping, max_bytes=max_bytes):
+                    if key and isinstance(item, RawItem) and not item.source:
+                        item.source = key
+                    yield item
 
         return self.ingest_items(stream(), source=source, progress=progress, workers=workers)
 

@@ -4,6 +4,7 @@ the page's own meta tags (trafilatura's date is day-precision, coordination need
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,26 @@ def _config():
 
 
 _CONFIG = _config()
+
+
+# trafilatura drops every non-printable character, and ZWNJ/ZWJ are "non-printable" (Cf)
+# although Persian spelling needs them (می‌گوید). They cross trafilatura as two rare printable
+# symbols (U+2BD1/U+2BD2, "uncertainty signs", unseen in news text) and are restored after.
+_PROTECT = str.maketrans({"\u200c": "\u2bd1", "\u200d": "\u2bd2"})
+_RESTORE = str.maketrans({"\u2bd1": "\u200c", "\u2bd2": "\u200d"})
+
+
+# Persian sites often write ZWNJ as an entity; those must cross trafilatura protected too.
+_ENTITY = re.compile(r"&(?:zwnj|#8204|#x200c);|&(?:zwj|#8205|#x200d);", re.I)
+
+
+def _protect(html: str) -> str:
+    html = _ENTITY.sub(lambda m: "\u2bd1" if m.group(0).lower() in ("&zwnj;", "&#8204;", "&#x200c;") else "\u2bd2", html)
+    return html.translate(_PROTECT)
+
+
+def _restore(value: str | None) -> str | None:
+    return value.translate(_RESTORE) if value else value
 
 
 class ExtractionError(ValueError):
@@ -111,7 +132,7 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
     precision = "minute" if published else None
     try:
         doc = trafilatura.bare_extraction(
-            html,
+            _protect(html),
             url=url,
             with_metadata=True,
             include_comments=False,
@@ -127,12 +148,12 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
         published = parse_date(doc.date)
         precision = "day" if published else None
     return HtmlExtract(
-        text=doc.text or "",
-        title=doc.title,
-        author=doc.author,
+        text=_restore(doc.text) or "",
+        title=_restore(doc.title),
+        author=_restore(doc.author),
         published_at=published,
         date_precision=precision,
         url=doc.url or url,
-        site_name=doc.sitename,
+        site_name=_restore(doc.sitename),
         language=lang,
     )

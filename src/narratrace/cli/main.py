@@ -148,6 +148,8 @@ def ingest(
     max_mb: Annotated[float, typer.Option("--max-mb", help="Largest single document accepted, in MB.")] = 50,
     allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow fetching from private/loopback addresses.")] = False,
     no_recursive: Annotated[bool, typer.Option("--no-recursive", help="Do not descend into sub-directories.")] = False,
+    source_from_folder: Annotated[bool, typer.Option(
+        "--source-from-folder", help="A file under DIR/<source-id>/ belongs to that registered source.")] = False,
     workers: Annotated[int, typer.Option("--workers", help="Extraction processes (0: one per core, up to 4).")] = 0,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
@@ -161,6 +163,8 @@ def ingest(
         narratrace ingest articles/ transcripts/*.txt
 
         narratrace ingest posts.csv --map text=body --map published_at=created
+
+        narratrace ingest corpus/ --source-from-folder     # corpus/<source-id>/...
 
         narratrace ingest --feed https://news.example/rss --source example-news
     """
@@ -181,7 +185,8 @@ def ingest(
         if inputs:
             with ingest_progress(err, "files", enabled=True) as (on_total, on_item):
                 reports.append(ws.ingest(inputs, source=source, mapping=mapping, max_bytes=max_bytes,
-                                         recursive=not no_recursive, progress=on_item, on_files=on_total,
+                                         recursive=not no_recursive, source_from_folder=source_from_folder,
+                                         progress=on_item, on_files=on_total,
                                          workers=workers or None))
         for mode, urls in (("page", url), ("feed", feed), ("sitemap", sitemap)):
             if urls:

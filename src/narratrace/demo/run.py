@@ -58,7 +58,7 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     ws = Workspace(path)
     registry = ws.import_sources(SOURCES)
     with ingest_progress(err, "files") as (on_total, on_item):
-        report = ws.ingest([str(CORPUS)], progress=on_item, on_files=on_total)
+        report = ws.ingest([str(CORPUS)], source_from_folder=True, progress=on_item, on_files=on_total)
     docs = ws.documents()
     stats = ws.stats()
     groups = duplicate_groups(docs)
@@ -114,7 +114,7 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     for i, g in enumerate(groups, 1):
         tag = f"{i}" + (" [bold red]burst[/]" if is_burst(g) else "")
         for d in g:
-            link = "first" if d is g[0] else f"{d.duplicate_kind} {d.duplicate_score:.2f}"
+            link = "original" if d.duplicate_of is None else f"{d.duplicate_kind} {d.duplicate_score:.2f}"
             t.add_row(tag, d.published_at.strftime("%Y-%m-%d %H:%M") if d.published_at else "—", d.source or "—",
                       link, escape((d.title or "")[:60]))
             tag = ""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
@@ -218,15 +218,18 @@ class Ingestor:
             except RegistryError as exc:
                 self._problem(Problem(it.origin, "failed", str(exc)), report)
                 continue
-            scope = self._scope(source_id, ext.url or it.url, it.origin)
+            scope = self._scope(source_id, ext.url or it.url, it.origin, it.kind)
             out.append(_Prepared(it, hashes[id(it)], ext, done.line_sentences, source_id, scope,
                                  learnable_keys(ext.lines)))
         return out
 
     @staticmethod
-    def _scope(source_id: int | None, url: str | None, origin: str) -> str:
+    def _scope(source_id: int | None, url: str | None, origin: str, kind: str) -> str:
+        """Where a line must repeat to be learned as chrome: one template, so one source *and*
+        one kind of item (a broadcaster's web pages, transcripts and channel posts each
+        have their own furniture, and mixing them dilutes the ≥50%-of-documents rule)."""
         if source_id is not None:
-            return f"source:{source_id}"
+            return f"source:{source_id}:{kind}"
         host = urlsplit(url).hostname if url else None
         if host:
             return f"host:{host.lower()}"
@@ -260,8 +263,17 @@ class Ingestor:
                     or it.language or ext.language_hint or document_language(text))
         chash = dedup.clean_hash(text)
         sig = dedup.signature(text)
+        published_at = it.published_at or ext.published_at
         with self.sessions.begin() as s:
-            dup_id, dup_kind, dup_score = self._find_duplicate(s, chash, sig)
+            # A duplicate links to its group's root, so "copy of X, similarity s" is one hop.
+            roots = self._matching_roots(s, chash, sig)
+            dup_id = self._earliest_root(s, roots, published_at) if roots else None
+            dup_kind = dup_score = root_hash = root_sig = None
+            if dup_id is not None:
+                root_hash = s.scalar(select(Document.clean_hash).where(Document.id == dup_id))
+                blob = s.scalar(select(DocumentSignature.minhash).where(DocumentSignature.document_id == dup_id))
+                root_sig = dedup.from_bytes(blob) if blob is not None else None
+                dup_kind, dup_score = _similarity(s, None, chash, root_hash, root_sig, sig)
             meta = dict(ext.meta)
             meta.update(it.meta)
             meta.setdefault("clean", {})["learned_lines"] = len(ext.lines) - len(lines)
@@ -273,7 +285,7 @@ class Ingestor:
                 title=normalize_title(it.title or ext.title, ext.language_hint),
                 author=it.author or ext.author,
                 site_name=ext.site_name,
-                published_at=it.published_at or ext.published_at,
+                published_at=published_at,
                 language=language,
                 content_type=it.kind,
                 text=text,
@@ -287,6 +299,10 @@ class Ingestor:
             )
             s.add(doc)
             s.flush()
+            for other in roots:
+                if other != (dup_id or doc.id):
+                    self._repoint_group(s, other, dup_id or doc.id, root_hash or chash,
+                                        root_sig if dup_id is not None else sig)
             # Core executemany, not ORM objects: sentences are the bulk of the rows written.
             if sentences:
                 s.execute(insert(Sentence.__table__), [
@@ -307,26 +323,46 @@ class Ingestor:
         elif dup_kind == "near":
             report.near_duplicates += 1
 
-    def _find_duplicate(self, s: Session, chash: str, sig) -> tuple[int | None, str | None, float | None]:
-        """The earliest identical document, else the most similar earlier one above the threshold."""
-        exact = s.execute(select(Document.id, Document.duplicate_of_id).where(Document.clean_hash == chash)
-                          .order_by(Document.id).limit(1)).first()
-        if exact:
-            return exact[0], "exact", 1.0
-        if sig is None:
-            return None, None, None
-        cands = self.index.candidates(sig)
-        if not cands:
-            return None, None, None
-        best: tuple[float, int] | None = None
-        for doc_id, blob in s.execute(select(DocumentSignature.document_id, DocumentSignature.minhash)
-                                      .where(DocumentSignature.document_id.in_(cands))):
-            j = dedup.jaccard(sig, dedup.from_bytes(blob))
-            if j >= dedup.NEAR_THRESHOLD and (best is None or (j, -doc_id) > (best[0], -best[1])):
-                best = (j, doc_id)
-        if best is None:
-            return None, None, None
-        return best[1], "near", round(best[0], 4)
+    def _matching_roots(self, s: Session, chash: str, sig) -> list[int]:
+        """Roots of every group this text joins: identical texts, and texts whose estimated
+        Jaccard similarity is at or above the threshold (LSH proposes, signatures decide)."""
+        ids = set(s.scalars(select(Document.id).where(Document.clean_hash == chash)))
+        cands = self.index.candidates(sig) if sig is not None else []
+        if cands:
+            for doc_id, blob in s.execute(select(DocumentSignature.document_id, DocumentSignature.minhash)
+                                          .where(DocumentSignature.document_id.in_(cands))):
+                if dedup.jaccard(sig, dedup.from_bytes(blob)) >= dedup.NEAR_THRESHOLD:
+                    ids.add(doc_id)
+        if not ids:
+            return []
+        return sorted(set(s.scalars(select(func.coalesce(Document.duplicate_of_id, Document.id))
+                                    .where(Document.id.in_(ids)))))
+
+    @staticmethod
+    def _earliest_root(s: Session, roots: list[int], published_at: datetime | None) -> int | None:
+        """The group's root: its earliest-published member (None: the new document).
+
+        Ingest order is arbitrary (folders sort by name, feeds arrive late) but "who published
+        it first" is what provenance needs, so a new document published before the current
+        root takes its place. Dated documents rank before undated ones (a date is evidence of
+        when; its absence is none), then by id, so ties keep the first stored.
+        """
+        best_key, best = (published_at is None, published_at or datetime.min, float("inf")), None
+        for rid, when in s.execute(select(Document.id, Document.published_at).where(Document.id.in_(roots))):
+            key = (when is None, when or datetime.min, rid)
+            if key < best_key:
+                best_key, best = key, rid
+        return best
+
+    @staticmethod
+    def _repoint_group(s: Session, old_root: int, new_root: int, root_hash: str, root_sig) -> None:
+        """Merge a group under another root; every link is re-scored against the new root."""
+        members = s.execute(select(Document.id, Document.clean_hash)
+                            .where((Document.id == old_root) | (Document.duplicate_of_id == old_root))).all()
+        for member_id, member_hash in members:
+            kind, score = _similarity(s, member_id, member_hash, root_hash, root_sig)
+            s.execute(update(Document.__table__).where(Document.__table__.c.id == member_id)
+                      .values(duplicate_of_id=new_root, duplicate_kind=kind, duplicate_score=score))
 
     def _count_lines(self, s: Session, scope: str, keys: set[str]) -> None:
         """Persist the counts the in-memory LearnedBoilerplate will hold after this document."""
@@ -349,3 +385,17 @@ class Ingestor:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _similarity(s: Session, doc_id: int | None, doc_hash: str, root_hash: str, root_sig,
+                doc_sig=None) -> tuple[str, float]:
+    """("exact", 1.0) for the same clean text, else ("near", estimated Jaccard) from MinHash
+    signatures (the document's own, or its stored one)."""
+    if doc_hash == root_hash:
+        return "exact", 1.0
+    if doc_sig is None and doc_id is not None:
+        blob = s.scalar(select(DocumentSignature.minhash).where(DocumentSignature.document_id == doc_id))
+        doc_sig = dedup.from_bytes(blob) if blob is not None else None
+    if doc_sig is None or root_sig is None:
+        return "near", 0.0
+    return "near", round(dedup.jaccard(doc_sig, root_sig), 4)
