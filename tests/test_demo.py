@@ -37,8 +37,10 @@ def test_corpus_is_the_size_the_issue_asks_for(demo):
     assert {g["language"] for g in gold["documents"]} == {"en", "fa"}
     assert {g["audience"] for g in gold["documents"]} == {"domestic", "foreign"}
     assert len(gold["contradictions"]) >= 5
-    assert all(c["foreign"]["audience"] == "foreign" and c["domestic"]["audience"] == "domestic"
-               for c in gold["contradictions"])
+    for c in gold["contradictions"]:
+        assert c["foreign"] and c["domestic"], c["id"]
+        assert {x["audience"] for x in c["foreign"]} == {"foreign"}
+        assert {x["audience"] for x in c["domestic"]} == {"domestic"}
     assert demo["result"]["ingest"]["failed"] == [] and demo["result"]["ingest"]["skipped"] == []
 
 
@@ -139,6 +141,8 @@ def test_persian_normalisation_and_mixed_language(demo):
 def test_recycled_source_is_in_the_gold(demo):
     recycled = {r["speaker"]: r for r in demo["gold"]["recycled_sources"]}
     assert "henrik-vallo" in recycled and len(recycled["henrik-vallo"]["outlets"]) >= 4
+    roles = {p["id"]: p["role"] for p in demo["gold"]["people"]}
+    assert all(roles[sp] == "intermediary" for sp in recycled)
 
 
 def test_searches_filter_by_audience(demo):

@@ -55,7 +55,7 @@ def load_articles(paths: list[Path]) -> tuple[list[dict], dict]:
     for path in paths:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if isinstance(data, dict):
-            people.update(data.get("people") or {})
+            people.update({k: (v["name"], v.get("role", "intermediary")) for k, v in (data.get("people") or {}).items()})
             data = data.get("articles") or []
         if not isinstance(data, list):
             raise AuthoringError(f"{path}: expected a list of articles (or a mapping with 'articles:')")
@@ -250,7 +250,8 @@ def _language(a: dict) -> str:
 
 def derive_gold(articles: list[dict], files: dict[str, str], paras_of: dict[str, list[str]], people: dict) -> dict:
     by_id = {a["id"]: a for a in articles}
-    docs, sentences, quotes, claims = [], [], [], defaultdict(dict)
+    docs, sentences, quotes = [], [], []
+    claims: dict[str, dict[str, list]] = defaultdict(lambda: {"a": [], "b": []})
     speakers_at: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
     for a in articles:
         o = OUTLETS[a["source"]]
@@ -272,9 +273,11 @@ def derive_gold(articles: list[dict], files: dict[str, str], paras_of: dict[str,
             if ann.get("claim"):
                 m = re.fullmatch(r"(C\d+)([ab])", str(ann["claim"]))
                 if m:
-                    claims[m.group(1)][m.group(2)] = {**entry, "audience": o["audience"], "source": a["source"]}
+                    claims[m.group(1)][m.group(2)].append({**entry, "audience": o["audience"], "source": a["source"]})
+    # Every sentence tagged with a side of a planned contradiction; any foreign × domestic
+    # pair within one id is a contradiction (copies repeat a side in another outlet).
     contradictions = [{"id": cid, "foreign": sides["a"], "domestic": sides["b"]}
-                      for cid, sides in sorted(claims.items(), key=lambda kv: int(kv[0][1:])) if {"a", "b"} <= set(sides)]
+                      for cid, sides in sorted(claims.items(), key=lambda kv: int(kv[0][1:])) if sides["a"] and sides["b"]]
     bursts: dict[str, list] = defaultdict(list)
     syndication: dict[str, list] = defaultdict(list)
     for a in articles:
@@ -288,16 +291,19 @@ def derive_gold(articles: list[dict], files: dict[str, str], paras_of: dict[str,
         span = (_when(members[-1]) - _when(members[0])).total_seconds() / 60
         burst_gold.append({"id": bid, "documents": [m["id"] for m in members], "outlets": [m["source"] for m in members],
                            "first": members[0]["id"], "window_minutes": round(span)})
-    recycled = [{"speaker": sp, "name": people.get(sp, sp), "outlets": sorted(at),
+    # Recycled sources: intermediaries (not the officials whose job is to speak) quoted by
+    # three or more outlets.
+    recycled = [{"speaker": sp, "name": people[sp][0], "outlets": sorted(at),
                  "documents": sorted(d for ds in at.values() for d in ds)}
-                for sp, at in sorted(speakers_at.items()) if len(at) >= 3]
+                for sp, at in sorted(speakers_at.items())
+                if sp in people and people[sp][1] == "intermediary" and len(at) >= 3]
     mixed = [a["id"] for a in articles
              if any(ARABIC_SCRIPT.search(p) for p in paras_of[a["id"]]) and any(LATIN.search(p) for p in paras_of[a["id"]])]
     return {
         "about": "Gold for the narratrace demo corpus, derived from the hand-written article files in "
                  "src/narratrace/demo/authoring/articles/ by authoring/build.py. Fictional world; see WORLD.md.",
         "narratives": [{"id": k, "description": v} for k, v in NARRATIVES.items()],
-        "people": [{"id": k, "name": v} for k, v in sorted(people.items())],
+        "people": [{"id": k, "name": v[0], "role": v[1]} for k, v in sorted(people.items())],
         "documents": docs,
         "sentences": sentences,
         "quotes": quotes,

@@ -129,16 +129,17 @@ OUTLETS: dict[str, dict] = {
     },
 }
 
-# The people the articles quote, by speaker id (all fictional).
+# The people the articles quote, by speaker id (all fictional): name and role. Officials and
+# the movement's leader speak for actors; the others are the intermediaries outlets cite.
 PEOPLE = {
-    "shirin-afkham": "Shirin Afkham, Foreign Minister of Kavaran",
-    "bahram-nikzad": "Bahram Nikzad, Chairman of Kavaran's Supreme Security Council",
-    "leila-sohrabi": "Leila Sohrabi, Kavaran government spokeswoman",
-    "kourosh-tavana": "Kourosh Tavana, Interior Minister of Kavaran",
-    "navid-ashtari": "Navid Ashtari, exiled leader of the Rah-e Azadi Front",
-    "henrik-vallo": "Henrik Vallo, former Norland ambassador to Kavaran",
-    "mira-castell": "Mira Castell, analyst at the Tessaly Institute",
-    "anoush-farahi": "Anoush Farahi, sociologist at Dastgerd University",
+    "shirin-afkham": ("Shirin Afkham, Foreign Minister of Kavaran", "official"),
+    "bahram-nikzad": ("Bahram Nikzad, Chairman of Kavaran's Supreme Security Council", "official"),
+    "leila-sohrabi": ("Leila Sohrabi, Kavaran government spokeswoman", "official"),
+    "kourosh-tavana": ("Kourosh Tavana, Interior Minister of Kavaran", "official"),
+    "navid-ashtari": ("Navid Ashtari, exiled leader of the Rah-e Azadi Front", "movement"),
+    "henrik-vallo": ("Henrik Vallo, former Norland ambassador to Kavaran", "intermediary"),
+    "mira-castell": ("Mira Castell, analyst at the Tessaly Institute", "intermediary"),
+    "anoush-farahi": ("Anoush Farahi, sociologist at Dastgerd University", "intermediary"),
 }
 
 
