@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +22,8 @@ from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
 from narratrace.ingest.pipeline import IngestReport, Ingestor, Progress
 from narratrace.store import db
 from narratrace.store.models import Actor, Document, IngestEvent, Sentence, Source
+from narratrace.analysis import AnalysisMixin
+from narratrace.records import Records, _Record
 from narratrace.store.registry import apply_registry, load_registry
 
 DEFAULT_WORKSPACE = "narratrace.db"
@@ -36,35 +38,6 @@ def default_path() -> str:
 
 
 # -- plain result objects ------------------------------------------------------------------
-
-class Records(list):
-    """A list of result dataclasses that also turns into a pandas DataFrame."""
-
-    def df(self):
-        """A pandas DataFrame (pandas is imported here: it costs ~100 MB of RSS at start-up)."""
-        import pandas as pd
-
-        if not self:
-            return pd.DataFrame()
-        return pd.DataFrame([asdict(r) for r in self])
-
-    def dicts(self) -> list[dict]:
-        return [r.as_dict() for r in self]
-
-
-@dataclass
-class _Record:
-    def as_dict(self) -> dict:
-        out = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if isinstance(v, datetime):
-                v = v.isoformat()
-            elif isinstance(v, list):
-                v = [x.as_dict() if isinstance(x, _Record) else x for x in v]
-            out[f.name] = v
-        return out
-
 
 @dataclass
 class SourceInfo(_Record):
@@ -132,9 +105,11 @@ class SearchHit(_Record):
 
 # -- the workspace -------------------------------------------------------------------------
 
-class Workspace:
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True) -> None:
+class Workspace(AnalysisMixin):
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
+                 embedder: str | None = None) -> None:
         self.path = str(path or default_path())
+        self.embedder_name = embedder
         url = db.store_url(self.path)
         if url.startswith("sqlite"):
             file = Path(url.removeprefix("sqlite:///"))

@@ -279,17 +279,47 @@ def _esc(s: str) -> str:
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help='Words (all must occur), "a phrase", word* for prefixes, OR.')],
+    query: Annotated[str, typer.Argument(help='Words (all must occur), "a phrase", word* for prefixes, OR; '
+                                              'with --semantic: a statement in any language.')],
+    semantic: Annotated[bool, typer.Option("--semantic", help="Find sentences with the same meaning, in any "
+                                                              "language (multilingual embeddings).")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many hits.")] = 20,
     source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
     since: SinceF = None, until: UntilF = None,
     workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Full-text search over clean text and titles (BM25 ranked), with filters.
+    """Full-text search over clean text and titles (BM25 ranked), or --semantic search over sentences.
 
-    Example: narratrace search '"no support" cult' --audience foreign --since 2026-01-01
+    Examples:
+
+        narratrace search '"no support" cult' --audience foreign --since 2026-01-01
+
+        narratrace search --semantic "the movement has no supporters at home" --language fa
     """
-    hits = open_ws(workspace).search(query, limit=limit, **_filters(source, actor, audience, language, since, until))
+    ws = open_ws(workspace)
+    filters = _filters(source, actor, audience, language, since, until)
+    if semantic:
+        from narratrace.analysis import AnalysisError
+        from narratrace.cli.progress import step_progress
+
+        try:
+            with step_progress(err, "embed new sentences") as (on_total, advance):
+                ws.index_sentences(progress=advance, on_total=on_total)
+            hits = ws.semantic_search(query, limit=limit, **filters)
+        except AnalysisError as exc:
+            fail(str(exc))
+        if as_json:
+            return _print_json(hits.dicts())
+        if not hits:
+            out.print("no matches")
+            return
+        t = Table("score", "sentence", "published", "source", "aud.", "lang", "text")
+        for h in hits:
+            t.add_row(f"{h.score:.3f}", str(h.sentence_id), h.published_at.strftime("%Y-%m-%d") if h.published_at else "—",
+                      h.source or "—", h.audience or "", h.language or "", _esc(h.text))
+        out.print(t)
+        return
+    hits = ws.search(query, limit=limit, **filters)
     if as_json:
         return _print_json(hits.dicts())
     if not hits:
@@ -353,15 +383,23 @@ def export(
 def demo(
     workspace: Annotated[str, typer.Option("--workspace", "-w", help="Where to build the demo workspace.")] = "narratrace-demo.db",
     fresh: Annotated[bool, typer.Option("--fresh/--keep", help="Start from an empty workspace.")] = True,
+    record_only: Annotated[bool, typer.Option("--record-only", help="Skip narratives and contradictions "
+                                                                    "(no embeddings: a few seconds).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Build a workspace from the bundled fictional corpus and show what narratrace finds in it.
+    """Build a workspace from the bundled fictional corpus and show what narratrace finds in it:
+    the record, narratives and their prevalence by audience, and cross-audience contradictions.
 
     Example: narratrace demo --workspace demo.db
     """
     from narratrace.demo.run import run_demo
 
-    run_demo(workspace, fresh=fresh, console=out, err=err, as_json=as_json)
+    run_demo(workspace, fresh=fresh, console=out, err=err, as_json=as_json, analysis=not record_only)
+
+
+from narratrace.cli import analysis as _analysis  # noqa: E402 — registers the analysis commands on `app`
+
+_analysis.register(app)
 
 
 def main() -> None:

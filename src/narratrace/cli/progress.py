@@ -35,3 +35,22 @@ def ingest_progress(console: Console, unit: str, enabled: bool = True):
         t = progress.tasks[0]
         if t.total is not None:
             progress.update(task, completed=t.total)
+
+
+@contextmanager
+def step_progress(console: Console, label: str, enabled: bool = True):
+    """Yields (set_total, advance) for a long step counted in units (sentences, narratives…)."""
+    progress = Progress(
+        SpinnerColumn(), TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False, disable=not enabled or not console.is_terminal,
+    )
+    task = progress.add_task(label, total=None)
+
+    def set_total(n: int | None) -> None:
+        progress.update(task, total=n)
+
+    def advance(n: int = 1) -> None:
+        progress.advance(task, n)
+
+    with progress:
+        yield set_total, advance

@@ -16,6 +16,7 @@ DATA = Path(__file__).with_name("data")
 CORPUS = DATA / "corpus"
 SOURCES = DATA / "sources.yaml"
 GOLD = DATA / "gold.yaml"
+NARRATIVES = DATA / "narratives.yaml"
 
 
 def load_gold(path: Path = GOLD) -> dict:

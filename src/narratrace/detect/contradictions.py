@@ -1,0 +1,230 @@
+"""Contradictions: pairs of one actor's own statements that cannot both hold.
+
+An actor's statements are the sentences of documents from sources it owns (quote speakers join
+in a later issue). Two kinds of evidence, each stored with every score:
+
+- ``narratives``: the actor asserts narrative A in one statement and, in another, asserts a
+  narrative the registry declares incompatible with A (``contradicts:``), or denies A itself.
+  This is how "no support at home" (to foreigners) meets "the movement organised the riots"
+  (at home): no sentence-level model can know those two are incompatible; the analyst's
+  registry says so.
+- ``nli``: the NLI head calls the pair a contradiction (either direction), for near-topic pairs
+  proposed by the vector index (never all pairs).
+
+Copies of one text (duplicate groups) never contradict themselves; for each pair of document
+groups and narrative pair only the best sentence pair is kept, so a long article does not fill
+the list. Pairs that cross audiences (domestic vs foreign) or languages are flagged; they rank
+first in listings because that is what analysts look for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy.orm import aliased
+
+from narratrace.records import Records, _Record
+from narratrace.store.models import Actor, Contradiction, Document, Narrative, NarrativeMatch, Review, Sentence, Source
+
+# NLI evidence: keep a pair when p(contradiction) in either direction reaches this. Set on the
+# NLI head's SNLI/FarsTail validation split (models/nli/MODEL_CARD.md): at 0.6 precision of the
+# contradiction class is higher than at argmax, at a loss of recall an analyst can afford.
+NLI_MIN_CONTRADICT = 0.6
+# Near-topic: cosine between two statements before NLI is asked (e5-small; same-topic
+# statements of one actor on the demo corpus lie above ~0.85, unrelated ones below ~0.8).
+NLI_MIN_SIMILARITY = 0.86
+NLI_NEIGHBOURS = 30
+
+
+@dataclass
+class ContradictionInfo(_Record):
+    id: int
+    actor: str | None
+    kind: str
+    score: float
+    cross_audience: bool
+    cross_language: bool
+    p_contradict: float | None
+    similarity: float | None
+    narrative_a: str | None
+    narrative_b: str | None
+    a_sentence_id: int
+    a_text: str
+    a_published_at: datetime | None
+    a_source: str | None
+    a_audience: str | None
+    a_language: str | None
+    a_url: str | None
+    b_sentence_id: int
+    b_text: str
+    b_published_at: datetime | None
+    b_source: str | None
+    b_audience: str | None
+    b_language: str | None
+    b_url: str | None
+    review: str | None
+
+
+@dataclass
+class _Stmt:
+    sid: int
+    group: int  # duplicate-group root document id
+    audience: str | None
+    language: str | None
+    published_at: datetime | None
+
+
+def _statements(s, actor_id: int) -> dict[int, _Stmt]:
+    rows = s.execute(select(Sentence.id, func.coalesce(Document.duplicate_of_id, Document.id), Source.audience,
+                            func.coalesce(Sentence.language, Document.language), Document.published_at)
+                     .join(Document, Sentence.document_id == Document.id)
+                     .join(Source, Document.source_id == Source.id).where(Source.actor_id == actor_id))
+    return {r[0]: _Stmt(*r) for r in rows}
+
+
+def _ordered(a: _Stmt, b: _Stmt) -> tuple[_Stmt, _Stmt]:
+    """Earlier statement first (undated last), then by id: one row per unordered pair."""
+    ka = (a.published_at is None, a.published_at or datetime.min, a.sid)
+    kb = (b.published_at is None, b.published_at or datetime.min, b.sid)
+    return (a, b) if ka <= kb else (b, a)
+
+
+def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int], None] | None = None) -> dict:
+    nli = ws.nli()
+    vs = ws.vector_store()
+    vs.update()
+    with ws.sessions() as s:
+        q = select(Actor.id, Actor.key).where(Actor.id.in_(select(Source.actor_id)))
+        if actor:
+            q = q.where(Actor.key == actor)
+        actors = s.execute(q.order_by(Actor.key)).all()
+        if actor and not actors:
+            raise ValueError(f"unknown actor '{actor}', or it owns no sources (see `narratrace sources list`)")
+        narr = {n.id: n for n in s.scalars(select(Narrative))}
+        by_key = {n.key: n.id for n in narr.values()}
+        incompatible = {(a, by_key[k]) for a, n in narr.items() for k in (n.contradicts or []) if k in by_key}
+        incompatible |= {(b, a) for a, b in incompatible}
+    totals = {"actors": 0, "narratives": 0, "nli": 0}
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    kind = getattr(nli, "kind", "query")
+    for actor_id, _key in actors:
+        with ws.sessions() as s:
+            stmts = _statements(s, actor_id)
+            matches = [(m.sentence_id, m.narrative_id, m.stance, m.similarity) for m in s.scalars(
+                select(NarrativeMatch).where(NarrativeMatch.sentence_id.in_(list(stmts)),
+                                             NarrativeMatch.stance.in_(("asserts", "denies"))))]
+        best: dict[tuple, dict] = {}
+
+        def keep(a: _Stmt, b: _Stmt, row: dict, slot: tuple) -> None:
+            a, b = _ordered(a, b)
+            key = (a.group, b.group, slot)
+            row.update(sentence_a_id=a.sid, sentence_b_id=b.sid, actor_id=actor_id, run_at=now,
+                       cross_audience=bool(a.audience and b.audience and a.audience != b.audience),
+                       cross_language=bool(a.language and b.language and a.language != b.language))
+            if key not in best or row["score"] > best[key]["score"]:
+                best[key] = row
+
+        # narrative evidence: incompatible narratives asserted, or one narrative asserted and denied
+        by_narr: dict[int, list] = defaultdict(list)
+        for sid, nid, stance, sim in matches:
+            by_narr[nid].append((sid, stance, sim))
+        for (na, nb) in sorted({(a, b) for a, b in incompatible if a < b} | {(n, n) for n in by_narr}):
+            for sa, sta, sima in by_narr.get(na, []):
+                for sb, stb, simb in by_narr.get(nb, []):
+                    conflict = (sta == stb == "asserts") if na != nb else (sta != stb)
+                    if not conflict or stmts[sa].group == stmts[sb].group:
+                        continue
+                    keep(stmts[sa], stmts[sb], {"kind": "narratives" if na != nb else "stance", "score": (sima + simb) / 2,
+                                                "similarity": None, "p_contradict": None, "narrative_a_id": na,
+                                                "narrative_b_id": nb, "embed_model": vs.embedder.model_id,
+                                                "nli_model": None}, (min(na, nb), max(na, nb)))
+        # NLI evidence among the actor's claim-like statements (those matched to a narrative)
+        claim_ids = sorted({m[0] for m in matches})
+        pairs: set[tuple[int, int]] = set()
+        if claim_ids:
+            V = vs.embed([t for _, t in _texts(ws, vs, claim_ids)])
+            pos = {sid: i for i, sid in enumerate(claim_ids)}
+            claim_set = set(claim_ids)
+            for i, sid in enumerate(claim_ids):
+                for other, sim in vs.search(V[i], NLI_NEIGHBOURS * 4):
+                    if other in claim_set and other != sid and sim >= NLI_MIN_SIMILARITY \
+                            and stmts[other].group != stmts[sid].group:
+                        pairs.add((min(sid, other), max(sid, other)))
+            pairs_l = sorted(pairs)
+            if pairs_l:
+                texts = dict(_texts(ws, vs, sorted({x for p in pairs_l for x in p})))
+                a_t = [texts[a] for a, b in pairs_l]
+                b_t = [texts[b] for a, b in pairs_l]
+                vec = lambda t: vs.embed(t, kind=kind)  # noqa: E731
+                p_ab = nli.predict(a_t, b_t, vectors=vec)
+                p_ba = nli.predict(b_t, a_t, vectors=vec)
+                pc = np.maximum(p_ab[:, 2], p_ba[:, 2])
+                for (a, b), p in zip(pairs_l, pc):
+                    if p >= NLI_MIN_CONTRADICT:
+                        sim = float(V[pos[a]] @ V[pos[b]])
+                        keep(stmts[a], stmts[b], {"kind": "nli", "score": float(p), "similarity": sim,
+                                                  "p_contradict": float(p), "narrative_a_id": None, "narrative_b_id": None,
+                                                  "embed_model": vs.embedder.model_id, "nli_model": nli.model_id},
+                             ("nli",))
+        rows = list(best.values())
+        # one row per sentence pair (the unique key): narrative evidence outranks NLI for the same pair
+        uniq: dict[tuple[int, int], dict] = {}
+        for r in sorted(rows, key=lambda r: (r["kind"] == "nli", -r["score"])):
+            uniq.setdefault((r["sentence_a_id"], r["sentence_b_id"]), r)
+        with ws.sessions.begin() as s:
+            s.execute(delete(Contradiction).where(Contradiction.actor_id == actor_id))
+            if uniq:
+                s.execute(insert(Contradiction.__table__), list(uniq.values()))
+        totals["actors"] += 1
+        for r in uniq.values():
+            totals["nli" if r["kind"] == "nli" else "narratives"] += 1
+        if progress:
+            progress(1)
+    return totals
+
+
+def _texts(ws, vs, ids: list[int]) -> list[tuple[int, str]]:
+    with ws.sessions() as s:
+        return vs.sentence_texts(s, ids)
+
+
+def list_contradictions(ws, *, actor: str | None = None, cross_audience: bool | None = None,
+                        limit: int | None = None) -> Records:
+    sa, sb = aliased(Sentence), aliased(Sentence)
+    da, db_ = aliased(Document), aliased(Document)
+    ra, rb = aliased(Source), aliased(Source)
+    na, nb = aliased(Narrative), aliased(Narrative)
+    rv = aliased(Review)
+    q = (select(Contradiction, Actor.key, na.key, nb.key, sa.start, sa.end, sa.language, da.text, da.published_at,
+                da.url, da.language, ra.key, ra.audience, sb.start, sb.end, sb.language, db_.text, db_.published_at,
+                db_.url, db_.language, rb.key, rb.audience, rv.verdict)
+         .outerjoin(Actor, Contradiction.actor_id == Actor.id)
+         .join(sa, Contradiction.sentence_a_id == sa.id).join(da, sa.document_id == da.id)
+         .outerjoin(ra, da.source_id == ra.id)
+         .join(sb, Contradiction.sentence_b_id == sb.id).join(db_, sb.document_id == db_.id)
+         .outerjoin(rb, db_.source_id == rb.id)
+         .outerjoin(na, Contradiction.narrative_a_id == na.id).outerjoin(nb, Contradiction.narrative_b_id == nb.id)
+         .outerjoin(rv, and_(rv.kind == "contradiction", rv.sentence_id == Contradiction.sentence_a_id,
+                             rv.other_sentence_id == Contradiction.sentence_b_id)))
+    if actor:
+        q = q.where(Actor.key == actor)
+    if cross_audience is not None:
+        q = q.where(Contradiction.cross_audience.is_(cross_audience))
+    q = q.order_by(Contradiction.cross_audience.desc(), Contradiction.score.desc(), Contradiction.id)
+    if limit:
+        q = q.limit(limit)
+    out = []
+    with ws.sessions() as s:
+        for row in s.execute(q):
+            (c, akey, nak, nbk, a0, a1, alang, atext, apub, aurl, adlang, asrc, aaud,
+             b0, b1, blang, btext, bpub, burl, bdlang, bsrc, baud, verdict) = row
+            out.append(ContradictionInfo(
+                c.id, akey, c.kind, round(c.score, 4), c.cross_audience, c.cross_language, c.p_contradict,
+                c.similarity, nak, nbk, c.sentence_a_id, atext[a0:a1], apub, asrc, aaud, alang or adlang, aurl,
+                c.sentence_b_id, btext[b0:b1], bpub, bsrc, baud, blang or bdlang, burl, verdict))
+    return Records(out)

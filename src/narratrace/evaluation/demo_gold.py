@@ -1,0 +1,99 @@
+"""Narrative matching, stance and contradictions scored against the demo corpus's gold file.
+
+The gold annotates *chosen* sentences, not every sentence, so:
+- recall is over the gold sentences (is each matched to its narrative?);
+- precision is over predictions that land on gold-annotated sentences (a prediction elsewhere
+  can be right or wrong; the gold cannot say);
+- stance accuracy is over gold sentences with stance asserts/rejects matched to their narrative
+  ("reports" — neutral reporting of someone else's claim — is not scored);
+- contradiction recall is over the planned pairs C1…C6 (found if a stored pair joins one of its
+  foreign sentences with one of its domestic sentences); precision over stored pairs whose both
+  sentences are gold-annotated: correct when their gold narratives are declared incompatible in
+  the registry, or are one narrative asserted and rejected.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from narratrace.demo.gold import relative_origin
+
+STANCE = {"asserts": "asserts", "rejects": "denies"}
+
+
+def _locate(ws, gold: dict) -> dict[tuple[str, str], set[int]]:
+    """(document gold id, sentence text) → ids of stored sentences overlapping it."""
+    files = {g["id"]: g["file"] for g in gold["documents"]}
+    docs = {relative_origin(d.origin): d for d in ws.documents(with_text=True)}
+    out: dict[tuple[str, str], set[int]] = {}
+    cache: dict[int, list] = {}
+    for entry in gold["sentences"] + [x for c in gold["contradictions"] for side in ("foreign", "domestic")
+                                      for x in c[side]]:
+        key = (entry["document"], entry["text"])
+        if key in out:
+            continue
+        doc = docs.get(files[entry["document"]])
+        if doc is None or entry["text"] not in doc.text:
+            out[key] = set()
+            continue
+        a = doc.text.index(entry["text"])
+        b = a + len(entry["text"])
+        if doc.id not in cache:
+            cache[doc.id] = ws.document(doc.id).sentences
+        out[key] = {s.id for s in cache[doc.id] if s.start < b and s.end > a}
+    return out
+
+
+def score_matches(ws, gold: dict) -> dict:
+    where = _locate(ws, gold)
+    predicted: dict[int, dict[str, str]] = defaultdict(dict)  # sentence id → narrative → stance
+    for m in ws.matches():
+        predicted[m.sentence_id][m.narrative] = m.reviewed_stance or m.stance
+    gold_by_sentence: dict[int, set[str]] = defaultdict(set)
+    for g in gold["sentences"]:
+        for sid in where[(g["document"], g["text"])]:
+            gold_by_sentence[sid].add(g["narrative"])
+    found = stance_total = stance_right = 0
+    for g in gold["sentences"]:
+        sids = where[(g["document"], g["text"])]
+        hit = [predicted[s][g["narrative"]] for s in sids if g["narrative"] in predicted.get(s, {})]
+        if hit:
+            found += 1
+            if g.get("stance") in STANCE:
+                stance_total += 1
+                stance_right += STANCE[g["stance"]] in hit
+    on_gold = [(sid, n) for sid in gold_by_sentence for n in predicted.get(sid, {})]
+    correct = sum(n in gold_by_sentence[sid] for sid, n in on_gold)
+    n_gold = len(gold["sentences"])
+    return {"gold_sentences": n_gold, "recall": round(found / n_gold, 4) if n_gold else 0.0,
+            "precision_on_gold": round(correct / len(on_gold), 4) if on_gold else 0.0,
+            "predictions_on_gold": len(on_gold), "stance_scored": stance_total,
+            "stance_accuracy": round(stance_right / stance_total, 4) if stance_total else 0.0}
+
+
+def score_contradictions(ws, gold: dict, incompatible: set[tuple[str, str]]) -> dict:
+    where = _locate(ws, gold)
+    pairs = {(c.a_sentence_id, c.b_sentence_id) for c in ws.contradictions()}
+    pairs |= {(b, a) for a, b in pairs}
+    recalled = []
+    for c in gold["contradictions"]:
+        fs = {s for x in c["foreign"] for s in where[(x["document"], x["text"])]}
+        ds = {s for x in c["domestic"] for s in where[(x["document"], x["text"])]}
+        if any((f, d) in pairs for f in fs for d in ds):
+            recalled.append(c["id"])
+    label: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for g in gold["sentences"]:
+        for sid in where[(g["document"], g["text"])]:
+            label[sid].add((g["narrative"], g.get("stance", "")))
+    judged = correct = 0
+    for c in ws.contradictions():
+        la, lb = label.get(c.a_sentence_id), label.get(c.b_sentence_id)
+        if not la or not lb:
+            continue
+        judged += 1
+        correct += any((na, nb) in incompatible or (na == nb and {sa, sb} == {"asserts", "rejects"})
+                       for na, sa in la for nb, sb in lb)
+    n = len(gold["contradictions"])
+    return {"planned": n, "recalled": recalled, "recall": round(len(recalled) / n, 4) if n else 0.0,
+            "stored": len(ws.contradictions()), "judged": judged,
+            "precision_on_gold": round(correct / judged, 4) if judged else 0.0}

@@ -1,0 +1,141 @@
+"""The analyst's narrative registry (YAML): what each talking point sounds like, in any language,
+and what denying it sounds like. Errors name the file and line.
+
+    narratives:
+      - id: no-domestic-support
+        name: The movement has no support at home
+        description: Officials say the movement is a handful of exiles.
+        assertions:                    # how pushing it sounds (any language, ≥ 1)
+          - The movement has no support inside the country.
+          - جبهه هیچ پایگاهی در داخل کشور ندارد.
+        counters:                      # how denying it sounds (optional)
+          - The movement has wide support across the country.
+        entities: [rah-e-azadi-front]  # related actors/entities (optional)
+        contradicts: [front-organises-unrest]  # narratives one cannot hold together with this one
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from narratrace.store.models import Narrative, NarrativeStatement
+
+FIELDS = ("id", "name", "description", "assertions", "counters", "entities", "contradicts")
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
+MAX_STATEMENT = 1000
+
+
+class NarrativeError(ValueError):
+    pass
+
+
+@dataclass
+class NarrativeSpec:
+    key: str
+    name: str
+    description: str | None = None
+    assertions: list[str] = field(default_factory=list)
+    counters: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)
+    contradicts: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+def _strings(value, where: str, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(x, (str, int, float)) for x in value):
+        raise NarrativeError(f"{where}: '{name}' must be a list of strings")
+    out = [str(x).strip() for x in value if str(x).strip()]
+    for x in out:
+        if len(x) > MAX_STATEMENT:
+            raise NarrativeError(f"{where}: a statement in '{name}' is over {MAX_STATEMENT} characters")
+    return out
+
+
+def load_narratives(path: str | Path) -> list[NarrativeSpec]:
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NarrativeError(f"{path}: cannot read ({exc})") from exc
+    try:
+        root = yaml.compose(raw)
+        data = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise NarrativeError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from exc
+    items = data.get("narratives") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise NarrativeError(f"{path}: expected a list of narratives under 'narratives:'")
+    nodes = []
+    if root is not None:
+        seq = root
+        if isinstance(root, yaml.MappingNode):
+            seq = next((v for k, v in root.value if k.value == "narratives"), None)
+        nodes = list(getattr(seq, "value", []) or [])
+    specs, seen = [], set()
+    for i, item in enumerate(items):
+        line = nodes[i].start_mark.line + 1 if i < len(nodes) else 0
+        where = f"{path}:{line}"
+        if not isinstance(item, dict):
+            raise NarrativeError(f"{where}: each narrative must be a mapping with at least 'id' and 'assertions'")
+        unknown = [k for k in item if k not in FIELDS]
+        if unknown:
+            hint = difflib.get_close_matches(str(unknown[0]), FIELDS, n=1)
+            raise NarrativeError(f"{where}: unknown field '{unknown[0]}'" + (f" (did you mean '{hint[0]}'?)" if hint else
+                                 f" (fields: {', '.join(FIELDS)})"))
+        key = str(item.get("id") or "").strip()
+        if not KEY_RE.match(key):
+            raise NarrativeError(f"{where}: 'id' is missing or not a lower-case slug (a-z, 0-9, '-', '_')")
+        if key in seen:
+            raise NarrativeError(f"{where}: narrative '{key}' is defined twice")
+        seen.add(key)
+        spec = NarrativeSpec(key=key, name=str(item.get("name") or key), line=line,
+                             description=str(item["description"]) if item.get("description") else None,
+                             assertions=_strings(item.get("assertions"), where, "assertions"),
+                             counters=_strings(item.get("counters"), where, "counters"),
+                             entities=_strings(item.get("entities"), where, "entities"),
+                             contradicts=_strings(item.get("contradicts"), where, "contradicts"))
+        if not spec.assertions:
+            raise NarrativeError(f"{where}: narrative '{key}' needs at least one statement under 'assertions'")
+        specs.append(spec)
+    for s in specs:
+        if s.key in s.contradicts:
+            raise NarrativeError(f"{path}:{s.line}: narrative '{s.key}' cannot contradict itself")
+    return specs
+
+
+def apply_narratives(session: Session, specs: list[NarrativeSpec]) -> dict[str, int]:
+    """Upsert narratives by id; their statements are replaced (matches are recomputed by `match`)."""
+    counts = {"narratives": 0, "statements": 0}
+    known = {n.key for n in session.scalars(select(Narrative))}
+    for spec in specs:
+        n = session.scalar(select(Narrative).where(Narrative.key == spec.key))
+        if n is None:
+            n = Narrative(key=spec.key, name=spec.name, status="active", origin="registry")
+            session.add(n)
+        n.name, n.description = spec.name, spec.description
+        n.entities, n.contradicts = spec.entities or None, spec.contradicts or None
+        if n.status == "dismissed":
+            n.status = "active"
+        want = [("assertion", t) for t in spec.assertions] + [("counter", t) for t in spec.counters]
+        have = [(st.kind, st.text) for st in n.statements]
+        if have != want:
+            n.statements.clear()
+            session.flush()
+            n.statements.extend(NarrativeStatement(kind=k, text=t) for k, t in want)
+        counts["narratives"] += 1
+        counts["statements"] += len(want)
+    missing = {c for s in specs for c in s.contradicts} - known - {s.key for s in specs}
+    if missing:
+        raise NarrativeError(f"'contradicts' names unknown narratives: {', '.join(sorted(missing))}")
+    return counts

@@ -1,0 +1,190 @@
+"""Sentence vectors: a cache of embeddings in the store, and a persistent ANN index beside it.
+
+- Cache: table ``embedding`` keyed by (model id, hash of the normalised text). A sentence that
+  recurs across syndicated copies is embedded once per model.
+- Index: a usearch HNSW file per model in ``<workspace>.vectors/``, keyed by sentence id,
+  updated incrementally (sentence ids only grow; ``vector_index_state`` records how far it got).
+  If the file is lost it is rebuilt from the cache without re-embedding. Why usearch and not
+  sqlite-vec or faiss: docs/decisions.md and bench/analyze.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from narratrace.match.embed import Embedder, Kind, text_key
+from narratrace.store.models import Document, Embedding, Sentence, VectorIndexState
+
+# Sentences shorter than this are datelines, headings and "Yes." — no narrative lives there,
+# and they would crowd the nearest-neighbour lists (checked on the demo corpus: every gold
+# sentence is ≥ 40 characters; 20 keeps short Persian statements such as «جبهه فریب داد.»).
+MIN_CHARS = 20
+BATCH = 512
+
+Progress = Callable[[int], None]
+
+
+class VectorStore:
+    def __init__(self, sessions: sessionmaker, embedder: Embedder, index_dir: Path | None) -> None:
+        self.sessions = sessions
+        self.embedder = embedder
+        self.index_dir = index_dir
+        self._index = None
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage", session: Session | None = None) -> np.ndarray:
+        """Vectors for texts, from the cache where present; new ones are embedded once and stored."""
+        if not texts:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        keys = [text_key(t, kind) for t in texts]
+        model = self.embedder.model_id
+        own = session is None
+        s = session or self.sessions()
+        try:
+            found: dict[bytes, np.ndarray] = {}
+            uniq = list(dict.fromkeys(keys))
+            for i in range(0, len(uniq), 900):  # stay under SQLite's bound-parameter limit
+                for key, blob in s.execute(select(Embedding.key, Embedding.vector)
+                                           .where(Embedding.model == model, Embedding.key.in_(uniq[i:i + 900]))):
+                    found[key] = np.frombuffer(blob, np.float16).astype(np.float32)
+            missing: dict[bytes, str] = {}
+            for k, t in zip(keys, texts):
+                if k not in found:
+                    missing.setdefault(k, t)
+            if missing:
+                vecs = self.embedder.embed(list(missing.values()), kind)
+                rows = []
+                for k, v in zip(missing, vecs):
+                    found[k] = v
+                    rows.append({"model": model, "key": k, "vector": v.astype(np.float16).tobytes()})
+                s.execute(insert(Embedding.__table__), rows)
+                if own:
+                    s.commit()
+            out = np.vstack([found[k] for k in keys]).astype(np.float32)
+        finally:
+            if own:
+                s.close()
+        n = np.linalg.norm(out, axis=1, keepdims=True)
+        n[n == 0] = 1
+        return out / n
+
+    # -- sentences -----------------------------------------------------------------------------
+
+    def sentence_texts(self, s: Session, ids: Iterable[int] | None = None, after: int = 0,
+                       limit: int | None = None) -> list[tuple[int, str]]:
+        """(sentence id, text) sliced from the stored clean text, in id order."""
+        q = (select(Sentence.id, Sentence.start, Sentence.end, Document.text)
+             .join(Document, Sentence.document_id == Document.id).order_by(Sentence.id))
+        if ids is not None:
+            q = q.where(Sentence.id.in_(list(ids)))
+        if after:
+            q = q.where(Sentence.id > after)
+        if limit:
+            q = q.limit(limit)
+        return [(sid, text[a:b]) for sid, a, b, text in s.execute(q)]
+
+    def sentence_vectors(self, ids: Sequence[int]) -> np.ndarray:
+        with self.sessions() as s:
+            texts = dict(self.sentence_texts(s, ids))
+        return self.embed([texts[i] for i in ids])
+
+    # -- index ---------------------------------------------------------------------------------
+
+    def _path(self) -> Path | None:
+        if self.index_dir is None:
+            return None
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.embedder.model_id)
+        return self.index_dir / f"{safe}.usearch"
+
+    def _new_index(self):
+        from usearch.index import Index
+
+        # f16 storage: half the memory, recall unchanged at this dimension (bench/analyze.py).
+        return Index(ndim=self.embedder.dim, metric="cos", dtype="f16")
+
+    def index(self):
+        if self._index is not None:
+            return self._index
+        path = self._path()
+        with self.sessions() as s:
+            state = s.get(VectorIndexState, self.embedder.model_id)
+        idx = self._new_index()
+        if path is not None and path.exists() and state is not None:
+            try:
+                idx.load(str(path))
+            except Exception:  # a damaged file: rebuilt below from the cache
+                idx = self._new_index()
+        if state is not None and len(idx) != state.count:
+            idx = self._rebuild(state.last_sentence_id)
+        self._index = idx
+        return idx
+
+    def _rebuild(self, upto: int):
+        """Recreate the index file from cached vectors (no re-embedding)."""
+        idx = self._new_index()
+        after = 0
+        with self.sessions() as s:
+            while True:
+                rows = [(i, t) for i, t in self.sentence_texts(s, after=after, limit=BATCH * 4) if i <= upto]
+                if not rows:
+                    break
+                after = rows[-1][0]
+                keep = [(i, t) for i, t in rows if len(t) >= MIN_CHARS]
+                if keep:
+                    idx.add(np.array([i for i, _ in keep], np.uint64), self.embed([t for _, t in keep], session=s))
+                s.commit()
+        return idx
+
+    def update(self, progress: Progress | None = None, on_total: Callable[[int], None] | None = None) -> int:
+        """Embed and index every sentence added since the last update. Returns how many were indexed."""
+        idx = self.index()
+        model = self.embedder.model_id
+        with self.sessions() as s:
+            state = s.get(VectorIndexState, model)
+            last = state.last_sentence_id if state else 0
+            total = s.scalar(select(func.count()).select_from(Sentence).where(Sentence.id > last)) or 0
+            if on_total:
+                on_total(total)
+            added = 0
+            while True:
+                rows = self.sentence_texts(s, after=last, limit=BATCH)
+                if not rows:
+                    break
+                keep = [(i, t) for i, t in rows if len(t) >= MIN_CHARS]
+                if keep:
+                    vecs = self.embed([t for _, t in keep], session=s)
+                    idx.add(np.array([i for i, _ in keep], np.uint64), vecs)
+                    added += len(keep)
+                last = rows[-1][0]
+                if state is None:
+                    state = VectorIndexState(model=model, last_sentence_id=0, count=0)
+                    s.add(state)
+                state.last_sentence_id, state.count = last, len(idx)
+                self._save(idx)
+                s.commit()  # the file is saved first: a crash between the two only re-adds a batch
+                if progress:
+                    progress(len(rows))
+        return added
+
+    def _save(self, idx) -> None:
+        path = self._path()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            idx.save(str(tmp))
+            tmp.replace(path)
+
+    def search(self, vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Nearest sentences to one vector: (sentence id, cosine similarity), best first."""
+        idx = self.index()
+        if len(idx) == 0:
+            return []
+        m = idx.search(vec.astype(np.float32), min(k, len(idx)))
+        return [(int(key), float(1.0 - dist)) for key, dist in zip(m.keys, m.distances)]

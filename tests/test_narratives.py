@@ -1,0 +1,220 @@
+"""Embeddings, vector index, semantic search, narrative registry, matching, stance, reviews,
+prevalence and contradictions — on a small fictional corpus with the real models."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import numpy as np
+import pytest
+from conftest import write
+
+from narratrace.ingest.items import RawItem
+
+REGISTRY = """
+actors:
+  - id: kavaran-state
+    name: Government of Kavaran
+sources:
+  - {id: kt, name: Kavaran Today, actor: kavaran-state, audience: foreign, language: en, domains: [kt.example]}
+  - {id: kna, name: Kavaran News Agency, actor: kavaran-state, audience: domestic, language: fa, domains: [kna.example]}
+  - {id: herald, name: Norland Herald, audience: foreign, language: en, domains: [herald.example]}
+"""
+
+NARRATIVES = """
+narratives:
+  - id: no-support
+    name: The Front has no support at home
+    assertions:
+      - The Rah-e Azadi Front has no support inside Kavaran.
+      - جبهه راه آزادی هیچ پایگاهی در داخل کشور ندارد.
+    counters:
+      - The Rah-e Azadi Front has wide support inside Kavaran.
+    contradicts: [organises-unrest]
+  - id: organises-unrest
+    name: The Front organises the unrest
+    assertions:
+      - The Rah-e Azadi Front organised the protests in many cities.
+      - جبهه راه آزادی اعتراضات را در شهرهای مختلف سازماندهی کرد.
+"""
+
+DOCS = [
+    ("kt", "https://kt.example/1", datetime(2026, 3, 6, 8), "en",
+     "The foreign minister said the Rah-e Azadi Front has no support inside Kavaran at all. "
+     "She said the economy grew by four percent last year and exports rose."),
+    ("kna", "https://kna.example/1", datetime(2026, 3, 4, 18), "fa",
+     "دبیر شورای امنیت گفت جبهه راه آزادی اعتراضات را در چهارده شهر کشور سازماندهی کرده است. "
+     "او افزود برداشت گندم امسال بیشتر از سال گذشته بوده است."),
+    ("herald", "https://herald.example/1", datetime(2026, 3, 9, 7), "en",
+     "Rights groups say the Front has wide support inside Kavaran among students and workers. "
+     "The weather in the capital was mild on Monday."),
+]
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    from narratrace import Workspace
+
+    tmp = tmp_path_factory.mktemp("narr")
+    ws = Workspace(tmp / "ws.db")
+    ws.import_sources(write(tmp / "sources.yaml", REGISTRY))
+    ws.ingest_items([RawItem(origin=u, kind="record", url=u, text=t, published_at=d, language=lang)
+                     for _src, u, d, lang, t in DOCS])
+    ws.import_narratives(write(tmp / "narratives.yaml", NARRATIVES))
+    ws.index_sentences()
+    report = ws.match_narratives()
+    found = ws.find_contradictions()
+    yield ws, report, found, tmp
+    ws.close()
+
+
+def _sentence_id(ws, fragment: str) -> int:
+    for s in ws.sentences():
+        if fragment in s.text:
+            return s.id
+    raise AssertionError(fragment)
+
+
+def test_embedding_cache_embeds_each_text_once(ws):
+    from sqlalchemy import func, select
+
+    from narratrace.store.models import Embedding
+
+    vs = ws.vector_store()
+    calls = []
+    real = vs.embedder.embed
+    vs.embedder.embed = lambda texts, kind="passage": (calls.append(list(texts)), real(texts, kind))[1]
+    try:
+        a = vs.embed(["The Front has no support.", "The  Front has no support. ", "جبهه پایگاهی ندارد."])
+        b = vs.embed(["The Front has no support."])
+    finally:
+        vs.embedder.embed = real
+    assert calls == [["The Front has no support.", "جبهه پایگاهی ندارد."]]  # whitespace variant shared; 2nd call cached
+    assert np.allclose(a[0], b[0], atol=2e-3) and np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-3)
+    with ws.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Embedding)) == 2
+        assert s.scalar(select(Embedding.model).limit(1)) == vs.embedder.model_id
+
+
+def test_semantic_search_crosses_languages(analysed):
+    ws, *_ = analysed
+    hits = ws.semantic_search("The movement organised demonstrations across the country", limit=3)
+    assert hits[0].language == "fa" and "سازماندهی" in hits[0].text
+    fa_only = ws.semantic_search("the Front has no supporters at home", limit=5, audience="foreign")
+    assert fa_only and all(h.audience == "foreign" for h in fa_only)
+    assert "no support inside Kavaran" in fa_only[0].text
+
+
+def test_index_is_incremental_and_rebuilt_without_re_embedding(analysed):
+    ws, _r, _f, tmp = analysed
+    vs = ws.vector_store()
+    assert vs.update() == 0  # nothing new
+    n = len(vs.index())
+    path = vs._path()
+    assert path.exists()
+    path.unlink()
+    vs._index = None
+    calls = []
+    real = vs.embedder.embed
+    vs.embedder.embed = lambda texts, kind="passage": (calls.append(texts), real(texts, kind))[1]
+    try:
+        assert len(vs.index()) == n
+    finally:
+        vs.embedder.embed = real
+    assert calls == []
+
+
+def test_matching_stance_and_reviews_survive_reruns(analysed):
+    ws, report, *_ = analysed
+    assert report.matches >= 3
+    m = {(x.narrative, x.source): x for x in ws.matches()}
+    assert m[("no-support", "kt")].stance == "asserts"
+    assert m[("organises-unrest", "kna")].stance == "asserts"
+    herald = m.get(("no-support", "herald"))
+    assert herald is not None and herald.stance == "denies", ws.matches().dicts()
+    sid = m[("no-support", "kt")].sentence_id
+    ws.review("match", sid, "confirmed", narrative="no-support", stance="asserts", note="checked")
+    ws.match_narratives()  # a re-run replaces matches, never reviews
+    again = {(x.narrative, x.source): x for x in ws.matches()}
+    assert again[("no-support", "kt")].review == "confirmed"
+    assert again[("no-support", "kt")].reviewed_stance == "asserts"
+    pairs = ws.reviewed_pairs()
+    assert any(label == "entailment" and "no support" in p for p, _h, label in pairs)
+
+
+def test_prevalence_counts_documents_by_audience(analysed):
+    ws, *_ = analysed
+    rows = ws.prevalence(period="week", by="audience")
+    by = {(r.narrative, r.group): r.documents for r in rows}
+    assert by[("no-support", "foreign")] == 1 and by[("organises-unrest", "domestic")] == 1
+    assert all(r.period == "2026-03-02" for r in rows)  # ISO week starting Monday 2 March
+
+
+def test_cross_audience_contradiction_of_one_actor(analysed):
+    ws, _r, found, _t = analysed
+    assert found["narratives"] >= 1
+    rows = ws.contradictions(cross_audience=True)
+    top = rows[0]
+    assert top.actor == "kavaran-state" and top.cross_language
+    assert {top.a_source, top.b_source} == {"kt", "kna"}
+    assert top.a_published_at <= top.b_published_at  # earlier statement first
+    assert {top.narrative_a, top.narrative_b} == {"no-support", "organises-unrest"}
+    # the independent outlet is not the state's own statement
+    assert all("herald" not in (c.a_source, c.b_source) for c in ws.contradictions())
+
+
+def test_narrative_file_errors_name_the_line_and_store_nothing(ws, tmp_path):
+    from narratrace.match.registry import NarrativeError
+
+    good = write(tmp_path / "ok.yaml", NARRATIVES)
+    ws.import_narratives(good)
+    bad = write(tmp_path / "bad.yaml", NARRATIVES.replace("    counters:", "    counterz:"))
+    with pytest.raises(NarrativeError, match=r"bad.yaml:3: unknown field 'counterz' \(did you mean 'counters'\?\)"):
+        ws.import_narratives(bad)
+    missing = write(tmp_path / "missing.yaml", "narratives:\n  - id: x\n    name: X\n")
+    with pytest.raises(NarrativeError, match="missing.yaml:2: .*needs at least one statement"):
+        ws.import_narratives(missing)
+    with pytest.raises(NarrativeError, match="invalid YAML"):
+        ws.import_narratives(write(tmp_path / "broken.yaml", "narratives: [\n  - id: x\n"))
+    with pytest.raises(NarrativeError, match="unknown narratives: nope"):
+        ws.import_narratives(write(tmp_path / "ref.yaml", "narratives:\n  - id: a\n    assertions: [A.]\n"
+                                                          "    contradicts: [nope]\n"))
+    assert [n.key for n in ws.narratives()] == ["no-support", "organises-unrest"]
+    assert ws.narratives()[0].counters == ["The Rah-e Azadi Front has wide support inside Kavaran."]
+
+
+def test_embedding_edge_cases(ws):
+    from narratrace.analysis import AnalysisError
+
+    vs = ws.vector_store()
+    v = vs.embed(["", "x" * 100_000, "Привет, как дела?", "😀"])
+    assert v.shape == (4, vs.embedder.dim) and np.isfinite(v).all()
+    with pytest.raises(AnalysisError, match="empty query"):
+        ws.semantic_search("   ")
+
+
+def test_compare_and_cli(analysed, tmp_path):
+    from typer.testing import CliRunner
+
+    from narratrace.cli.main import app
+
+    ws, *_ = analysed
+    res = ws.compare("The Front has no support inside the country.", "The Front has wide support inside the country.")
+    assert set(res) >= {"label", "scores", "a_to_b", "b_to_a", "similarity", "nli_model"}
+    assert abs(sum(res["scores"].values()) - 1) < 1e-3
+    runner = CliRunner()
+    r = runner.invoke(app, ["compare", "The Front has no support.", "جبهه پایگاهی ندارد.", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["label"] in ("entailment", "neutral", "contradiction")
+    r = runner.invoke(app, ["contradictions", "--json", "-w", ws.path])
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["actor"] == "kavaran-state"
+    r = runner.invoke(app, ["narratives", "list", "--json", "-w", ws.path])
+    assert {n["key"] for n in json.loads(r.stdout)} == {"no-support", "organises-unrest"}
+    chart = tmp_path / "p.html"
+    r = runner.invoke(app, ["narratives", "prevalence", "--chart", str(chart), "--json", "-w", ws.path])
+    assert r.exit_code == 0 and chart.read_text().count("vega") > 0
+    r = runner.invoke(app, ["search", "--semantic", "protests organised by the Front", "--json", "-w", ws.path])
+    assert r.exit_code == 0 and json.loads(r.stdout)[0]["language"] == "fa"
+    r = runner.invoke(app, ["review", "match", "999999", "--narrative", "no-support", "-w", ws.path])
+    assert r.exit_code == 1 and "no sentence with id 999999" in r.output
