@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import unicodedata
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -164,6 +165,27 @@ def test_committed_corpus_is_what_the_articles_build(tmp_path):
     assert [k for k in built if built[k] != committed[k]] == []
 
 
+def test_narratives_and_contradictions_meet_the_floors(demo):
+    """Narrative matching, stance and cross-audience contradictions against the demo gold."""
+    import tomllib
+
+    from conftest import REPO
+
+    floors = tomllib.loads((REPO / "quality" / "floors.toml").read_text())["demo"]
+    a = demo["result"]["analysis"]
+    m, c = a["gold_matches"], a["gold_contradictions"]
+    assert m["recall"] >= floors["match_recall"], m
+    assert m["precision_on_gold"] >= floors["match_precision"], m
+    assert m["stance_accuracy"] >= floors["stance_accuracy"], m
+    assert c["recall"] >= floors["contradiction_recall"], c
+    assert c["precision_first_20_judged"] >= floors["contradiction_precision_first_20"], c
+    top = a["top_cross_audience"]
+    assert top and all(x["cross_audience"] and x["actor"] == "kavaran-state" for x in top)
+    assert Path(a["prevalence_chart"]).exists()
+    prev = {(r["narrative"], r["group"]) for r in a["prevalence"]}
+    assert ("no-domestic-support", "foreign") in prev and ("front-organises-unrest", "domestic") in prev
+
+
 def test_demo_cli_json(tmp_path):
     from typer.testing import CliRunner
 
@@ -173,3 +195,4 @@ def test_demo_cli_json(tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
     assert out["stats"]["documents"] >= 60 and len(out["bursts"]) == 1
+    assert out["analysis"]["contradictions"]["narratives"] > 0

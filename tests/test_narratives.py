@@ -214,7 +214,8 @@ def test_compare_and_cli(analysed, tmp_path):
     chart = tmp_path / "p.html"
     r = runner.invoke(app, ["narratives", "prevalence", "--chart", str(chart), "--json", "-w", ws.path])
     assert r.exit_code == 0 and chart.read_text().count("vega") > 0
-    r = runner.invoke(app, ["search", "--semantic", "protests organised by the Front", "--json", "-w", ws.path])
+    r = runner.invoke(app, ["search", "--semantic", "The movement organised demonstrations across the country",
+                            "--json", "-n", "3", "-w", ws.path])
     assert r.exit_code == 0 and json.loads(r.stdout)[0]["language"] == "fa"
     r = runner.invoke(app, ["review", "match", "999999", "--narrative", "no-support", "-w", ws.path])
     assert r.exit_code == 1 and "no sentence with id 999999" in r.output

@@ -39,6 +39,9 @@ NLI_MIN_CONTRADICT = 0.6
 # statements of one actor on the demo corpus lie above ~0.85, unrelated ones below ~0.8).
 NLI_MIN_SIMILARITY = 0.86
 NLI_NEIGHBOURS = 30
+# Sentence pairs kept per pair of document groups and narrative pair: a title and a body
+# sentence often carry the same claim; keeping 3 lets the analyst see the one that quotes.
+PER_SLOT = 3
 
 
 @dataclass
@@ -118,16 +121,17 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
             matches = [(m.sentence_id, m.narrative_id, m.stance, m.similarity) for m in s.scalars(
                 select(NarrativeMatch).where(NarrativeMatch.sentence_id.in_(list(stmts)),
                                              NarrativeMatch.stance.in_(("asserts", "denies"))))]
-        best: dict[tuple, dict] = {}
+        best: dict[tuple, list[dict]] = defaultdict(list)
 
         def keep(a: _Stmt, b: _Stmt, row: dict, slot: tuple) -> None:
             a, b = _ordered(a, b)
-            key = (a.group, b.group, slot)
             row.update(sentence_a_id=a.sid, sentence_b_id=b.sid, actor_id=actor_id, run_at=now,
                        cross_audience=bool(a.audience and b.audience and a.audience != b.audience),
                        cross_language=bool(a.language and b.language and a.language != b.language))
-            if key not in best or row["score"] > best[key]["score"]:
-                best[key] = row
+            kept = best[(a.group, b.group, slot)]
+            kept.append(row)
+            kept.sort(key=lambda r: -r["score"])
+            del kept[PER_SLOT:]
 
         # narrative evidence: incompatible narratives asserted, or one narrative asserted and denied
         by_narr: dict[int, list] = defaultdict(list)
@@ -171,7 +175,7 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
                                                   "p_contradict": float(p), "narrative_a_id": None, "narrative_b_id": None,
                                                   "embed_model": vs.embedder.model_id, "nli_model": nli.model_id},
                              ("nli",))
-        rows = list(best.values())
+        rows = [r for kept in best.values() for r in kept]
         # one row per sentence pair (the unique key): narrative evidence outranks NLI for the same pair
         uniq: dict[tuple[int, int], dict] = {}
         for r in sorted(rows, key=lambda r: (r["kind"] == "nli", -r["score"])):

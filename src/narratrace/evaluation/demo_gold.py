@@ -19,6 +19,7 @@ from collections import defaultdict
 from narratrace.demo.gold import relative_origin
 
 STANCE = {"asserts": "asserts", "rejects": "denies"}
+TOP = 20
 
 
 def _locate(ws, gold: dict) -> dict[tuple[str, str], set[int]]:
@@ -86,14 +87,20 @@ def score_contradictions(ws, gold: dict, incompatible: set[tuple[str, str]]) -> 
         for sid in where[(g["document"], g["text"])]:
             label[sid].add((g["narrative"], g.get("stance", "")))
     judged = correct = 0
-    for c in ws.contradictions():
+    top_judged = top_correct = 0
+    for rank, c in enumerate(ws.contradictions()):
         la, lb = label.get(c.a_sentence_id), label.get(c.b_sentence_id)
         if not la or not lb:
             continue
+        ok = any((na, nb) in incompatible or (na == nb and {sa, sb} == {"asserts", "rejects"})
+                 for na, sa in la for nb, sb in lb)
         judged += 1
-        correct += any((na, nb) in incompatible or (na == nb and {sa, sb} == {"asserts", "rejects"})
-                       for na, sa in la for nb, sb in lb)
+        correct += ok
+        if top_judged < TOP:  # what an analyst reads first: the list's own order
+            top_judged += 1
+            top_correct += ok
     n = len(gold["contradictions"])
     return {"planned": n, "recalled": recalled, "recall": round(len(recalled) / n, 4) if n else 0.0,
             "stored": len(ws.contradictions()), "judged": judged,
-            "precision_on_gold": round(correct / judged, 4) if judged else 0.0}
+            "precision_on_gold": round(correct / judged, 4) if judged else 0.0,
+            f"precision_first_{TOP}_judged": round(top_correct / top_judged, 4) if top_judged else 0.0}

@@ -4,9 +4,8 @@ For each active narrative:
 1. candidates: the nearest sentences to each of its statements in the vector index;
 2. similarity: cosine of each candidate to the narrative's assertions and counter-statements
    (max over each); candidates below ``MIN_SIMILARITY`` are dropped;
-3. stance: NLI of the sentence against the closest assertion and the closest counter —
-   entailing an assertion or contradicting a counter is evidence for "asserts", the reverse for
-   "denies" — plus the similarity margin between assertions and counters.
+3. stance: the similarity margin between the closest assertion and the closest counter-statement
+   (plus, when it earns its place, NLI of the sentence against both — see NLI_WEIGHT).
 Every score is stored with the model ids. Re-running replaces the matches of a narrative,
 never the analyst's reviews (stored separately, keyed by sentence and narrative).
 """
@@ -34,11 +33,16 @@ MIN_SIMILARITY = 0.835
 RELATIVE_MARGIN = 0.01
 # Nearest neighbours fetched per statement before the similarity cut.
 CANDIDATES = 400
-# Stance: asserts/denies when the evidence for one side exceeds the other by this margin,
-# else neutral. Evidence = NLI probabilities (entail the assertion / contradict the counter,
-# and the reverse) + MARGIN_WEIGHT × (sim_assertion − sim_counter).
-STANCE_MARGIN = 0.10
-MARGIN_WEIGHT = 4.0
+# Stance evidence = (sim_assertion − sim_counter) + ASSERT_PRIOR + NLI_WEIGHT × NLI evidence;
+# asserts above +NEUTRAL_BAND, denies below −NEUTRAL_BAND, neutral between. Measured on the 110
+# demo gold sentences with stance asserts/rejects (86 % asserts): the similarity margin alone is
+# right for 0.73, with a 0.02 prior towards "asserts" for 0.86 (finds 6 of 15 denials); adding
+# the NLI head's evidence at any weight did not help (0.48 with NLI alone: the frozen-encoder
+# head reads a specific news sentence against a generic assertion as "contradiction"), so its
+# weight is 0 and its probabilities are stored beside each match as evidence only.
+ASSERT_PRIOR = 0.02
+NLI_WEIGHT = 0.0
+NEUTRAL_BAND = 0.005
 
 
 @dataclass
@@ -56,23 +60,18 @@ class MatchReport:
 
 def decide_stance(sim_a: np.ndarray, sim_c: np.ndarray | None, nli_a: np.ndarray | None,
                   nli_c: np.ndarray | None) -> tuple[list[str], np.ndarray]:
-    """Stance and its score per sentence. nli_* are (n, 3) [entail, neutral, contradict]."""
-    n = len(sim_a)
-    pro = np.zeros(n, np.float32)
-    con = np.zeros(n, np.float32)
-    if nli_a is not None:
-        pro += nli_a[:, 0]
-        con += nli_a[:, 2]
-    if nli_c is not None:
-        pro += nli_c[:, 2]
-        con += nli_c[:, 0]
+    """Stance and its signed score per sentence. nli_* are (n, 3) [entail, neutral, contradict]
+    against the closest assertion / counter-statement."""
+    score = np.full(len(sim_a), ASSERT_PRIOR, np.float32)
     if sim_c is not None:
-        margin = MARGIN_WEIGHT * (sim_a - sim_c)
-        pro += np.maximum(margin, 0)
-        con += np.maximum(-margin, 0)
-    diff = pro - con
-    stance = ["asserts" if d > STANCE_MARGIN else "denies" if d < -STANCE_MARGIN else "neutral" for d in diff]
-    return stance, diff.astype(np.float32)
+        score += sim_a - sim_c
+    if NLI_WEIGHT:
+        if nli_a is not None:
+            score += NLI_WEIGHT * (nli_a[:, 0] - nli_a[:, 2])
+        if nli_c is not None:
+            score += NLI_WEIGHT * (nli_c[:, 2] - nli_c[:, 0])
+    stance = ["asserts" if d > NEUTRAL_BAND else "denies" if d < -NEUTRAL_BAND else "neutral" for d in score]
+    return stance, score
 
 
 def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, *, keys: list[str] | None = None,
