@@ -219,3 +219,38 @@ def test_compare_and_cli(analysed, tmp_path):
     assert r.exit_code == 0 and json.loads(r.stdout)[0]["language"] == "fa"
     r = runner.invoke(app, ["review", "match", "999999", "--narrative", "no-support", "-w", ws.path])
     assert r.exit_code == 1 and "no sentence with id 999999" in r.output
+
+
+def test_train_from_reviews_fine_tunes_a_loadable_head(analysed, tmp_path):
+    """`narratrace train --from-reviews` on a tiny NLI set in the published formats (fictional
+    sentences), with the workspace's reviews added: a head that loads and scores pairs."""
+    from typer.testing import CliRunner
+
+    from narratrace.cli.main import app
+    from narratrace.match.nli import load_nli
+
+    ws, *_ = analysed
+    sid = _sentence_id(ws, "no support inside Kavaran")
+    ws.review("match", sid, "confirmed", narrative="no-support", stance="asserts")
+    base = [("The minister spoke in Dastgerd on Monday.", "The minister spoke.", "entailment"),
+            ("The minister spoke in Dastgerd on Monday.", "The minister was silent all week.", "contradiction"),
+            ("The minister spoke in Dastgerd on Monday.", "The minister wore a blue coat.", "neutral")]
+    fa = [("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر سخن گفت.", "e"),
+          ("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر تمام هفته سکوت کرد.", "c"),
+          ("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر کت آبی پوشیده بود.", "n")]
+    for name in ("Train", "Val", "Test"):
+        write(tmp_path / "eval" / "nli-fa" / f"{name}-word.csv",
+              "premise\thypothesis\tlabel\n" + "".join(f"{p}\t{h}\t{lab}\n" for p, h, lab in fa * 4))
+    for name in ("dev", "test"):
+        rows = [{"sentence1": p.replace("Monday", day), "sentence2": h, "gold_label": lab}
+                for day in ("Monday", "Tuesday", "Friday", "Sunday") for p, h, lab in base]
+        write(tmp_path / "eval" / "nli-en" / f"snli_1.0_{name}.jsonl", "\n".join(json.dumps(r) for r in rows))
+    out = tmp_path / "head.npz"
+    r = CliRunner().invoke(app, ["train", "--from-reviews", "-w", ws.path, "--eval-dir", str(tmp_path / "eval"),
+                                 "-o", str(out), "--epochs", "2", "--json"])
+    assert r.exit_code == 0, r.output
+    head = load_nli(out)
+    p = head.predict(["The Front has no support inside Kavaran."], ["The Front has no support at home."])
+    assert p.shape == (1, 3) and abs(float(p.sum()) - 1) < 1e-3
+    empty = CliRunner().invoke(app, ["train", "--eval-dir", str(tmp_path / "nowhere"), "-o", str(out)])
+    assert empty.exit_code == 1 and "must hold nli-fa/" in empty.output

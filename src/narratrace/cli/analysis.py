@@ -272,7 +272,50 @@ def review_contradiction(
     out.print("review stored")
 
 
+def train(
+    from_reviews: Annotated[bool, typer.Option("--from-reviews", help="Add the workspace's analyst reviews "
+                                                                      "as training pairs and fine-tune.")] = False,
+    eval_dir: Annotated[Path, typer.Option("--eval-dir", help="Folder with nli-fa/ (FarsTail) and nli-en/ (SNLI).")]
+    = Path("../shared/eval"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the new head (.npz).")]
+    = Path("nli-head.npz"),
+    epochs: Annotated[int, typer.Option("--epochs")] = 6,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Train the NLI head (entail / neutral / contradict) on the CPU, optionally with analyst reviews.
+
+    Use the result with NARRATRACE_NLI_MODEL=PATH. Example:
+
+        narratrace train --from-reviews -w campaign.db --eval-dir ../shared/eval -o campaign-nli.npz
+    """
+    from narratrace.evaluation.nli import load_snli
+    from narratrace.match.nli import DEFAULT_PATH
+    from narratrace.match.train_nli import train as train_head
+
+    if not (eval_dir / "nli-fa").is_dir() or not (eval_dir / "nli-en").is_dir():
+        fail(f"{eval_dir} must hold nli-fa/ (FarsTail *-word.csv) and nli-en/ (snli_1.0_*.jsonl); see --help")
+    extra = None
+    if from_reviews:
+        extra = open_ws(workspace).reviewed_pairs()
+        if not extra:
+            fail("no reviews to learn from yet: confirm or reject matches first (`narratrace review --help`)")
+        err.print(f"{len(extra)} reviewed pairs added to the training data")
+    # the English held-out slice for choosing the epoch: 200 pairs, or a sixth of a small set
+    n_en = len(load_snli(eval_dir / "nli-en" / "snli_1.0_dev.jsonl"))
+    metrics = _run(train_head, output, fa_dir=eval_dir / "nli-fa", en_dir=eval_dir / "nli-en", epochs=epochs,
+                   en_holdout=min(200, max(1, n_en // 6)),
+                   extra_pairs=extra, init_from=DEFAULT_PATH if from_reviews else None, refit=False,
+                   log=lambda m: err.print(m, highlight=False))
+    metrics.pop("model", None)
+    metrics.pop("history", None)
+    if as_json:
+        return _print_json(metrics)
+    out.print(f"wrote {output}; use it with NARRATRACE_NLI_MODEL={output}")
+    out.print({k: v for k, v in metrics.items() if "accuracy" in k})
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(train)
     app.command()(index)
     app.command()(analyze)
     app.command()(contradictions)
