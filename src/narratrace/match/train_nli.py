@@ -151,9 +151,10 @@ def _init_params(d, hidden, rng):
 
 
 def train(out_path: str | Path | None, *, fa_dir: str | Path, en_dir: str | Path, seed: int = 0,
-          kind: str = "query", embedder: str = "e5-small", hidden: int = 256, dropout: float = 0.3,
-          in_dropout: float = 0.1, epochs: int = 40, lr: float = 1e-3, weight_decay: float = 1e-4,
+          kind: str = "query", embedder: str = "e5-small", hidden: int = 512, dropout: float = 0.5,
+          in_dropout: float = 0.2, epochs: int = 30, lr: float = 1e-3, weight_decay: float = 1e-4,
           batch: int = 128, label_smoothing: float = 0.0, en_holdout: int = 200, refit: bool = True,
+          swap_contradictions: bool = False,
           extra_pairs: Sequence[Pair] | None = None, init_from: str | Path | None = None,
           cache_dir: str | Path | None = None, vectors: Callable[[list[str]], np.ndarray] | None = None,
           dtype: str = "float16", score_test: bool = True, log: Callable[[str], None] = print) -> dict:
@@ -199,6 +200,11 @@ def train(out_path: str | Path | None, *, fa_dir: str | Path, en_dir: str | Path
 
     X_tr = np.vstack([X_fa, X_en, X_x])
     y_tr = np.concatenate([y_fa, y_en, y_x])
+    if swap_contradictions:  # contradiction is symmetric: (h, p) is one too
+        swapped = [(h, p, lab) for p, h, lab in fa_train + en_train + extra if lab == "contradiction"]
+        X_s, y_s = features_for(swapped, vectors)
+        X_tr, y_tr = np.vstack([X_tr, X_s]), np.concatenate([y_tr, y_s])
+        log(f"added {len(swapped)} swapped contradiction pairs")
     if init_from is not None:
         base = read_weights(init_from)
         if base.mean.shape[0] != X_tr.shape[1]:
@@ -221,11 +227,14 @@ def train(out_path: str | Path | None, *, fa_dir: str | Path, en_dir: str | Path
     # 1. choose the epoch count on the validation sets
     hist: list[tuple[int, float, float, float]] = []
     params = fresh(rng)
+    best: dict = {}
 
     def on_epoch(ep, loss):
         fa, en = _accuracy(params, Z_fv, y_fv), _accuracy(params, Z_ev, y_ev)
         sel = fa if np.isnan(en) else (fa + en) / 2
         hist.append((ep, fa, en, sel))
+        if not best or sel > best["sel"]:
+            best.update(sel=sel, params={k: v.copy() for k, v in params.items()})
         log(f"epoch {ep:3d} loss {loss:.4f} val fa {fa:.4f} en {en:.4f}")
 
     opts = dict(lr=lr, weight_decay=weight_decay, batch=batch, dropout=dropout, in_dropout=in_dropout,
@@ -243,16 +252,15 @@ def train(out_path: str | Path | None, *, fa_dir: str | Path, en_dir: str | Path
         _fit(params, Z_all, y_all, epochs=best_ep, rng=rng2, **opts)
         final_fa_val = _accuracy(params, Z_fv, y_fv)
         log(f"refit on train + held-out English ({len(y_all)} pairs, {best_ep} epochs): val fa {final_fa_val:.4f}")
-    else:
-        rng2 = np.random.default_rng(seed + 2)
-        params = fresh(rng2)
-        _fit(params, Z_tr, y_tr, epochs=best_ep, rng=rng2, **opts)
+    else:  # keep the best epoch of the first run
+        params = best["params"]
     train_s = time.time() - t_start
 
     meta = {"model_id": f"nli-{embedder}-{kind}-mlp{hidden}-seed{seed}", "embedder": embedder, "kind": kind,
             "feature_version": FEATURE_VERSION, "labels": list(LABELS), "seed": seed, "hidden": hidden,
             "epochs": best_ep, "dropout": dropout, "in_dropout": in_dropout, "lr": lr,
             "weight_decay": weight_decay, "batch": batch, "label_smoothing": label_smoothing,
+            "swap_contradictions": swap_contradictions,
             "train_pairs": int(len(y_tr) + (len(y_ev) if refit else 0)), "extra_pairs": len(extra),
             "init_from": str(init_from) if init_from else None,
             "data": "FarsTail Train (Apache-2.0) + SNLI 1.0 dev subset (CC BY-SA 4.0)"}
@@ -295,16 +303,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="src/narratrace/models/nli/e5-head-v1.npz")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kind", choices=("query", "passage"), default="query")
-    ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--dropout", type=float, default=0.3)
-    ap.add_argument("--in-dropout", type=float, default=0.1)
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--hidden", type=int, default=512)
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--in-dropout", type=float, default=0.2)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--en-holdout", type=int, default=200)
-    ap.add_argument("--no-refit", action="store_true")
+    ap.add_argument("--no-refit", action="store_true", help="keep the best validation epoch, no refit")
+    ap.add_argument("--swap-contradictions", action="store_true", help="also train on (h, p) of contradictions")
     ap.add_argument("--dtype", choices=("float16", "float32"), default="float16")
     ap.add_argument("--extra", help="jsonl of {premise, hypothesis, label} to add to the training data")
     ap.add_argument("--init-from", help="fine-tune this head instead of starting fresh")
@@ -319,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     m = train(a.out, fa_dir=ev / "nli-fa", en_dir=ev / "nli-en", seed=a.seed, kind=a.kind, hidden=a.hidden,
               dropout=a.dropout, in_dropout=a.in_dropout, epochs=a.epochs, lr=a.lr, weight_decay=a.weight_decay,
               batch=a.batch, label_smoothing=a.label_smoothing, en_holdout=a.en_holdout, refit=not a.no_refit,
+              swap_contradictions=a.swap_contradictions,
               extra_pairs=extra, init_from=a.init_from, cache_dir=a.cache_dir, dtype=a.dtype,
               log=lambda s: print(s, flush=True))
     m.pop("model")
