@@ -9,8 +9,26 @@ from narratrace.cli.main import app
 
 runner = CliRunner()
 
-COMMANDS = [["init"], ["sources"], ["sources", "import"], ["sources", "list"], ["ingest"], ["docs"], ["docs", "list"],
-            ["docs", "show"], ["search"], ["stats"], ["export"], ["demo"]]
+
+
+def _all_commands() -> list[list[str]]:
+    """Every command and sub-command the app registers (so a new one cannot skip --help)."""
+    import typer
+
+    out = []
+
+    def walk(cmd, path):
+        if path:
+            out.append(path)
+        if getattr(cmd, "commands", None):  # a group
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return out
+
+
+COMMANDS = _all_commands()
 
 
 def run(*args, ok=True):
@@ -22,6 +40,7 @@ def run(*args, ok=True):
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=" ".join)
 def test_every_command_has_help_with_an_example(cmd):
+    assert len(COMMANDS) >= 25
     out = run(*cmd, "--help").output
     assert "Example" in out and "narratrace" in out
 

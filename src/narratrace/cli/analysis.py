@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from narratrace.cli.main import (
+from narratrace.cli.common import (
     ActorF,
     AudienceF,
     JsonOpt,

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from narratrace import __version__
+from narratrace.cli.common import (
+    ActorF,
+    AudienceF,
+    JsonOpt,
+    LanguageF,
+    SinceF,
+    SourceF,
+    UntilF,
+    WorkspaceOpt,
+    _esc,
+    _filters,
+    _print_json,
+    err,
+    fail,
+    open_ws,
+    out,
+)
 from narratrace.cli.progress import ingest_progress
 
 app = typer.Typer(
     name="narratrace",
-    help="Trace information campaigns: ingest, clean and search articles, statements and posts.\n\n"
+    help="Trace information campaigns: ingest, clean and search articles, statements and posts; match "
+         "them to narratives; find an actor's contradictions across audiences.\n\n"
          "Example: narratrace demo",
     no_args_is_help=True,
     rich_markup_mode="markdown",
@@ -28,57 +43,6 @@ docs_app = typer.Typer(help="Stored documents.\n\nExample: narratrace docs list 
 app.add_typer(sources_app, name="sources")
 app.add_typer(docs_app, name="docs")
 
-out = Console()
-err = Console(stderr=True)
-
-WorkspaceOpt = Annotated[str | None, typer.Option(
-    "--workspace", "-w", help="Workspace file (default: $NARRATRACE_WORKSPACE, else ./narratrace.db).",
-    envvar="NARRATRACE_WORKSPACE", show_default=False)]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
-SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only these source ids (repeatable).")]
-ActorF = Annotated[str | None, typer.Option("--actor", help="Only documents of sources owned by this actor id.")]
-AudienceF = Annotated[str | None, typer.Option("--audience", help="Only this audience (domestic, foreign, …).")]
-LanguageF = Annotated[str | None, typer.Option("--language", help="Only this document language (en, fa, …).")]
-SinceF = Annotated[str | None, typer.Option("--since", help="Published on or after (YYYY-MM-DD[ HH:MM]).")]
-UntilF = Annotated[str | None, typer.Option("--until", help="Published on or before (YYYY-MM-DD[ HH:MM]).")]
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
-    raise typer.Exit(code)
-
-
-def open_ws(path: str | None, create: bool = False):
-    from narratrace.workspace import Workspace, WorkspaceError
-
-    try:
-        return Workspace(path, create=create)
-    except WorkspaceError as exc:
-        fail(str(exc))
-
-
-def _date(value: str | None, name: str, end_of_day: bool = False):
-    if value is None:
-        return None
-    from datetime import timedelta
-
-    from narratrace.clean.text import parse_date
-
-    dt = parse_date(value)
-    if dt is None:
-        fail(f"{name} '{value}' is not a date; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
-    if end_of_day and len(value.strip()) == 10:
-        dt = dt + timedelta(days=1) - timedelta(microseconds=1)
-    return dt
-
-
-def _filters(source, actor, audience, language, since, until) -> dict:
-    return {"source": source or None, "actor": actor, "audience": audience, "language": language,
-            "since": _date(since, "--since"), "until": _date(until, "--until", end_of_day=True)}
-
-
-def _print_json(data) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _version(value: bool) -> None:
@@ -271,12 +235,6 @@ def docs_show(
             out.print(f"[dim]{se.idx:>3} {se.start}-{se.end} {se.language}[/] {_esc(se.text)}", highlight=False)
 
 
-def _esc(s: str) -> str:
-    from rich.markup import escape
-
-    return escape(s)
-
-
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help='Words (all must occur), "a phrase", word* for prefixes, OR; '
@@ -397,9 +355,9 @@ def demo(
     run_demo(workspace, fresh=fresh, console=out, err=err, as_json=as_json, analysis=not record_only)
 
 
-from narratrace.cli import analysis as _analysis  # noqa: E402 — registers the analysis commands on `app`
+from narratrace.cli import analysis as _analysis  # noqa: E402
 
-_analysis.register(app)
+_analysis.register(app)  # the analysis commands live in their own module
 
 
 def main() -> None:

@@ -183,8 +183,8 @@ def render_html(a: dict, paras: list[str], related: list[str]) -> str:
     title = a["title"]
     if a.get("arabic_letters"):
         title, paras = title.translate(PERSIAN_TO_ARABIC), [p.translate(PERSIAN_TO_ARABIC) for p in paras]
-    head = [f'<meta charset="utf-8">', f"<title>{_esc(title)} | {_esc(o['name'])}</title>",
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">',
+    head = ['<meta charset="utf-8">', f"<title>{_esc(title)} | {_esc(o['name'])}</title>",
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f'<meta property="og:site_name" content="{_esc(o["name"])}">',
             f'<meta property="og:title" content="{_esc(title)}">', f'<link rel="canonical" href="{url}">']
     if ts:
@@ -249,7 +249,6 @@ def _language(a: dict) -> str:
 
 
 def derive_gold(articles: list[dict], files: dict[str, str], paras_of: dict[str, list[str]], people: dict) -> dict:
-    by_id = {a["id"]: a for a in articles}
     docs, sentences, quotes = [], [], []
     claims: dict[str, dict[str, list]] = defaultdict(lambda: {"a": [], "b": []})
     speakers_at: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
