@@ -254,3 +254,41 @@ def test_train_from_reviews_fine_tunes_a_loadable_head(analysed, tmp_path):
     assert p.shape == (1, 3) and abs(float(p.sum()) - 1) < 1e-3
     empty = CliRunner().invoke(app, ["train", "--eval-dir", str(tmp_path / "nowhere"), "-o", str(out)])
     assert empty.exit_code == 1 and "must hold nli-fa/" in empty.output
+
+
+def test_discovery_proposes_stable_candidates_that_analysts_promote_or_dismiss(tmp_path):
+    from narratrace import Workspace
+
+    ws = Workspace(tmp_path / "d.db")
+    ws.import_sources(write(tmp_path / "s.yaml", REGISTRY))
+    claim = ["Officials said this year's wheat harvest was the largest in a decade across the whole country.",
+             "This year's wheat harvest was the largest in a decade across the country, officials said on Monday.",
+             "According to officials, the country's wheat harvest this year was the biggest in ten years."]
+    filler = ["The railway to the northern provinces opened to passengers after six years of construction work.",
+              "A film festival in the capital drew record crowds to see more than forty new feature films.",
+              "The central bank left interest rates unchanged and said inflation was slowing this spring."]
+    items = [RawItem(origin=f"d{i}", kind="record", url=f"https://{src}.example/{i}", text=f"{claim[i]} {filler[i]}",
+                     published_at=datetime(2026, 3, 1 + i)) for i, src in enumerate(["kt", "kna", "herald"])]
+    ws.ingest_items(items)
+    ws.import_narratives(write(tmp_path / "n.yaml", NARRATIVES))
+    ws.match_narratives()
+    first = ws.discover_narratives()
+    cands = [n for n in ws.narratives() if n.status == "candidate"]
+    assert first.new_candidates == 1 and len(cands) == 1, [c.as_dict() for c in cands]
+    key = cands[0].key
+    assert key.startswith("auto-") and all("harvest" in a for a in cands[0].assertions)
+    # new documents: the same candidate id, updated
+    ws.ingest_items([RawItem(origin="d9", kind="record", url="https://kt.example/9", published_at=datetime(2026, 3, 9),
+                             text="The wheat harvest this year was the largest in a decade, the ministry said. "
+                                  "Farmers in the south expect an even better crop next year if rain holds.")])
+    second = ws.discover_narratives()
+    assert second.new_candidates == 0 and [n.key for n in ws.narratives() if n.status == "candidate"] == [key]
+    ws.set_narrative_status(key, "active", name="Record harvest")
+    ws.match_narratives()
+    assert {m.narrative for m in ws.matches()} >= {key}
+    ws.set_narrative_status(key, "dismissed")
+    ws.discover_narratives()
+    assert key not in [n.key for n in ws.narratives()]  # dismissed stays dismissed …
+    assert [n.status for n in ws.narratives(include_dismissed=True) if n.key == key] == ["dismissed"]
+    assert not [n for n in ws.narratives() if n.status == "candidate"]  # … and is not proposed again
+    ws.close()

@@ -177,6 +177,21 @@ class AnalysisMixin:
                                          list(n.entities or []), list(n.contradicts or []), c[0], c[1] or 0, c[2] or 0))
             return Records(out)
 
+    def discover_narratives(self, **options):
+        """Cluster recurring claims no active narrative covers into candidate narratives."""
+        from narratrace.detect.discovery import discover
+
+        return discover(self, **options)
+
+    def set_narrative_status(self, key: str, status: str, *, name: str | None = None) -> None:
+        """Promote (active), dismiss or reopen (candidate) a narrative; optionally rename it."""
+        from narratrace.detect.discovery import set_status
+
+        try:
+            set_status(self, key, status, name=name)
+        except ValueError as exc:
+            raise AnalysisError(str(exc)) from exc
+
     def match_narratives(self, keys: list[str] | None = None, progress: Callable[[int], None] | None = None):
         from narratrace.match.stance import match_narratives
 

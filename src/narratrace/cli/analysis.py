@@ -102,12 +102,13 @@ def narratives_import(file: Annotated[Path, typer.Argument(help="YAML with a 'na
 
 
 @narratives_app.command("list")
-def narratives_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """The narratives with their statements and match counts.
+def narratives_list(all_: Annotated[bool, typer.Option("--all", help="Include dismissed narratives.")] = False,
+                    workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The narratives (registered, and discovered candidates) with their statements and match counts.
 
     Example: narratrace narratives list --json
     """
-    rows = open_ws(workspace).narratives()
+    rows = open_ws(workspace).narratives(include_dismissed=all_)
     if as_json:
         return _print_json(rows.dicts())
     t = Table("id", "name", "status", "assertions", "counters", "matches", "asserts", "denies", "contradicts")
@@ -115,6 +116,47 @@ def narratives_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) ->
         t.add_row(n.key, _esc(n.name), n.status, str(len(n.assertions)), str(len(n.counters)), str(n.matches),
                   str(n.asserts), str(n.denies), ", ".join(n.contradicts))
     out.print(t)
+
+
+@narratives_app.command("discover")
+def narratives_discover(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Cluster recurring claims that no narrative covers into candidates (ids stay stable as data grows).
+
+    Example: narratrace narratives discover && narratrace narratives promote auto-1a2b3c4d --name "…"
+    """
+    ws = open_ws(workspace)
+    rep = _run(ws.discover_narratives)
+    cands = [n for n in ws.narratives() if n.status == "candidate"]
+    if as_json:
+        return _print_json({"report": rep.as_dict(), "candidates": [c.as_dict() for c in cands]})
+    out.print(f"{rep.sentences} uncovered claim-like sentences → {rep.new_candidates} new and "
+              f"{rep.updated_candidates} updated candidates")
+    t = Table("id", "description", "example")
+    for c in cands:
+        t.add_row(c.key, _esc(c.description or ""), _esc(c.assertions[0] if c.assertions else ""))
+    out.print(t)
+
+
+@narratives_app.command("promote")
+def narratives_promote(key: Annotated[str, typer.Argument(help="Candidate id (auto-…).")],
+                       name: Annotated[str | None, typer.Option("--name", help="A better name.")] = None,
+                       workspace: WorkspaceOpt = None) -> None:
+    """Make a candidate an active narrative (it is matched on the next `analyze`).
+
+    Example: narratrace narratives promote auto-1a2b3c4d --name "Exiles are paid by Norland"
+    """
+    _run(open_ws(workspace).set_narrative_status, key, "active", name=name)
+    out.print(f"{key} is active; run `narratrace analyze` to match it")
+
+
+@narratives_app.command("dismiss")
+def narratives_dismiss(key: Annotated[str, typer.Argument(help="Narrative id.")], workspace: WorkspaceOpt = None) -> None:
+    """Dismiss a narrative or candidate: it is no longer matched or proposed again.
+
+    Example: narratrace narratives dismiss auto-1a2b3c4d
+    """
+    _run(open_ws(workspace).set_narrative_status, key, "dismissed")
+    out.print(f"{key} dismissed")
 
 
 @narratives_app.command("matches")

@@ -163,6 +163,7 @@ def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
         on_total(len(ws.narratives()))
         matched = ws.match_narratives(progress=advance)
     found = ws.find_contradictions()
+    discovered = ws.discover_narratives()
     prevalence = ws.prevalence(period="week", by="audience")
     chart_path = Path(str(path) + ".prevalence.html")
     chart(ws.prevalence(period="day", by="audience"), chart_path, title="Demo: narrative prevalence by audience")
@@ -174,6 +175,9 @@ def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
         "prevalence": prevalence.dicts(),
         "prevalence_chart": str(chart_path),
         "contradictions": found,
+        "candidates": [{"key": n.key, "description": n.description, "example": n.assertions[0]}
+                       for n in ws.narratives() if n.status == "candidate"],
+        "discovery": discovered.as_dict(),
         "top_cross_audience": [c.as_dict() for c in ws.contradictions(cross_audience=True, limit=5)],
     }
     if gold:
@@ -199,6 +203,10 @@ def show_analysis(ws, a: dict, p) -> None:
         for side in ("a", "b"):
             p(f"    [dim]{x[side + '_published_at'][:10] if x[side + '_published_at'] else '—'} "
               f"{x[side + '_source']} ({x[side + '_audience']}, {x[side + '_language']})[/] {escape(x[side + '_text'])}")
+    p(f"\n[bold]candidate narratives[/] (recurring claims no narrative covers; promote or dismiss): "
+      f"{len(a['candidates'])}")
+    for c in a["candidates"]:
+        p(f"  {c['key']}: {escape(c['example'][:110])} [dim]({escape(c['description'] or '')})[/]")
     if "gold_matches" in a:
         m, k = a["gold_matches"], a["gold_contradictions"]
         p(f"\n[bold]against the gold file[/]: narrative matching recall {m['recall']:.2f}, precision on annotated "
