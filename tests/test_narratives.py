@@ -214,6 +214,9 @@ def test_compare_and_cli(analysed, tmp_path):
     chart = tmp_path / "p.html"
     r = runner.invoke(app, ["narratives", "prevalence", "--chart", str(chart), "--json", "-w", ws.path])
     assert r.exit_code == 0 and chart.read_text().count("vega") > 0
+    png = tmp_path / "p.png"
+    r = runner.invoke(app, ["narratives", "prevalence", "--by", "language", "--chart", str(png), "-w", ws.path])
+    assert r.exit_code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     r = runner.invoke(app, ["search", "--semantic", "The movement organised demonstrations across the country",
                             "--json", "-n", "3", "-w", ws.path])
     assert r.exit_code == 0 and json.loads(r.stdout)[0]["language"] == "fa"

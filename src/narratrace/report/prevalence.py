@@ -94,13 +94,14 @@ def chart(rows: Records, output: str | Path, *, title: str = "Narrative prevalen
     df = pd.DataFrame([r.as_dict() for r in rows]) if rows else pd.DataFrame(
         columns=["narrative", "period", "group", "documents"])
     df["period"] = pd.to_datetime(df["period"])
-    base = alt.Chart(df, title=title).mark_bar().encode(
+    base = alt.Chart(df).mark_bar().encode(
         x=alt.X("period:T", title="period"), y=alt.Y("sum(documents):Q", title="documents"),
         color=alt.Color("group:N", title="group"),
         tooltip=["narrative", "period:T", "group", "documents"])
     narratives = sorted(df["narrative"].unique()) if len(df) else []
     ch = base.properties(width=520, height=110).facet(row=alt.Row("narrative:N", title=None)) if len(narratives) > 1 \
         else base.properties(width=520, height=220)
+    ch = ch.properties(title=title)
     output.parent.mkdir(parents=True, exist_ok=True)
     ch.save(str(output))  # .png/.svg need vl-convert-python, a dependency; no network is used
     return output
