@@ -256,7 +256,7 @@ def test_train_from_reviews_fine_tunes_a_loadable_head(analysed, tmp_path):
     p = head.predict(["The Front has no support inside Kavaran."], ["The Front has no support at home."])
     assert p.shape == (1, 3) and abs(float(p.sum()) - 1) < 1e-3
     empty = CliRunner().invoke(app, ["train", "--eval-dir", str(tmp_path / "nowhere"), "-o", str(out)])
-    assert empty.exit_code == 1 and "must hold nli-fa/" in empty.output
+    assert empty.exit_code == 1 and "must hold nli-fa/" in " ".join(empty.output.split())  # Rich wraps lines
 
 
 def test_discovery_proposes_stable_candidates_that_analysts_promote_or_dismiss(tmp_path):
