@@ -295,3 +295,30 @@ def test_discovery_proposes_stable_candidates_that_analysts_promote_or_dismiss(t
     assert [n.status for n in ws.narratives(include_dismissed=True) if n.key == key] == ["dismissed"]
     assert not [n for n in ws.narratives() if n.status == "candidate"]  # … and is not proposed again
     ws.close()
+
+
+def test_index_update_interrupted_mid_way_resumes_without_re_embedding(ws, monkeypatch):
+    import narratrace.match.vectors as vectors
+
+    ws.ingest_items([RawItem(origin=f"r{i}", kind="record", text=f"Statement number {i} about the harbour strike "
+                             f"and the wages of dockworkers in Bandar Nilufar, item {i}.") for i in range(6)])
+    monkeypatch.setattr(vectors, "BATCH", 2)
+    vs = ws.vector_store()
+    real = vs.embedder.embed
+    calls = []
+    kill = {"at": 2}
+
+    def flaky(texts, kind="passage"):
+        calls.append(len(texts))
+        if len(calls) == kill["at"]:
+            raise RuntimeError("killed")
+        return real(texts, kind)
+
+    monkeypatch.setattr(vs.embedder, "embed", flaky)
+    with pytest.raises(RuntimeError, match="killed"):
+        vs.update()
+    calls.clear()
+    kill["at"] = 0
+    assert vs.update() == 6  # resumes from the stored state; the first batch comes from the cache
+    assert sum(calls) == 4 and len(vs.index()) == 6
+    assert vs.update() == 0

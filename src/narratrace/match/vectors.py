@@ -144,6 +144,13 @@ class VectorStore:
 
     def update(self, progress: Progress | None = None, on_total: Callable[[int], None] | None = None) -> int:
         """Embed and index every sentence added since the last update. Returns how many were indexed."""
+        try:
+            return self._update(progress, on_total)
+        except BaseException:
+            self._index = None  # the in-memory index may be ahead of the store: reload it next time
+            raise
+
+    def _update(self, progress: Progress | None, on_total: Callable[[int], None] | None) -> int:
         idx = self.index()
         model = self.embedder.model_id
         with self.sessions() as s:
@@ -163,14 +170,18 @@ class VectorStore:
                     idx.add(np.array([i for i, _ in keep], np.uint64), vecs)
                     added += len(keep)
                 last = rows[-1][0]
+                s.commit()  # the batch's vectors are cached: a crash from here on re-embeds nothing
+                if progress:
+                    progress(len(rows))
+            if last != (state.last_sentence_id if state else 0):
+                # The file once at the end (saving it per batch rewrote a growing file: quadratic),
+                # then the state; a crash between the two is caught in index() and rebuilt.
+                self._save(idx)
                 if state is None:
                     state = VectorIndexState(model=model, last_sentence_id=0, count=0)
                     s.add(state)
                 state.last_sentence_id, state.count = last, len(idx)
-                self._save(idx)
-                s.commit()  # the file is saved first: a crash between the two only re-adds a batch
-                if progress:
-                    progress(len(rows))
+                s.commit()
         return added
 
     def _save(self, idx) -> None:
