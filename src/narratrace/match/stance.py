@@ -118,7 +118,7 @@ def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, *, keys:
                 nli_a = nli_c = None
                 if nli is not None:
                     nli_a = nli.predict(prem, [a_items[best_a[k]][1] for k in keep], vectors=nli_vectors)
-                    if C is not None:
+                    if C is not None and NLI_WEIGHT:  # stored evidence is against the assertion only
                         nli_c = nli.predict(prem, [c_items[best_c[k]][1] for k in keep], vectors=nli_vectors)
                 stance, score = decide_stance(sim_a[keep], None if sim_c is None else sim_c[keep], nli_a, nli_c)
                 now = datetime.now(timezone.utc).replace(tzinfo=None)
