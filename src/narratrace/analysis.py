@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from narratrace.records import Records, _Record
@@ -157,8 +157,6 @@ class AnalysisMixin:
             return apply_narratives(s, specs)
 
     def narratives(self, *, include_dismissed: bool = False) -> Records:
-        from sqlalchemy import case, func
-
         with self.sessions() as s:
             counts = {nid: (n, a, d) for nid, n, a, d in s.execute(
                 select(NarrativeMatch.narrative_id, func.count(),
@@ -201,11 +199,9 @@ class AnalysisMixin:
                 **filters) -> Records:
         with self.sessions() as s:
             rv = aliased(Review)
-            q = (select(Narrative.key, NarrativeMatch, *_HIT_COLUMNS, rv.verdict, rv.stance)
-                 .join(NarrativeMatch, NarrativeMatch.narrative_id == Narrative.id)
-                 .join(Sentence, NarrativeMatch.sentence_id == Sentence.id)
-                 .join(Document, Sentence.document_id == Document.id)
-                 .outerjoin(Source, Document.source_id == Source.id).outerjoin(Actor, Source.actor_id == Actor.id)
+            q = (_sentence_query().add_columns(Narrative.key, NarrativeMatch, rv.verdict, rv.stance)
+                 .join(NarrativeMatch, NarrativeMatch.sentence_id == Sentence.id)
+                 .join(Narrative, NarrativeMatch.narrative_id == Narrative.id)
                  .outerjoin(rv, and_(rv.kind == "match", rv.sentence_id == Sentence.id, rv.narrative_id == Narrative.id)))
             if narrative:
                 q = q.where(Narrative.key == narrative)
@@ -215,7 +211,7 @@ class AnalysisMixin:
             if limit:
                 q = q.limit(limit)
             out = []
-            for key, m, sid, did, a, b, lang, text, title, url, pub, src, actor, aud, verdict, rstance in s.execute(q):
+            for sid, did, a, b, lang, text, _title, url, pub, src, actor, aud, key, m, verdict, rstance in s.execute(q):
                 out.append(MatchInfo(key, sid, did, text[a:b], a, b, m.stance, round(m.stance_score, 4),
                                      round(m.similarity, 4), m.p_entail, m.p_contradict, pub, src, actor, aud, lang,
                                      url, verdict, rstance))
@@ -310,7 +306,8 @@ class AnalysisMixin:
         vs = self.vector_store()
         kind = getattr(model, "kind", "query")
         p = model.predict([a, b], [b, a], vectors=lambda t: vs.embed(t, kind=kind))
-        sim = float(vs.embed([a], kind="query")[0] @ vs.embed([b], kind="query")[0])
+        va, vb = vs.embed([a, b], kind="query")
+        sim = float(va @ vb)
 
         def side(row):
             return {"label": LABELS[int(row.argmax())], **{lab: round(float(x), 4) for lab, x in zip(LABELS, row)}}

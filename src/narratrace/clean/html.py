@@ -34,18 +34,17 @@ _CONFIG = _config()
 
 # trafilatura drops every non-printable character, and ZWNJ/ZWJ are "non-printable" (Cf)
 # although Persian spelling needs them (می‌گوید). They cross trafilatura as two rare printable
-# symbols (U+2BD1/U+2BD2, "uncertainty signs", unseen in news text) and are restored after.
+# symbols (U+2BD1/U+2BD2, "uncertainty signs", unseen in news text) and are restored after;
+# Persian sites often write them as entities, which are protected the same way.
 _PROTECT = str.maketrans({"\u200c": "\u2bd1", "\u200d": "\u2bd2"})
 _RESTORE = str.maketrans({"\u2bd1": "\u200c", "\u2bd2": "\u200d"})
-
-
-# Persian sites often write ZWNJ as an entity; those must cross trafilatura protected too.
-_ENTITY = re.compile(r"&(?:zwnj|#8204|#x200c);|&(?:zwj|#8205|#x200d);", re.I)
+_ENTITIES = {"&zwnj;": "\u2bd1", "&#8204;": "\u2bd1", "&#x200c;": "\u2bd1",
+             "&zwj;": "\u2bd2", "&#8205;": "\u2bd2", "&#x200d;": "\u2bd2"}
+_ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)), re.I)
 
 
 def _protect(html: str) -> str:
-    html = _ENTITY.sub(lambda m: "\u2bd1" if m.group(0).lower() in ("&zwnj;", "&#8204;", "&#x200c;") else "\u2bd2", html)
-    return html.translate(_PROTECT)
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(0).lower()], html).translate(_PROTECT)
 
 
 def _restore(value: str | None) -> str | None:

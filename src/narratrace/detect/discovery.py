@@ -72,40 +72,46 @@ def discover(ws, *, threshold: float = THRESHOLD, min_documents: int = MIN_DOCUM
         return report
     texts = [t[a:b] for _sid, a, b, t, _d, _s in rows]
     V = vs.embed(texts)
-    # clusters: key → [centroid sum, members]; earlier candidates first so their ids hold
+    # clusters: row j of `sums` / `unit` is cluster keys[j]; earlier candidates first so their ids
+    # hold. Preallocated: one matrix-vector product per sentence, no re-stacking.
+    seeds = [(key, ex) for key, ex in seeds if ex]
+    sums = np.zeros((len(seeds) + len(V), V.shape[1]), np.float32)
+    unit = np.zeros_like(sums)
     keys: list[str] = []
-    sums: list[np.ndarray] = []
+    taken: set[str] = set()
     members: dict[str, list[int]] = defaultdict(list)
+
+    def found(key: str, vec: np.ndarray) -> None:
+        sums[len(keys)] = vec
+        unit[len(keys)] = vec / np.linalg.norm(vec)
+        keys.append(key)
+        taken.add(key)
+
     for key, examples in seeds:
-        if examples:
-            keys.append(key)
-            sums.append(vs.embed(examples).sum(0))
+        found(key, vs.embed(examples).sum(0))
     for i, v in enumerate(V):
         if keys:
-            C = np.vstack(sums)
-            C = C / np.linalg.norm(C, axis=1, keepdims=True)
-            sims = C @ v
+            sims = unit[:len(keys)] @ v
             j = int(sims.argmax())
             if sims[j] >= threshold:
                 members[keys[j]].append(i)
-                sums[j] = sums[j] + v
+                sums[j] += v
+                unit[j] = sums[j] / np.linalg.norm(sums[j])
                 continue
         key = candidate_key(texts[i])
-        while key in members or key in keys:  # two founding sentences with one normalised text
+        while key in taken:  # two founding sentences with one normalised text
             key += "x"
-        keys.append(key)
-        sums.append(v.copy())
+        found(key, v)
         members[key].append(i)
     report.clusters = len(keys)
     with ws.sessions.begin() as s:
-        for key in keys:
+        for j, key in enumerate(keys):
             idx = members.get(key, [])
             docs = {rows[i][4] for i in idx}
             sources = {rows[i][5] for i in idx}
             if len(docs) < min_documents or len(sources) < min_sources or status.get(key) == "dismissed":
                 continue
-            centroid = sums[keys.index(key)]
-            centroid = centroid / np.linalg.norm(centroid)
+            centroid = unit[j]
             order = sorted(idx, key=lambda i: -float(V[i] @ centroid))
             examples, seen = [], set()
             for i in order:

@@ -299,10 +299,11 @@ class Ingestor:
             )
             s.add(doc)
             s.flush()
+            # every other group this text joins is merged under the root (or under this document)
+            root = (dup_id, root_hash, root_sig) if dup_id is not None else (doc.id, chash, sig)
             for other in roots:
-                if other != (dup_id or doc.id):
-                    self._repoint_group(s, other, dup_id or doc.id, root_hash or chash,
-                                        root_sig if dup_id is not None else sig)
+                if other != root[0]:
+                    self._repoint_group(s, other, *root)
             # Core executemany, not ORM objects: sentences are the bulk of the rows written.
             if sentences:
                 s.execute(insert(Sentence.__table__), [
