@@ -279,3 +279,115 @@ class Review(Base):
     note: Mapped[str | None] = mapped_column(Text)
     reviewer: Mapped[str | None] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# -- who said it, who carried it (issue 4) ---------------------------------------------------
+
+
+class Entity(Base):
+    """A canonical person, organisation or place, with aliases in any language. Pure data
+    the analyst maintains (``narratrace entities import``); nothing about a real one is built in."""
+
+    __tablename__ = "entity"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(512))
+    kind: Mapped[str] = mapped_column(String(32), default="person")  # person | organisation | place | other
+    description: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id", ondelete="SET NULL"))  # speaks for
+    aliases: Mapped[list[EntityAlias]] = relationship(
+        back_populates="entity", cascade="all, delete-orphan", order_by="EntityAlias.id"
+    )
+    actor: Mapped[Actor | None] = relationship()
+
+
+class EntityAlias(Base):
+    __tablename__ = "entity_alias"
+    __table_args__ = (UniqueConstraint("entity_id", "norm"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_id: Mapped[int] = mapped_column(ForeignKey("entity.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(512))
+    norm: Mapped[str] = mapped_column(String(512), index=True)  # enrich.entities.normalize(alias)
+    language: Mapped[str | None] = mapped_column(String(16))
+    entity: Mapped[Entity] = relationship(back_populates="aliases")
+
+
+class EnrichState(Base):
+    """Which documents a versioned enrichment stage has already seen (resumable, incremental)."""
+
+    __tablename__ = "enrich_state"
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(32), primary_key=True)  # e.g. "quotes"
+    version: Mapped[str] = mapped_column(String(32))
+
+
+class Mention(Base):
+    """A named mention with its span in Document.text, linked to an entity when an alias matches."""
+
+    __tablename__ = "mention"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(32))  # PERSON | ORG | GPE | … or the entity kind
+    method: Mapped[str] = mapped_column(String(16))  # gazetteer | ner
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entity.id", ondelete="SET NULL"), index=True)
+
+
+class Quote(Base):
+    """A direct or reported quote: content, cue and speaker spans into Document.text.
+
+    ``speaker_key`` groups quotes by speaker across documents: ``entity:<key>`` when the speaker
+    resolved to a registry entity, else ``name:<normalised name>``, NULL when unattributed."""
+
+    __tablename__ = "quote"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), index=True)
+    sentence_id: Mapped[int | None] = mapped_column(ForeignKey("sentence.id", ondelete="SET NULL"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # direct | indirect | mixed
+    language: Mapped[str | None] = mapped_column(String(16))
+    cue: Mapped[str | None] = mapped_column(String(256))
+    cue_start: Mapped[int | None] = mapped_column(Integer)
+    cue_end: Mapped[int | None] = mapped_column(Integer)
+    speaker_start: Mapped[int | None] = mapped_column(Integer)  # as written ("he", "the former ambassador")
+    speaker_end: Mapped[int | None] = mapped_column(Integer)
+    speaker_name_start: Mapped[int | None] = mapped_column(Integer)  # the named mention it resolved to
+    speaker_name_end: Mapped[int | None] = mapped_column(Integer)
+    speaker_name: Mapped[str | None] = mapped_column(String(512))
+    resolution: Mapped[str] = mapped_column(String(16))  # named | pronoun | nominal | none
+    entity_id: Mapped[int | None] = mapped_column(ForeignKey("entity.id", ondelete="SET NULL"), index=True)
+    speaker_key: Mapped[str | None] = mapped_column(String(600), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # why it is unattributed
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+
+
+class CoordinationGroup(Base):
+    """Documents with (near-)identical or translated text published by different outlets within
+    a time window. Evidence of possible coordination, with its window and scores; not a verdict."""
+
+    __tablename__ = "coordination_group"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    method: Mapped[str] = mapped_column(String(16))  # near-duplicate | translation
+    window_seconds: Mapped[float] = mapped_column(Float)
+    first_document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    span_seconds: Mapped[float] = mapped_column(Float)
+    n_documents: Mapped[int] = mapped_column(Integer)
+    n_sources: Mapped[int] = mapped_column(Integer)
+    run_at: Mapped[datetime] = mapped_column(DateTime)
+    members: Mapped[list[CoordinationMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="CoordinationMember.published_at"
+    )
+
+
+class CoordinationMember(Base):
+    __tablename__ = "coordination_member"
+    group_id: Mapped[int] = mapped_column(ForeignKey("coordination_group.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"), primary_key=True,
+                                             index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id", ondelete="SET NULL"))
+    published_at: Mapped[datetime] = mapped_column(DateTime)
+    similarity: Mapped[float] = mapped_column(Float)  # to the group's first document
+    group: Mapped[CoordinationGroup] = relationship(back_populates="members")
