@@ -23,6 +23,7 @@ from narratrace.ingest.pipeline import IngestReport, Ingestor, Progress
 from narratrace.store import db
 from narratrace.store.models import Actor, Document, IngestEvent, Sentence, Source
 from narratrace.analysis import AnalysisMixin
+from narratrace.provenance import ProvenanceMixin
 from narratrace.records import Records, _Record
 from narratrace.store.registry import apply_registry, load_registry
 
@@ -105,7 +106,7 @@ class SearchHit(_Record):
 
 # -- the workspace -------------------------------------------------------------------------
 
-class Workspace(AnalysisMixin):
+class Workspace(AnalysisMixin, ProvenanceMixin):
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
                  embedder: str | None = None) -> None:
         self.path = str(path or default_path())

@@ -1,0 +1,189 @@
+"""CLI for who said it and who carried it: entities, quotes, speakers, provenance, coordination.
+Thin: everything happens in narratrace.Workspace (provenance.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from narratrace.cli.common import (
+    ActorF,
+    AudienceF,
+    JsonOpt,
+    LanguageF,
+    SinceF,
+    SourceF,
+    UntilF,
+    WorkspaceOpt,
+    _esc,
+    _filters,
+    _print_json,
+    err,
+    fail,
+    open_ws,
+    out,
+)
+from narratrace.cli.progress import step_progress
+
+entities_app = typer.Typer(help="The analyst's alias registry: people, organisations, places in any language.\n\n"
+                                "Example: narratrace entities import entities.yaml", no_args_is_help=True)
+
+
+def _run(fn, *args, **kwargs):
+    from narratrace.detect.coordination import CoordinationError
+    from narratrace.enrich.entities import EntityError
+    from narratrace.provenance import ProvenanceError
+
+    try:
+        return fn(*args, **kwargs)
+    except (EntityError, ProvenanceError, CoordinationError, ValueError) as exc:
+        fail(str(exc))
+
+
+def _day(d) -> str:
+    return d.strftime("%Y-%m-%d %H:%M") if d else "undated"
+
+
+def _short(text: str, n: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def extract(ws) -> dict:
+    """Run the (incremental) quote and mention stage with a progress bar."""
+    with step_progress(err, "quotes and speakers") as (on_total, advance):
+        return _run(ws.extract_quotes, progress=advance, on_total=on_total)
+
+
+@entities_app.command("import")
+def entities_import(file: Annotated[Path, typer.Argument(help="YAML ({entities: [...]}) or CSV (id, name, kind, "
+                                                                "actor, description, aliases, language).")],
+                    workspace: WorkspaceOpt = None) -> None:
+    """Import or update entities and their aliases (transliterations, titles, other scripts).
+
+    Example: narratrace entities import entities.yaml
+    """
+    counts = _run(open_ws(workspace, create=True).import_entities, file)
+    out.print(f"imported {counts['entities']} entities, {counts['aliases']} new aliases "
+              "(run `narratrace quotes --redo` to re-link quotes already stored)")
+
+
+@entities_app.command("list")
+def entities_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The entities with their aliases and how often they are mentioned and quoted.
+
+    Example: narratrace entities list --json
+    """
+    rows = open_ws(workspace).entities()
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("id", "name", "kind", "actor", "aliases", "mentions", "quotes")
+    for e in rows:
+        t.add_row(e.key, _esc(e.name), e.kind, e.actor or "", _esc(", ".join(e.aliases)), str(e.mentions), str(e.quotes))
+    out.print(t)
+
+
+def quotes(
+    speaker: Annotated[str | None, typer.Option("--speaker", help="Entity id or speaker name.")] = None,
+    document: Annotated[int | None, typer.Option("--document", help="Only this document id.")] = None,
+    unattributed: Annotated[bool, typer.Option("--unattributed", help="Only quotes with no speaker, with why.")] = False,
+    redo: Annotated[bool, typer.Option("--redo", help="Extract again from every document (after new aliases).")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Direct and reported quotes with their speakers (extracted first for new documents).
+
+    Example: narratrace quotes --speaker henrik-vallo --json
+    """
+    ws = open_ws(workspace)
+    if redo:
+        _run(ws.extract_quotes, redo=True)
+    else:
+        extract(ws)
+    rows = ws.quotes(speaker=speaker, document=document, attributed=False if unattributed else None, limit=limit,
+                     **_filters(source, actor, audience, language, since, until))
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("id", "published", "source", "speaker", "kind", "quote")
+    for q in rows:
+        who = q.speaker or f"[dim]({_esc(q.reason or 'unattributed')})[/]"
+        t.add_row(str(q.id), _day(q.published_at), q.source or "", who if q.speaker is None else _esc(who), q.kind,
+                  _esc(_short(q.text)))
+    out.print(t)
+
+
+def speakers(
+    min_outlets: Annotated[int, typer.Option("--min-outlets", help="Only people quoted by at least this many outlets "
+                                                                   "(3 lists recycled sources).")] = 1,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 30,
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Who is quoted, by how many outlets (outside their own actor's first), first where and when.
+
+    Example: narratrace speakers --min-outlets 3
+    """
+    ws = open_ws(workspace)
+    extract(ws)
+    rows = ws.speakers(min_outlets=min_outlets, limit=limit, **_filters(source, actor, audience, language, since, until))
+    if as_json:
+        return _print_json(rows.dicts())
+    t = Table("speaker", "quotes", "docs", "outlets", "not own", "first seen", "first outlet", "outlets (first use)")
+    for sp in rows:
+        t.add_row(_esc(sp.name), str(sp.quotes), str(sp.documents), str(sp.outlets), str(sp.other_outlets),
+                  _day(sp.first_seen), sp.first_source or "",
+                  ", ".join(f"{u.source} {u.first:%m-%d}" if u.first else f"{u.source}" for u in sp.by_outlet if u.source))
+    out.print(t)
+
+
+def provenance(
+    speaker: Annotated[str | None, typer.Option("--speaker", help="Only quotes of this entity id or name.")] = None,
+    narrative: Annotated[str | None, typer.Option("--narrative", help="Show how this narrative spread instead.")] = None,
+    min_documents: Annotated[int, typer.Option("--min-documents", help="Quotes found in at least this many "
+                                                                      "documents.")] = 2,
+    source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
+    since: SinceF = None, until: UntilF = None,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Who carried a quote first and who repeated it (across languages), or how a narrative spread.
+
+    Example: narratrace provenance --speaker henrik-vallo   |   narratrace provenance --narrative front-organised-riots
+    """
+    ws = open_ws(workspace)
+    filters = _filters(source, actor, audience, language, since, until)
+    if narrative:
+        steps = _run(ws.narrative_spread, narrative, **filters)
+        if as_json:
+            return _print_json(steps.dicts())
+        t = Table("first", "source", "audience", "lang", "docs", "statement")
+        for st in steps:
+            t.add_row(_day(st.first), st.source or "", st.audience or "", st.language or "", str(st.documents),
+                      _esc(_short(st.text)))
+        return out.print(t)
+    extract(ws)
+    with step_progress(err, "embed quotes") as (_t, _a):
+        trails = _run(ws.quote_trails, speaker=speaker, min_documents=min_documents, **filters)
+    if as_json:
+        return _print_json(trails.dicts())
+    for tr in trails:
+        out.print(f"[bold]#{tr.id}[/] {_esc(tr.speaker or 'unattributed')}: “{_esc(_short(tr.text, 110))}” — "
+                  f"{tr.documents} documents, {tr.outlets} outlets, {'/'.join(tr.languages)}")
+        out.print(f"   first  {_day(tr.first.published_at)}  {tr.first.source or '?'}  (doc {tr.first.document_id})")
+        for c in tr.repeats:
+            out.print(f"   then   {_day(c.published_at)}  {c.source or '?'}  (doc {c.document_id}, "
+                      f"{c.language}, similarity {c.similarity:.2f})")
+    if not trails:
+        out.print("no quote is carried by more than one document yet")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(quotes)
+    app.command()(speakers)
+    app.command()(provenance)
+    app.add_typer(entities_app, name="entities")
