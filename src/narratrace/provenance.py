@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
@@ -249,6 +249,108 @@ class ProvenanceMixin:
                     for r in s.execute(self._filter(q, **filters))]
         return Records(narrative_spread(rows))
 
+    # -- coordinated publication ------------------------------------------------------------------
+
+    def find_coordination(self, *, window: float | str | None = None, threshold: float | None = None,
+                          translations: bool = True, translation_window: float | None = None,
+                          **filters) -> dict:
+        """Groups of near-identical (MinHash LSH) and, with ``translations``, translated (cross-lingual
+        e5 vectors) documents that different outlets published within a window; replaces the stored
+        groups. ``window``: seconds, "auto" (estimated from the data, as CooRnet does) or None (one
+        hour). Documents without a source or a date cannot be placed and are counted, not grouped."""
+        from narratrace.detect import coordination as co
+        from narratrace.ingest.dedup import from_bytes
+        from narratrace.store.models import CoordinationGroup, CoordinationMember, DocumentSignature
+
+        with self.sessions() as s:
+            q = (select(Document.id, Source.key, Document.published_at, Document.language, DocumentSignature.minhash)
+                 .outerjoin(Source, Document.source_id == Source.id).outerjoin(Actor, Source.actor_id == Actor.id)
+                 .outerjoin(DocumentSignature, DocumentSignature.document_id == Document.id))
+            rows = s.execute(self._filter(q, **filters).order_by(Document.id)).all()
+        no_source = [r[0] for r in rows if r[1] is None]
+        rows = [r for r in rows if r[1] is not None]
+        items = [co.Item(r[0], r[1], _epoch(r[2]), signature=from_bytes(r[4]) if r[4] else None) for r in rows]
+        near = co.near_duplicate_groups(items, threshold=threshold or co.NEAR_DUPLICATE, window=window)
+        groups = list(near.groups)
+        found = {"near_duplicate": len(near.groups), "translation": 0, "window_seconds": near.window,
+                 "undated": len(near.undated), "no_source": len(no_source), "unsigned": len(near.skipped)}
+        if translations and rows:
+            dated = [(r, it) for r, it in zip(rows, items) if it.published_at is not None]
+            with self.sessions() as s:
+                texts = dict(s.execute(select(Document.id, Document.text)
+                                       .where(Document.id.in_([r[0] for r, _ in dated]))).all()) if dated else {}
+            vecs = co.sentence_vectors([texts[r[0]] for r, _ in dated], _CachedEmbedder(self.vector_store()))
+            kw = {"window": translation_window} if translation_window else {}
+            tr = co.translation_groups([it for _, it in dated], vecs, [r[3] for r, _ in dated], **kw)
+            groups += tr.groups
+            found["translation"] = len(tr.groups)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        src_ids: dict[str, int] = {}
+        with self.sessions.begin() as s:
+            s.execute(delete(CoordinationGroup))
+            src_ids = dict(s.execute(select(Source.key, Source.id)).all())
+            for g in groups:
+                s.add(CoordinationGroup(
+                    method=g.method, window_seconds=float(near.window if g.method == "near-duplicate" else
+                                                          (translation_window or co.TRANSLATION_WINDOW)),
+                    first_document_id=g.first_doc_id, started_at=_utc(g.first_published_at),
+                    span_seconds=float(g.span_seconds), n_documents=len(g.documents), n_sources=len(set(g.sources)),
+                    run_at=now, members=[CoordinationMember(document_id=m.doc_id, source_id=src_ids.get(m.source),
+                                                            published_at=_utc(m.published_at),
+                                                            similarity=float(m.similarity)) for m in g.documents]))
+        return found
+
+    def coordination(self, *, method: str | None = None, source: str | None = None, limit: int | None = None) -> Records:
+        """Stored coordination groups, largest first, each with its documents in publication order."""
+        from narratrace.store.models import CoordinationGroup, CoordinationMember
+
+        with self.sessions() as s:
+            q = select(CoordinationGroup)
+            if method:
+                q = q.where(CoordinationGroup.method == method)
+            if source:
+                q = q.where(CoordinationGroup.id.in_(
+                    select(CoordinationMember.group_id).join(Source, CoordinationMember.source_id == Source.id)
+                    .where(Source.key == source)))
+            q = q.order_by(CoordinationGroup.n_sources.desc(), CoordinationGroup.started_at, CoordinationGroup.id)
+            groups = list(s.scalars(q.limit(limit) if limit else q))
+            ids = [m.document_id for g in groups for m in g.members]
+            meta = {}
+            for i in range(0, len(ids), 900):
+                meta.update({r[0]: r[1:] for r in s.execute(
+                    select(Document.id, Source.key, Document.language, Document.title, Document.url)
+                    .outerjoin(Source, Document.source_id == Source.id).where(Document.id.in_(ids[i:i + 900])))})
+            out = Records()
+            for g in groups:
+                docs = [CoordinatedDocument(m.document_id, meta[m.document_id][0], m.published_at,
+                                            round(m.similarity, 4), *meta[m.document_id][1:]) for m in g.members]
+                out.append(CoordinationInfo(g.id, g.method, g.window_seconds, g.first_document_id,
+                                            meta[g.first_document_id][0], g.started_at, g.span_seconds,
+                                            sorted({d.source for d in docs if d.source}), docs))
+            return out
+
+    def coordination_graph(self, *, method: str | None = None):
+        """networkx Graph of outlets, edges weighted by the coordination groups they share."""
+        from narratrace.detect.coordination import Group, outlet_network
+
+        groups = [Group(g.method, [], g.first_document_id, g.first_source or "", 0.0, g.span_seconds,
+                        [d.source or "" for d in g.documents]) for g in self.coordination(method=method)]
+        return outlet_network(groups)
+
+    def export_graph(self, graph: str, fmt: str, output: str, **filters) -> tuple[int, int]:
+        """Write the ``citation`` (speaker → outlet), ``citation-documents`` or ``coordination``
+        (outlet network) graph as GEXF, GraphML or a CSV edge list. Returns (nodes, edges)."""
+        from narratrace.report.graphs import write_graph
+
+        if graph == "coordination":
+            g = self.coordination_graph()
+        elif graph in ("citation", "citation-documents"):
+            self.extract_quotes()
+            g = self.citation_graph(documents=graph == "citation-documents", **filters)
+        else:
+            raise ProvenanceError(f"unknown graph '{graph}' (citation, citation-documents, coordination)")
+        return write_graph(g, fmt, output)
+
     def citation_graph(self, *, documents: bool = False, **filters):
         """networkx DiGraph speaker → outlet ("quoted by"), or speaker → document → outlet."""
         from narratrace.detect.provenance import citation_graph
@@ -258,6 +360,48 @@ class ProvenanceMixin:
                     s.execute(select(Source.key, Source.name, Actor.key, Source.audience)
                               .outerjoin(Actor, Source.actor_id == Actor.id))}
         return citation_graph(self._quote_rows(**filters), meta, documents=documents)
+
+
+@dataclass
+class CoordinatedDocument(_Record):
+    document_id: int
+    source: str | None
+    published_at: datetime
+    similarity: float
+    language: str | None
+    title: str | None
+    url: str | None
+
+
+@dataclass
+class CoordinationInfo(_Record):
+    id: int
+    method: str
+    window_seconds: float
+    first_document_id: int
+    first_source: str | None
+    started_at: datetime
+    span_seconds: float
+    sources: list[str]
+    documents: list[CoordinatedDocument]
+
+
+class _CachedEmbedder:
+    """The vector store's cache behind the Embedder interface the detect/ functions take."""
+
+    def __init__(self, vs) -> None:
+        self.vs, self.dim = vs, vs.embedder.dim
+
+    def embed(self, texts, kind="passage"):
+        return self.vs.embed(list(texts), kind=kind)
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None)
+
+
+def _epoch(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.replace(tzinfo=timezone.utc).timestamp()
 
 
 def _pipeline(language: str):

@@ -344,8 +344,19 @@ class Workspace(AnalysisMixin, ProvenanceMixin):
             records = self.sentences(**filters).dicts()
         elif kind == "sources":
             records = self.sources().dicts()
+        elif kind == "quotes":
+            self.extract_quotes()
+            records = self.quotes(**filters).dicts()
+        elif kind == "speakers":
+            self.extract_quotes()
+            records = self.speakers(**filters).dicts()
+        elif kind == "entities":
+            records = self.entities().dicts()
+        elif kind == "coordination":
+            records = self.coordination().dicts()
         else:
-            raise WorkspaceError(f"unknown record type '{kind}' (documents, sentences, sources)")
+            raise WorkspaceError(f"unknown record type '{kind}' (documents, sentences, sources, quotes, speakers, "
+                                 "entities, coordination)")
         return export_records(records, fmt, output)
 
 

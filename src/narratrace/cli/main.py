@@ -312,21 +312,41 @@ def stats(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def export(
     output: Annotated[str, typer.Option("--output", "-o", help="File to write, or - for stdout.")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, jsonl or parquet.")] = "jsonl",
-    records: Annotated[str, typer.Option("--records", help="documents (with clean text), sentences or sources.")] = "documents",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, jsonl or parquet; gexf or graphml for a graph.")] = "jsonl",
+    records: Annotated[str, typer.Option("--records", help="documents (with clean text), sentences, sources, quotes, "
+                                                           "speakers, entities or coordination.")] = "documents",
+    graph: Annotated[str | None, typer.Option("--graph", help="Export a graph instead: citation (speaker → outlet), "
+                                                               "citation-documents or coordination (outlet network); "
+                                                               "gexf, graphml or csv (edge list).")] = None,
     source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
     since: SinceF = None, until: UntilF = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Export records as CSV, JSONL or Parquet; each document carries its clean `text`.
+    """Export records as CSV, JSONL or Parquet (each document carries its clean `text`), or a graph
+    as GEXF/GraphML for Gephi.
 
     Example: narratrace export --format csv --output documents.csv --language fa
+             narratrace export --format gexf --graph coordination --output outlets.gexf
     """
     from narratrace.report.export import ExportError
     from narratrace.workspace import WorkspaceError
 
     ws = open_ws(workspace)
-    filters = _filters(source, actor, audience, language, since, until) if records != "sources" else {}
+    if graph is not None or fmt in ("gexf", "graphml"):
+        from narratrace.provenance import ProvenanceError
+        from narratrace.report.graphs import GraphExportError
+
+        try:
+            nodes, edges = ws.export_graph(graph or "coordination", fmt, output,
+                                           **_filters(source, actor, audience, language, since, until))
+        except (ProvenanceError, GraphExportError) as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        if output != "-":
+            out.print(f"wrote the {graph or 'coordination'} graph ({nodes} nodes, {edges} edges) to {output}")
+        return
+    filters = _filters(source, actor, audience, language, since, until) if records not in ("sources", "entities", "coordination") else {}
     try:
         n = ws.export(records, fmt, output, **filters)
     except (ExportError, WorkspaceError) as exc:
@@ -356,8 +376,10 @@ def demo(
 
 
 from narratrace.cli import analysis as _analysis  # noqa: E402
+from narratrace.cli import provenance as _provenance  # noqa: E402
 
 _analysis.register(app)  # the analysis commands live in their own module
+_provenance.register(app)
 
 
 def main() -> None:

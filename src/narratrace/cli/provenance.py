@@ -33,13 +33,12 @@ entities_app = typer.Typer(help="The analyst's alias registry: people, organisat
 
 
 def _run(fn, *args, **kwargs):
-    from narratrace.detect.coordination import CoordinationError
     from narratrace.enrich.entities import EntityError
     from narratrace.provenance import ProvenanceError
 
     try:
         return fn(*args, **kwargs)
-    except (EntityError, ProvenanceError, CoordinationError, ValueError) as exc:
+    except (EntityError, ProvenanceError, ValueError) as exc:  # the detect/ functions raise ValueError
         fail(str(exc))
 
 
@@ -182,7 +181,49 @@ def provenance(
         out.print("no quote is carried by more than one document yet")
 
 
+def coordination(
+    window: Annotated[str | None, typer.Option("--window", help="Seconds, or 'auto' to estimate it from the data "
+                                                                "(CooRnet's method). Default: one hour.")] = None,
+    threshold: Annotated[float | None, typer.Option("--threshold", help="Estimated Jaccard for near-identical text "
+                                                                        "(default 0.5, see detect/coordination.py).")] = None,
+    translations: Annotated[bool, typer.Option("--translations/--no-translations",
+                                               help="Also find translated copies (embeds documents).")] = True,
+    source: Annotated[str | None, typer.Option("--source", help="Only groups this outlet is in.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many groups.")] = 30,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Outlets publishing the same text, or its translation, within a time window: groups with their
+    first publisher. Evidence of possible coordination (a wire service also looks like this).
+
+    Example: narratrace coordination --window auto --json
+    """
+    ws = open_ws(workspace)
+    win: float | str | None = window
+    if window not in (None, "auto"):
+        try:
+            win = float(window)
+        except ValueError:
+            fail(f"--window '{window}' is not a number of seconds or 'auto'")
+        if win <= 0:
+            fail("--window must be a positive number of seconds")
+    with step_progress(err, "coordination") as (_t, _a):
+        found = _run(ws.find_coordination, window=win, threshold=threshold, translations=translations)
+    groups = ws.coordination(source=source, limit=limit)
+    if as_json:
+        return _print_json({"found": found, "groups": groups.dicts()})
+    out.print(f"{found['near_duplicate']} near-duplicate and {found['translation']} translation groups "
+              f"(window {found['window_seconds']:.0f} s; not placed: {found['undated']} undated, "
+              f"{found['no_source']} without a source)")
+    for g in groups:
+        out.print(f"[bold]#{g.id}[/] {g.method}: {len(g.documents)} documents, {len(g.sources)} outlets within "
+                  f"{g.span_seconds / 60:.0f} min, first [bold]{g.first_source}[/]")
+        for d in g.documents:
+            out.print(f"   {_day(d.published_at)}  {d.source or '?':<12} {d.language or '':<3} "
+                      f"{d.similarity:.2f}  {_esc(_short(d.title or '', 70))} (doc {d.document_id})")
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(coordination)
     app.command()(quotes)
     app.command()(speakers)
     app.command()(provenance)

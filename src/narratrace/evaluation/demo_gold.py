@@ -104,3 +104,46 @@ def score_contradictions(ws, gold: dict, incompatible: set[tuple[str, str]]) -> 
             "stored": len(ws.contradictions()), "judged": judged,
             "precision_on_gold": round(correct / judged, 4) if judged else 0.0,
             f"precision_first_{TOP}_judged": round(top_correct / top_judged, 4) if top_judged else 0.0}
+
+
+def _doc_ids(ws, gold: dict) -> dict[str, int]:
+    """gold document id → stored document id."""
+    files = {g["id"]: g["file"] for g in gold["documents"]}
+    by_file = {relative_origin(d.origin): d.id for d in ws.documents()}
+    # Telegram posts share one file; their gold ids are not addressable by file alone.
+    return {gid: by_file[f] for gid, f in files.items() if f in by_file}
+
+
+def score_provenance(ws, gold: dict, *, k: int = 3) -> dict:
+    """Recycled sources and coordinated bursts against the gold.
+
+    - recycled: each gold recycled speaker must be among ``ws.recycled_sources(k)``; outlet recall
+      is over the gold outlets that quote them (found = that outlet is in the speaker's outlets);
+      extra = recycled speakers the gold does not list (officials are not "recycled": their own
+      state's outlets do not count, see provenance.speakers).
+    - bursts: a gold burst is found when one near-duplicate coordination group holds all its
+      documents, and its first publisher is the gold's first.
+    """
+    recycled = {sp.entity or sp.key: sp for sp in ws.recycled_sources(k)}
+    found, outlets_total, outlets_found = [], 0, 0
+    for g in gold.get("recycled_sources", []):
+        sp = recycled.get(g["speaker"])
+        outlets_total += len(g["outlets"])
+        if sp:
+            found.append(g["speaker"])
+            have = {u.source for u in sp.by_outlet}
+            outlets_found += sum(o in have for o in g["outlets"])
+    extra = sorted(set(recycled) - {g["speaker"] for g in gold.get("recycled_sources", [])})
+    ids = _doc_ids(ws, gold)
+    groups = [c for c in ws.coordination() if c.method == "near-duplicate"]
+    bursts = []
+    for b in gold.get("coordinated_bursts", []):
+        want = {ids.get(d) for d in b["documents"]}
+        hit = next((c for c in groups if want <= {m.document_id for m in c.documents}), None)
+        bursts.append({"id": b["id"], "found": hit is not None,
+                       "first_correct": bool(hit) and hit.first_document_id == ids.get(b["first"]),
+                       "extra_documents": (len(hit.documents) - len(want)) if hit else None})
+    n = len(gold.get("recycled_sources", []))
+    return {"recycled_gold": n, "recycled_found": found, "recycled_recall": round(len(found) / n, 4) if n else 0.0,
+            "recycled_outlet_recall": round(outlets_found / outlets_total, 4) if outlets_total else 0.0,
+            "recycled_extra": extra, "bursts": bursts, "coordination_groups": len(groups)}
