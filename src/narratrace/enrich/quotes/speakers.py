@@ -1,0 +1,189 @@
+"""Within-document speaker resolution: "he", "وی", "the former ambassador", "Vallo" → a name.
+
+One document at a time, left to right, no model: a pronoun resolves to the last named person
+mentioned before it; a nominal ("the minister", "وزیر کشور") to the last named person who was
+introduced with that role noun; a bare surname ("Vallo", "Ms. Afkham") to the earlier full name
+ending with it; a named speaker to itself. What cannot be resolved keeps speaker_name None and
+says why in ``reason``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+
+from .model import QuoteFinding
+from .rules import RuleSet, normalize, tokens
+
+# How far before a name we look for its title ("former Norland ambassador Henrik Vallo"), in
+# tokens, and how long an appositive after it may be ("Henrik Vallo, former Norland ambassador
+# to Kavaran,"), in characters. Set by reading the demo corpus and PolNeAR dev titles: titles run
+# 1–5 words before a name; 90 characters holds the longest appositive in the demo corpus.
+ROLE_WINDOW_TOKENS = 5
+APPOSITIVE_CHARS = 90
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    name: str                    # canonical full name (after surname resolution)
+    roles: set[str] = field(default_factory=set)
+    salient: bool = True         # a clause subject or a speaker, not an object or a name in passing
+
+
+def _words(norm: str) -> list[str]:
+    return [w.rstrip(".") for w in norm.split()]
+
+
+def strip_honorifics(text: str, start: int, end: int, rules: RuleSet) -> tuple[int, int]:
+    """Drop leading determiners, honorifics and title words: "former US Ambassador Adam Ereli"
+    keeps "US Ambassador Adam Ereli" → … → "Adam Ereli" only when what is left still has words."""
+    norm = normalize(text, rules.char_map)
+    toks = tokens(norm, start, end)
+    drop = rules.honorifics | rules.role_nouns | {"the", "a", "an", "former", "us", "u.s."}
+    k = 0
+    while k < len(toks) - 1 and toks[k][2].rstrip(".") in {d.rstrip(".") for d in drop}:
+        k += 1
+    if not toks:
+        return start, end
+    return toks[k][0], toks[-1][1]
+
+
+def roles_near(norm: str, start: int, end: int, rules: RuleSet) -> set[str]:
+    """Role nouns in the title before a mention and in an appositive right after it."""
+    before = tokens(norm, max(0, start - 80), start)[-ROLE_WINDOW_TOKENS:]
+    words = [t[2].rstrip(".") for t in before]
+    m = re.match(r"\s*[,،]\s*", norm[end:end + 4])
+    if m:
+        tail = norm[end + m.end(): end + m.end() + APPOSITIVE_CHARS]
+        tail = re.split(r"[,،.;:؛\n]", tail, maxsplit=1)[0]
+        words += _words(tail)
+    found = {w for w in words if w in rules.role_nouns}
+    found |= {f"{a} {b}" for a, b in zip(words, words[1:]) if f"{a} {b}" in rules.role_nouns}
+    return found
+
+
+def appositive_names(text: str, rules: RuleSet) -> list[tuple[int, int]]:
+    """Named people found by shape alone, for languages without NER: "کوروش توانا، وزیر کشور،"
+    — one to four words between delimiters, followed by a comma and a role noun."""
+    norm = normalize(text, rules.char_map)
+    out = []
+    for m in re.finditer(r"[,،]\s*", norm):
+        head = tokens(norm, m.end(), min(len(norm), m.end() + 40))[:2]
+        if not head or not ({head[0][2]} | {" ".join(t[2] for t in head)}) & rules.role_nouns:
+            continue
+        seg_start = max(norm.rfind(d, 0, m.start()) for d in ",،.:؛\n«»")
+        toks = tokens(norm, seg_start + 1, m.start())
+        if not 2 <= len(toks) <= 4:
+            continue
+        if any(t[2] in rules.stop_words or t[2] in rules.role_nouns or t[2] in rules.pronouns for t in toks):
+            continue
+        out.append((toks[0][0], toks[-1][1]))
+    return out
+
+
+class Resolver:
+    """Named mentions of one document, in order, with the roles they were introduced with."""
+
+    def __init__(self, text: str, rules: RuleSet, spans: list[tuple]):
+        self.text = text
+        self.rules = rules
+        self.norm = normalize(text, rules.char_map)
+        self.mentions: list[Mention] = []
+        for sp in sorted(set(spans)):
+            m = self.add(sp[0], sp[1])
+            m.salient = bool(sp[2]) if len(sp) > 2 else True
+
+    def canonical(self, s: int, e: int) -> str:
+        """Full name for a surname-only mention ("Vallo" → "Henrik Vallo"), else the mention."""
+        s, e = strip_honorifics(self.text, s, e, self.rules)
+        name = self.text[s:e]
+        words = _words(self.norm[s:e])
+        if len(words) == 1:
+            for m in reversed(self.mentions):
+                mw = _words(normalize(m.name, self.rules.char_map))
+                if len(mw) > 1 and mw[-1] == words[0]:
+                    return m.name
+        return name
+
+    def add(self, s: int, e: int) -> Mention:
+        m = Mention(s, e, self.canonical(s, e), roles_near(self.norm, s, e, self.rules))
+        # keep the list ordered by start; spans arrive sorted, speakers may arrive later
+        starts = [x.start for x in self.mentions]
+        k = bisect.bisect_left(starts, s)
+        if k < len(self.mentions) and self.mentions[k].start == s:
+            self.mentions[k].roles |= m.roles
+            return self.mentions[k]
+        self.mentions.insert(k, m)
+        for other in self.mentions:          # a role known for one mention of a name holds for all
+            if other.name == m.name:
+                other.roles |= m.roles
+                m.roles |= other.roles
+        return m
+
+    def before(self, pos: int) -> list[Mention]:
+        return [m for m in self.mentions if m.end <= pos]
+
+    def resolve(self, f: QuoteFinding) -> None:
+        if f.speaker_start is None:
+            f.resolution = "none"
+            if not f.reason:
+                f.reason = "no cue verb or speaker near the quote"
+            return
+        s, e = f.speaker_start, f.speaker_end
+        words = _words(self.norm[s:e])
+        key = " ".join(words)
+        kind = f.resolution if f.resolution in ("named", "pronoun", "nominal", "generic") else "named"
+        if key in self.rules.pronouns:
+            kind = "pronoun"
+        if kind == "generic":
+            return self._fail(f, "speaker is a group or unnamed source, not a named person")
+        if kind == "pronoun":
+            if key not in self.rules.resolvable_pronouns:
+                return self._fail(f, "plural or first-person pronoun: not one named person")
+            prior = self.before(s)
+            if not prior:
+                return self._fail(f, "pronoun with no preceding named person")
+            salient = [m for m in prior if m.salient]
+            return self._set(f, (salient or prior)[-1], "pronoun")
+        if kind == "nominal":
+            want = {w for w in words if w in self.rules.role_nouns}
+            want |= {f"{a} {b}" for a, b in zip(words, words[1:]) if f"{a} {b}" in self.rules.role_nouns}
+            for m in reversed(self.before(s)):
+                if m.roles & want:
+                    return self._set(f, m, "nominal")
+            return self._fail(f, "nominal mention with no matching named person before it")
+        m = self.add(*self._name_span(f))
+        m.salient = True
+        self._set(f, m, "named")
+
+    def _name_span(self, f: QuoteFinding) -> tuple[int, int]:
+        if f.speaker_name_start is not None:       # the extractor found a PERSON inside the span
+            return f.speaker_name_start, f.speaker_name_end
+        return strip_honorifics(self.text, f.speaker_start, f.speaker_end, self.rules)
+
+    def _set(self, f: QuoteFinding, m: Mention, how: str) -> None:
+        f.speaker_name = m.name
+        f.speaker_name_start, f.speaker_name_end = m.start, m.end
+        f.resolution = how
+        f.reason = None
+
+    @staticmethod
+    def _fail(f: QuoteFinding, why: str) -> None:
+        f.speaker_name = f.speaker_name_start = f.speaker_name_end = None
+        f.resolution = "none"
+        f.reason = why
+
+
+def resolve_speakers(text: str, findings: list[QuoteFinding], rules: RuleSet,
+                     person_spans: list[tuple[int, int]] | None = None) -> list[QuoteFinding]:
+    """Resolve every finding's speaker in document order. ``person_spans`` are named people from
+    NER when there is one; without it, appositive shapes ("X Y، وزیر …،") and the named speakers
+    themselves are the mentions."""
+    spans = list(person_spans) if person_spans is not None else appositive_names(text, rules)
+    r = Resolver(text, rules, spans)
+    for f in sorted(findings, key=lambda f: (f.speaker_start if f.speaker_start is not None else f.start)):
+        r.resolve(f)
+    return findings
