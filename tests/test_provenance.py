@@ -17,6 +17,9 @@ entities:
   name: Henrik Vallo
   kind: person
   aliases: {en: [Ambassador Vallo], fa: [هنریک والو]}
+- id: dastgerd
+  name: Dastgerd
+  kind: place
 - id: bahram-nikzad
   name: Bahram Nikzad
   actor: kavaran-state
@@ -34,7 +37,7 @@ def test_fold_keeps_length_and_unifies_persian_letters():
 def test_registry_yaml_and_csv_and_errors(ws, tmp_path):
     ws.import_sources(write(tmp_path / "s.yaml", "actors: [{id: kavaran-state, name: Kavaran}]\nsources: []\n"))
     counts = ws.import_entities(write(tmp_path / "e.yaml", REGISTRY))
-    assert counts == {"entities": 2, "aliases": 6}
+    assert counts == {"entities": 3, "aliases": 7}
     again = ws.import_entities(write(tmp_path / "e.yaml", REGISTRY))
     assert again["aliases"] == 0  # idempotent
     rows = {e.key: e for e in ws.entities()}
@@ -63,6 +66,7 @@ def test_gazetteer_spans_link_and_ambiguity(ws, tmp_path):
     assert g.link("Former Ambassador Henrik Vallo") == g.link("هنریک والو") is not None
     assert g.link("Henrik Vallo and Bahram Nikzad") is None  # two entities in one name: no guess
     assert g.link("Henrik Vallon") is None  # word boundaries
+    assert g.link("the envoy who served in Dastgerd") is None  # places are not speakers
     assert g.find("") == [] and Gazetteer({}).find("anything") == []
 
 
@@ -74,7 +78,7 @@ def qrow(doc, source, minutes, key="entity:henrik-vallo", *, source_actor=None, 
     return {"speaker_key": key, "speaker_name": name, "entity": key.split(":", 1)[1] if key else None,
             "entity_name": name, "speaker_actor": speaker_actor, "document_id": doc, "source": source,
             "source_actor": source_actor, "published_at": None if minutes is None else T0 + timedelta(minutes=minutes),
-            "language": lang, "title": f"doc {doc}"}
+            "language": lang, "title": f"doc {doc}", "resolution": "named"}
 
 
 def test_speakers_count_outlets_first_use_and_own_outlets():
@@ -106,14 +110,25 @@ def test_quote_trails_order_by_time_across_languages():
                 (3, "kna", 90, "fa", "اعتراض‌ها توهمی ساخته خارج است."),
                 (4, "herald", 30, "en", "Something else entirely, about the weather.")])]
     vecs = unit([[1, 0, 0], [1, 0.01, 0], [0.95, 0.2, 0], [0, 0, 1]])
-    trails = quote_trails(rows, vecs, threshold=0.95)
+    trails = quote_trails(rows, vecs, threshold=0.99, across=0.95)
     assert len(trails) == 1
     t = trails[0]
     assert (t.first.source, t.first.document_id) == ("meridian", 2)
     assert [c.source for c in t.repeats] == ["kt", "kna"] and t.languages == ["en", "fa"]
     assert t.documents == 3 and t.outlets == 3
-    strict = quote_trails(rows, vecs, threshold=0.999)  # the Persian rendering is further away
+    strict = quote_trails(rows, vecs, threshold=0.999, across=0.999)  # the Persian rendering is further away
     assert [(t.first.source, [c.source for c in t.repeats], t.languages) for t in strict] == [("meridian", ["kt"], ["en"])]
+
+
+def test_quote_trails_do_not_chain_through_similar_quotes():
+    """a≈b and b≈c but a≉c: c must not join a's trail through b (single linkage would)."""
+    rows = [{"quote_id": i, "document_id": i, "source": f"s{i}", "published_at": T0 + timedelta(minutes=i),
+             "language": "en", "speaker": "X", "text": f"quote {i}"} for i in range(3)]
+    a = np.array([1.0, 0, 0])
+    b = np.array([np.cos(0.3), np.sin(0.3), 0])
+    c = np.array([np.cos(0.6), np.sin(0.6), 0])
+    trails = quote_trails(rows, unit([a, b, c]), threshold=0.95)  # cos(a,b)=cos(b,c)=0.955, cos(a,c)=0.825
+    assert [(t.first.document_id, [r.document_id for r in t.repeats]) for t in trails] == [(0, [1])]
 
 
 def test_neighbour_pairs_exact_and_hnsw_agree():

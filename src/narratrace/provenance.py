@@ -86,7 +86,7 @@ def _row(r) -> dict:
             "published_at": published, "url": url, "title": title, "source": src, "audience": audience,
             "source_actor": src_actor, "entity": ekey, "entity_name": ename, "speaker_actor": sp_actor,
             "speaker_key": q.speaker_key, "speaker_name": q.speaker_name, "language": q.language,
-            "speaker": ename or q.speaker_name}
+            "speaker": ename or q.speaker_name, "resolution": q.resolution}
 
 
 class ProvenanceMixin:
@@ -211,8 +211,8 @@ class ProvenanceMixin:
         return Records(rows[:limit] if limit else rows)
 
     def recycled_sources(self, k: int = 3, **filters) -> Records:
-        """People quoted by at least ``k`` distinct outlets that are not their own actor's."""
-        return Records(sp for sp in self.speakers(**filters) if sp.other_outlets >= k)
+        """Named people quoted by at least ``k`` distinct outlets that are not their own actor's."""
+        return Records(sp for sp in self.speakers(**filters) if sp.other_outlets >= k and sp.named)
 
     def quote_trails(self, *, speaker: str | None = None, min_documents: int = 2, **filters) -> Records:
         """The same quote found in several documents, in any language: first carrier and repeaters."""

@@ -30,6 +30,8 @@ class _Record:
             v = getattr(self, f.name)
             if isinstance(v, datetime):
                 v = v.isoformat()
+            elif isinstance(v, _Record):
+                v = v.as_dict()
             elif isinstance(v, list):
                 v = [x.as_dict() if isinstance(x, _Record) else x for x in v]
             out[f.name] = v

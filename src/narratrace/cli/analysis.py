@@ -68,10 +68,13 @@ def index(workspace: WorkspaceOpt = None) -> None:
 
 
 def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Index sentences, match them to the narratives, and find contradictions: the whole analysis.
+    """The whole analysis: index sentences, match narratives, find contradictions, extract quotes and
+    speakers, find coordinated publication.
 
     Example: narratrace analyze -w campaign.db
     """
+    from narratrace.cli.provenance import extract
+
     ws = open_ws(workspace)
     with step_progress(err, "embed sentences") as (on_total, advance):
         n = _run(ws.index_sentences, progress=advance, on_total=on_total)
@@ -80,12 +83,18 @@ def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
         rep = _run(ws.match_narratives, progress=advance)
     with step_progress(err, "contradictions") as (_t, advance):
         found = _run(ws.find_contradictions, progress=advance)
-    result = {"indexed": n, "matches": rep.as_dict(), "contradictions": found}
+    quotes = extract(ws)
+    with step_progress(err, "coordination") as (_t, _a):
+        coordination = _run(ws.find_coordination)
+    result = {"indexed": n, "matches": rep.as_dict(), "contradictions": found, "quotes": quotes,
+              "coordination": coordination}
     if as_json:
         return _print_json(result)
     out.print(f"indexed {n} new sentences · {rep.matches} narrative matches (asserts {rep.asserts}, denies "
               f"{rep.denies}, neutral {rep.neutral}) · contradictions: {found['narratives']} by narrative, "
-              f"{found['nli']} by NLI")
+              f"{found['nli']} by NLI · {quotes['quotes']} quotes in {quotes['documents']} new documents · "
+              f"coordination: {coordination['near_duplicate']} near-duplicate, {coordination['translation']} "
+              "translation groups")
 
 
 @narratives_app.command("import")

@@ -17,6 +17,7 @@ CORPUS = DATA / "corpus"
 SOURCES = DATA / "sources.yaml"
 GOLD = DATA / "gold.yaml"
 NARRATIVES = DATA / "narratives.yaml"
+ENTITIES = DATA / "entities.yaml"
 
 
 def load_gold(path: Path = GOLD) -> dict:

@@ -14,11 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from narratrace.cli.progress import ingest_progress
-from narratrace.demo.gold import CORPUS, GOLD, NARRATIVES, SOURCES, load_gold, relative_origin, score_record
-
-# Window for calling a group of near-identical articles a "burst". The demo's coordinated
-# burst spans ~20 minutes; syndication happens hours to days later.
-BURST_MINUTES = 60
+from narratrace.demo.gold import CORPUS, ENTITIES, GOLD, NARRATIVES, SOURCES, load_gold, relative_origin, score_record
 
 
 def duplicate_groups(docs) -> list[list]:
@@ -37,12 +33,6 @@ def duplicate_groups(docs) -> list[list]:
         groups[root(d)].append(d)
     out = [sorted(g, key=lambda x: (x.published_at is None, x.published_at, x.id)) for g in groups.values() if len(g) > 1]
     return sorted(out, key=lambda g: (g[0].published_at is None, g[0].published_at, g[0].id))
-
-
-def is_burst(group) -> bool:
-    times = [d.published_at for d in group if d.published_at]
-    outlets = {d.source for d in group}
-    return len(outlets) >= 3 and len(times) == len(group) and (max(times) - min(times)).total_seconds() <= BURST_MINUTES * 60
 
 
 def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = None, err: Console | None = None,
@@ -73,6 +63,7 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     record = score_record(ws, gold) if gold else None
     searches = [("cult", {"audience": "foreign"}), ("اغتشاشات", {"audience": "domestic"})]
     search_hits = {q: ws.search(q, limit=5, **f) for q, f in searches}
+    provenance = trace(ws, gold, err)
 
     result = {
         "workspace": str(path.resolve()),
@@ -82,8 +73,8 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
         "duplicate_groups": [[{"id": d.id, "source": d.source, "published_at": d.published_at.isoformat() if d.published_at else None,
                                "duplicate_kind": d.duplicate_kind, "duplicate_score": d.duplicate_score,
                                "file": relative_origin(d.origin)} for d in g] for g in groups],
-        "bursts": [[d.id for d in g] for g in groups if is_burst(g)],
         "gold_record": record.as_dict() if record else None,
+        "provenance": provenance,
         "searches": {q: [h.as_dict() for h in hits] for q, hits in search_hits.items()},
     }
     if analysis:
@@ -115,19 +106,16 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     t = Table(title="Same text, several outlets: duplicate groups (linked, never deleted)")
     for col in ("group", "published (UTC)", "source", "link", "title"):
         t.add_column(col)
+    coordinated = {m["document_id"] for c in provenance["coordination"] for m in c["documents"]}
     for i, g in enumerate(groups, 1):
-        tag = f"{i}" + (" [bold red]burst[/]" if is_burst(g) else "")
+        tag = f"{i}" + (" [bold red]coordinated[/]" if {d.id for d in g} <= coordinated else "")
         for d in g:
             link = "original" if d.duplicate_of is None else f"{d.duplicate_kind} {d.duplicate_score:.2f}"
             t.add_row(tag, d.published_at.strftime("%Y-%m-%d %H:%M") if d.published_at else "—", d.source or "—",
                       link, escape((d.title or "")[:60]))
             tag = ""
     p(t)
-    for g in groups:
-        if is_burst(g):
-            span = (g[-1].published_at - g[0].published_at).total_seconds() / 60
-            p(f"[bold red]coordinated burst:[/] {len(g)} near-identical articles from {len({d.source for d in g})} outlets "
-              f"within {span:.0f} minutes, first published by [bold]{g[0].source}[/]")
+    show_provenance(provenance, p)
 
     for q, hits in search_hits.items():
         flt = dict(searches)[q]
@@ -150,10 +138,54 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     return result
 
 
+def trace(ws, gold: dict, err: Console) -> dict:
+    """Who said it and who carried it: quotes, recycled sources, coordinated publication (no
+    embeddings: the near-duplicate groups come from the MinHash signatures ingest stored)."""
+    from narratrace.cli.progress import step_progress
+    from narratrace.evaluation.demo_gold import score_provenance, score_quotes
+
+    ws.import_entities(ENTITIES)
+    with step_progress(err, "quotes and speakers") as (on_total, advance):
+        extracted = ws.extract_quotes(progress=advance, on_total=on_total)
+    found = ws.find_coordination(translations=False)
+    out = {"quotes": extracted, "coordination_found": found,
+           "recycled_sources": [sp.as_dict() for sp in ws.recycled_sources(3)],
+           "coordination": ws.coordination(method="near-duplicate").dicts()}
+    if gold:
+        out["gold_provenance"] = score_provenance(ws, gold)
+        out["gold_quotes"] = score_quotes(ws, gold)
+    return out
+
+
+def show_provenance(pv: dict, p) -> None:
+    q = pv["quotes"]
+    p(f"\n[bold]quotes[/]: {q['quotes']} found in {q['documents']} documents, {q['attributed']} with a speaker")
+    t = Table(title="Recycled sources: people quoted by 3+ outlets that are not their own actor's")
+    for col in ("speaker", "quotes", "outlets", "first seen", "outlets in order of first use"):
+        t.add_column(col)
+    for sp in pv["recycled_sources"]:
+        uses = ", ".join(f"{u['source']} {u['first'][5:10]}" if u["first"] else u["source"]
+                         for u in sp["by_outlet"] if u["source"])
+        t.add_row(escape(sp["name"]), str(sp["quotes"]), str(sp["other_outlets"]),
+                  (sp["first_seen"] or "")[:16].replace("T", " "), uses)
+    p(t)
+    for c in pv["coordination"]:
+        p(f"[bold red]coordinated publication:[/] {len(c['documents'])} near-identical articles from "
+          f"{len(c['sources'])} outlets within {c['span_seconds'] / 60:.0f} minutes, first published by "
+          f"[bold]{c['first_source']}[/] ({', '.join(d['source'] + ' ' + d['published_at'][11:16] for d in c['documents'])})")
+    if "gold_provenance" in pv:
+        g, gq = pv["gold_provenance"], pv["gold_quotes"]
+        bursts = ", ".join(f"{b['id']} {'found' if b['found'] else 'missed'}"
+                           f"{', first publisher right' if b['first_correct'] else ''}" for b in g["bursts"])
+        p(f"[bold]against the gold file[/]: quotes found {gq['found']}/{gq['gold']}, speaker right "
+          f"{gq['speaker_correct']}/{gq['found']}; recycled sources {len(g['recycled_found'])}/{g['recycled_gold']} "
+          f"(outlets {g['recycled_outlet_recall']:.2f}); bursts: {bursts}")
+
+
 def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
     """Narratives, prevalence and contradictions on the demo workspace, scored against the gold."""
     from narratrace.cli.progress import step_progress
-    from narratrace.evaluation.demo_gold import score_contradictions, score_matches
+    from narratrace.evaluation.demo_gold import score_contradictions, score_matches, score_translations
     from narratrace.report.prevalence import chart
 
     ws.import_narratives(NARRATIVES)
@@ -164,6 +196,8 @@ def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
         matched = ws.match_narratives(progress=advance)
     found = ws.find_contradictions()
     discovered = ws.discover_narratives()
+    coordination = ws.find_coordination()  # now with translated copies: the sentence vectors are cached
+    trails = ws.quote_trails()
     prevalence = ws.prevalence(period="week", by="audience")
     chart_path = Path(str(path) + ".prevalence.html")
     chart(ws.prevalence(period="day", by="audience"), chart_path, title="Demo: narrative prevalence by audience")
@@ -179,10 +213,14 @@ def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
                        for n in ws.narratives() if n.status == "candidate"],
         "discovery": discovered.as_dict(),
         "top_cross_audience": [c.as_dict() for c in ws.contradictions(cross_audience=True, limit=5)],
+        "coordination_found": coordination,
+        "translations": ws.coordination(method="translation").dicts(),
+        "quote_trails": [t.as_dict() for t in trails[:5]],
     }
     if gold:
         out["gold_matches"] = score_matches(ws, gold)
         out["gold_contradictions"] = score_contradictions(ws, gold, incompatible)
+        out["gold_translations"] = score_translations(ws, gold)
     return out
 
 
@@ -203,6 +241,15 @@ def show_analysis(ws, a: dict, p) -> None:
         for side in ("a", "b"):
             p(f"    [dim]{x[side + '_published_at'][:10] if x[side + '_published_at'] else '—'} "
               f"{x[side + '_source']} ({x[side + '_audience']}, {x[side + '_language']})[/] {escape(x[side + '_text'])}")
+    p("\n[bold]the same quote, carried again[/] (first carrier, then who repeated it, in any language):")
+    for t in a["quote_trails"][:3]:
+        p(f"  {escape(t['speaker'] or 'unattributed')}: “{escape(t['text'][:100])}” — {t['documents']} documents, "
+          f"{t['outlets']} outlets; first [bold]{t['first']['source']}[/] {(t['first']['published_at'] or '')[:16]}, then "
+          + ", ".join(f"{c['source']} {(c['published_at'] or '')[5:16]}" for c in t["repeats"]))
+    for c in a["translations"]:
+        d = c["documents"]
+        p(f"[bold]translated copy:[/] {d[0]['source']} ({d[0]['language']}, {d[0]['published_at'][:16]}) → "
+          + ", ".join(f"{x['source']} ({x['language']}, {x['published_at'][:16]}, margin {x['similarity']:.3f})" for x in d[1:]))
     p(f"\n[bold]candidate narratives[/] (recurring claims no narrative covers; promote or dismiss): "
       f"{len(a['candidates'])}")
     for c in a["candidates"]:
@@ -212,4 +259,6 @@ def show_analysis(ws, a: dict, p) -> None:
         p(f"\n[bold]against the gold file[/]: narrative matching recall {m['recall']:.2f}, precision on annotated "
           f"sentences {m['precision_on_gold']:.2f}, stance accuracy {m['stance_accuracy']:.2f} ({m['stance_scored']} "
           f"sentences); planned contradictions found {len(k['recalled'])}/{k['planned']} "
-          f"({', '.join(k['recalled']) or 'none'}), precision on annotated pairs {k['precision_on_gold']:.2f}")
+          f"({', '.join(k['recalled']) or 'none'}), precision on annotated pairs {k['precision_on_gold']:.2f}; "
+          f"translations found {len(a['gold_translations']['found'])}/{a['gold_translations']['gold']} "
+          f"({a['gold_translations']['groups']} translation groups)")

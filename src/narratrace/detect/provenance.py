@@ -16,14 +16,19 @@ import numpy as np
 
 from narratrace.records import _Record
 
-# Two quotes are "the same quote" when their e5-small passage vectors have cosine ≥ this.
-# Calibrated on the demo corpus (2026-11-23): the burst's copies of one quote score 0.97-1.00, the
-# Persian rendering of an English quote 0.88-0.93, and the closest *different* quotes by the same
-# speaker on the same topic 0.84-0.87 (e5's cosines sit high: unrelated text is ~0.75).
-SAME_QUOTE = 0.88
+# Two quotes are "the same quote" when their e5-small passage vectors have cosine ≥ these.
+# Measured on the demo corpus (2026-11-23, 319 stored quotes ≥ 20 chars, pairs across documents):
+# same-language pairs that share ≥ 50 % of their character 4-grams (copies, light edits) score
+# 0.93-1.00 (5th percentile 0.953); the other 28k same-language pairs reach 0.946 at most (99.9th
+# percentile 0.926; Persian sits higher than English). Across languages the true renderings of one
+# quote score 0.88-0.90 and the best unrelated pair 0.887, so cross-language trails are leads with
+# lower precision — the carrier list shows each similarity for the analyst to judge.
+SAME_QUOTE = 0.95
+SAME_QUOTE_ACROSS_LANGUAGES = 0.89
 # Fragments shorter than this ("fourteen cities") recur without being the same quote.
 MIN_QUOTE_CHARS = 20
 NEIGHBOURS = 10
+NAMED = ("named", "pronoun")  # quote resolutions that end in a named person
 
 
 @dataclass
@@ -49,6 +54,7 @@ class SpeakerInfo(_Record):
     first_document: int | None
     first_source: str | None
     languages: list[str]
+    named: bool  # a registry entity, or named in at least one quote (not only "the former envoy")
     by_outlet: list[OutletUse] = field(default_factory=list)
 
 
@@ -84,7 +90,7 @@ def _first(rows: list[dict]):
 
 def speakers(rows: list[dict], *, min_outlets: int = 1) -> list[SpeakerInfo]:
     """Aggregate attributed quotes by speaker. Each row: speaker_key, speaker_name, entity, entity_name,
-    speaker_actor, document_id, source, source_actor, published_at, language."""
+    speaker_actor, document_id, source, source_actor, published_at, language, resolution."""
     by: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         if r["speaker_key"]:
@@ -110,25 +116,10 @@ def speakers(rows: list[dict], *, min_outlets: int = 1) -> list[SpeakerInfo]:
         out.append(SpeakerInfo(key, name or key, rs[0]["entity"], actor, len(rs), len({r["document_id"] for r in rs}),
                                len(named), sum(1 for u in named if not u.own),
                                f and f["published_at"], f and f["document_id"], f and f["source"],
-                               sorted({r["language"] for r in rs if r["language"]}), uses))
+                               sorted({r["language"] for r in rs if r["language"]}),
+                               any(r["entity"] or r.get("resolution") in NAMED for r in rs), uses))
     out.sort(key=lambda s: (-s.other_outlets, -s.outlets, -s.quotes, s.key))
     return out
-
-
-def _union_find(n: int, pairs) -> list[int]:
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return [find(i) for i in range(n)]
 
 
 def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = NEIGHBOURS):
@@ -160,27 +151,40 @@ def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = NEIGHBOURS):
 
 
 def quote_trails(rows: list[dict], vectors: np.ndarray, *, threshold: float = SAME_QUOTE,
-                 min_documents: int = 2) -> list[QuoteTrail]:
+                 across: float = SAME_QUOTE_ACROSS_LANGUAGES, min_documents: int = 2) -> list[QuoteTrail]:
     """Group quotes that are the same quote (any language) and order each group in time.
-    Each row: quote_id, document_id, source, published_at, language, speaker, text."""
-    labels = _union_find(len(rows), ((i, j) for i, j, _ in neighbour_pairs(vectors, threshold)))
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, lab in enumerate(labels):
-        groups[lab].append(i)
+    Each row: quote_id, document_id, source, published_at, language, speaker, text.
+
+    Leader clustering in publication order: a quote joins the earliest trail whose *first* quote it
+    matches (``threshold`` within a language, ``across`` between languages), else opens a trail.
+    Comparing with the first carrier, not with any member, keeps similar-but-different quotes of
+    one speaker from chaining into one trail (single linkage did: 55 documents in one trail)."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i]["published_at"] is None,
+                                                    rows[i]["published_at"] or datetime.max, rows[i]["document_id"]))
+    rank = {i: r for r, i in enumerate(order)}
+    near: dict[int, dict[int, float]] = defaultdict(dict)
+    for i, j, sim in neighbour_pairs(vectors, min(threshold, across)):
+        near[i][j] = near[j][i] = sim
+    leader_of: dict[int, int] = {}
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in order:
+        lang = rows[i]["language"]
+        ok = [j for j, sim in near[i].items() if j in members and rank[j] < rank[i]
+              and sim >= (threshold if rows[j]["language"] == lang else across)]
+        lead = min(ok, key=rank.__getitem__) if ok else i
+        leader_of[i] = lead
+        members[lead].append(i)
     trails = []
-    for members in groups.values():
-        if len({rows[i]["document_id"] for i in members}) < min_documents:
+    for head, ms in members.items():
+        if len({rows[i]["document_id"] for i in ms}) < min_documents:
             continue
-        members.sort(key=lambda i: (rows[i]["published_at"] is None, rows[i]["published_at"] or datetime.max,
-                                    rows[i]["document_id"]))
-        head = members[0]
 
         def carrier(i):
             r = rows[i]
             return Carrier(r["quote_id"], r["document_id"], r["source"], r["published_at"], r["language"],
                            r["speaker"], r["text"], round(float(vectors[i] @ vectors[head]), 4))
 
-        cs = [carrier(i) for i in members]
+        cs = [carrier(i) for i in ms]
         speakers_ = [c.speaker for c in cs if c.speaker]
         trails.append(QuoteTrail(0, max(set(speakers_), key=speakers_.count) if speakers_ else None, cs[0].text,
                                  cs[0], cs[1:], len({c.document_id for c in cs}),

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from narratrace.store.models import Actor, Entity, EntityAlias
 
 KINDS = ("person", "organisation", "place", "other")
+SPEAKER_KINDS = ("person", "organisation")  # who can be quoted
 _FOLD = str.maketrans({"\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc", "\u200c": " ",
                        "\u2019": "'", "\u2018": "'"})
 _SPACES = re.compile(r"\s+")
@@ -175,16 +176,17 @@ class Gazetteer:
                 out.append(MentionSpan(m.start(), m.end(), hit[1].upper(), "gazetteer", hit[0]))
         return out
 
-    def link(self, name: str | None) -> int | None:
+    def link(self, name: str | None, kinds: tuple[str, ...] = SPEAKER_KINDS) -> int | None:
         """The entity a speaker's name refers to: an exact alias, else the one entity whose
-        alias occurs inside it ("Foreign Minister Shirin Afkham" → Shirin Afkham). Two different
-        entities inside one name is ambiguous: no link."""
+        alias occurs inside it ("Foreign Minister Shirin Afkham" → Shirin Afkham). Only entities of
+        ``kinds`` count: "the envoy who served in Dastgerd" does not name the place as speaker.
+        Two different entities inside one name is ambiguous: no link."""
         if not name:
             return None
         hit = self.by_norm.get(normalize(name))
         if hit:
-            return hit[0]
-        ids = {m.entity_id for m in self.find(name)}
+            return hit[0] if hit[1] in kinds else None
+        ids = {m.entity_id for m in self.find(name) if m.label.lower() in kinds}
         return ids.pop() if len(ids) == 1 else None
 
 

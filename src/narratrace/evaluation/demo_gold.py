@@ -147,3 +147,55 @@ def score_provenance(ws, gold: dict, *, k: int = 3) -> dict:
     return {"recycled_gold": n, "recycled_found": found, "recycled_recall": round(len(found) / n, 4) if n else 0.0,
             "recycled_outlet_recall": round(outlets_found / outlets_total, 4) if outlets_total else 0.0,
             "recycled_extra": extra, "bursts": bursts, "coordination_groups": len(groups)}
+
+
+def score_quotes(ws, gold: dict) -> dict:
+    """The stored quotes (what an analyst sees) against the gold quotes. A gold quote is found when a
+    stored quote of its document overlaps it; its speaker is right when one of those carries the
+    gold person: ``entity:<key>`` (the demo registry), or, for people the registry does not list,
+    the name the key spells ("hossein-karimi" → name:hossein karimi)."""
+    ids = _doc_ids(ws, gold)
+    stored: dict[int, list] = defaultdict(list)
+    for q in ws.quotes():
+        stored[q.document_id].append(q)
+    texts: dict[int, str] = {}
+    found = right = 0
+    misses = []
+    for g in gold.get("quotes", []):
+        doc = ids.get(g["document"])
+        if doc is None:
+            misses.append({"document": g["document"], "quote": g["quote"], "why": "document not stored"})
+            continue
+        if doc not in texts:
+            texts[doc] = ws.document(doc).text
+        text = texts[doc]
+        at = text.find(g["sentence"])
+        a = text.find(g["quote"], max(at, 0))
+        if a < 0:
+            misses.append({"document": g["document"], "quote": g["quote"], "why": "quote not in stored text"})
+            continue
+        b = a + len(g["quote"])
+        over = [q for q in stored[doc] if q.start < b and q.end > a]
+        if not over:
+            misses.append({"document": g["document"], "quote": g["quote"], "why": "no quote found"})
+            continue
+        found += 1
+        want = {f"entity:{g['speaker']}", f"name:{g['speaker'].replace('-', ' ')}"}
+        if any(q.speaker_key in want for q in over):
+            right += 1
+        else:
+            misses.append({"document": g["document"], "quote": g["quote"],
+                           "why": f"speaker {[q.speaker_key for q in over]} is not {g['speaker']}"})
+    n = len(gold.get("quotes", []))
+    return {"gold": n, "found": found, "speaker_correct": right, "recall": round(found / n, 4) if n else 0.0,
+            "speaker_accuracy": round(right / found, 4) if found else 0.0, "misses": misses}
+
+
+def score_translations(ws, gold: dict) -> dict:
+    """Gold translation pairs found as one translation coordination group; extra groups counted."""
+    ids = _doc_ids(ws, gold)
+    groups = [{m.document_id for m in c.documents} for c in ws.coordination(method="translation")]
+    pairs = gold.get("translations", [])
+    found = [p["translation"] for p in pairs if any({ids.get(p["original"]), ids.get(p["translation"])} <= g
+                                                     for g in groups)]
+    return {"gold": len(pairs), "found": found, "groups": len(groups)}
