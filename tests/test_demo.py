@@ -119,7 +119,7 @@ def test_syndicated_copies_and_the_burst_are_linked_not_deleted(demo):
             assert root(docs[copy]) == root(docs[syn["original"]]), copy
     (burst,) = gold["coordinated_bursts"]
     assert burst["window_minutes"] <= 20 and len(set(burst["outlets"])) >= 4
-    found = [sorted(g) for g in demo["result"]["bursts"]]
+    found = [sorted(m["document_id"] for m in g["documents"]) for g in demo["result"]["provenance"]["coordination"]]
     assert found == [sorted(docs[d].id for d in burst["documents"])]
     first = docs[burst["first"]]
     assert first.duplicate_of is None and all(docs[d].duplicate_of for d in burst["documents"] if d != burst["first"])
@@ -144,6 +144,33 @@ def test_recycled_source_is_in_the_gold(demo):
     assert "henrik-vallo" in recycled and len(recycled["henrik-vallo"]["outlets"]) >= 4
     roles = {p["id"]: p["role"] for p in demo["gold"]["people"]}
     assert all(roles[sp] == "intermediary" for sp in recycled)
+
+
+def test_provenance_finds_the_recycled_source_the_burst_and_the_translation(demo):
+    """What the demo is for on provenance: the recycled intermediary with all his outlets (and no
+    official of the state among the "recycled"), the burst with its first publisher, the
+    translated copy, and the stored quotes against the gold quotes (floors in [demo])."""
+    import tomllib
+
+    from conftest import REPO
+
+    floors = tomllib.loads((REPO / "quality" / "floors.toml").read_text())["demo"]
+    pv = demo["result"]["provenance"]
+    g = pv["gold_provenance"]
+    assert g["recycled_found"] == ["henrik-vallo"] and g["recycled_outlet_recall"] == 1.0, g
+    # Vallo first: quoted by the most outlets outside his own actor. Others may follow (the foreign
+    # minister is quoted by three independent outlets), but only named people, never a description.
+    assert pv["recycled_sources"][0]["entity"] == "henrik-vallo"
+    assert all(not k.startswith("name:") for k in g["recycled_extra"]), g
+    assert g["bursts"] == [{"id": "B1", "found": True, "first_correct": True, "extra_documents": 0}]
+    q = pv["gold_quotes"]
+    assert q["recall"] >= floors["quote_recall"] and q["speaker_accuracy"] >= floors["quote_speaker_accuracy"], q
+    a = demo["result"]["analysis"]
+    assert a["gold_translations"]["found"] == [t["translation"] for t in demo["gold"]["translations"]], a["gold_translations"]
+    vallo = [t for t in a["quote_trails"] if t["speaker"] == "Henrik Vallo"]
+    assert vallo and vallo[0]["first"]["source"] == "kt" and vallo[0]["outlets"] >= 4
+    printed = demo["printed"]
+    assert "Recycled sources" in printed and "coordinated publication" in printed and "translated copy" in printed
 
 
 def test_searches_filter_by_audience(demo):
@@ -194,5 +221,5 @@ def test_demo_cli_json(tmp_path):
     res = CliRunner().invoke(app, ["demo", "--workspace", str(tmp_path / "d.db"), "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
-    assert out["stats"]["documents"] >= 60 and len(out["bursts"]) == 1
+    assert out["stats"]["documents"] >= 60 and len(out["provenance"]["coordination"]) == 1
     assert out["analysis"]["contradictions"]["narratives"] > 0
