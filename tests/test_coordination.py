@@ -10,8 +10,9 @@ import pytest
 
 from conftest import shared_path
 from narratrace.detect.coordination import (Item, coordinated_subgraph, coortweet_network, coortweet_pairs,
-                                            edges_csv, estimate_window, near_duplicate_groups, outlet_network,
-                                            sentence_vectors, translation_groups, write_graph)
+                                            estimate_window, near_duplicate_groups, outlet_network,
+                                            sentence_vectors, translation_groups)
+from narratrace.report.graphs import write_graph
 
 T0 = 1_780_000_000.0
 STORY = ("The harbour council of Velmora announced on Monday that the northern grain terminal will close "
@@ -127,7 +128,8 @@ def test_outlet_network_and_export_round_trip(tmp_path):
     assert G["a"]["b"]["weight"] == 2 and G["a"]["c"]["weight"] == 1
     assert G["b"]["c"]["weight_norm"] == 1.0 and G["a"]["b"]["weight_norm"] == 1.0
     for fmt, reader in (("gexf", nx.read_gexf), ("graphml", nx.read_graphml)):
-        path = write_graph(G, tmp_path / f"g.{fmt}", fmt)
+        path = tmp_path / f"g.{fmt}"
+        assert write_graph(G, fmt, path) == (3, 3)
         H = reader(path)
         assert set(H.nodes) == set(G.nodes)
         assert {frozenset(e) for e in H.edges} == {frozenset(e) for e in G.edges}
@@ -135,10 +137,13 @@ def test_outlet_network_and_export_round_trip(tmp_path):
             assert float(H[a][b]["weight"]) == d["weight"]
             assert float(H[a][b]["weight_norm"]) == pytest.approx(d["weight_norm"])
         assert int(H.nodes["a"]["n_first"]) == 2
-    rows = pd.read_csv(edges_csv(G, tmp_path / "edges.csv"))
+    write_graph(G, "csv", tmp_path / "edges.csv")
+    rows = pd.read_csv(tmp_path / "edges.csv")
     assert len(rows) == 3 and {"source", "target", "weight", "weight_norm"} <= set(rows.columns)
-    with pytest.raises(ValueError):
-        write_graph(G, tmp_path / "g.x", "dot")
+    with pytest.raises(ValueError, match="unknown graph format 'dot'"):
+        write_graph(G, "dot", tmp_path / "g.x")
+    with pytest.raises(ValueError, match="give --output FILE"):
+        write_graph(G, "gexf", "-")
 
 
 def test_coortweet_tiny_known_answer():

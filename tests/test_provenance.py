@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 import networkx as nx
 import numpy as np
 import pytest
-from conftest import write
+from conftest import article_html, write
 
 from narratrace.detect.provenance import citation_graph, narrative_spread, quote_trails, speakers
-from narratrace.enrich.entities import EntityError, Gazetteer, apply_entities, fold, load_entities, normalize
+from narratrace.enrich.entities import EntityError, Gazetteer, fold, load_entities, normalize
 
 REGISTRY = """
 entities:
@@ -167,3 +167,141 @@ def test_citation_graph_round_trips_through_gexf_and_graphml(tmp_path):
         assert {e: int(d["weight"]) for e, d in back.edges.items()} == {e: d["weight"] for e, d in g.edges.items()}
     full = citation_graph(rows, meta, documents=True)
     assert full.has_edge("speaker:entity:henrik-vallo", "doc:2") and full.has_edge("doc:2", "outlet:meridian")
+
+
+# -- end to end: a small fictional corpus through the Workspace and the CLI -----------------------
+
+STORY = ["Former Norland ambassador Henrik Vallo said on Monday that the protests in Kavaran were "
+         "\"a foreign-made illusion staged for the cameras\".",
+         "\"Nobody in Dastgerd is following the Front; it lives in hotel conference rooms abroad,\" he told reporters.",
+         "According to Vallo, the unrest will pass within weeks and trade with Norland will recover.",
+         "Officials in Dastgerd said the situation in Sorkhabad was calm."]
+SOURCES = """
+actors: [{id: kavaran-state, name: Government of Kavaran}]
+sources:
+- {id: kt, name: Kavaran Today, actor: kavaran-state, audience: foreign, domains: [kt.example]}
+- {id: meridian, name: Meridian Observer, audience: foreign, domains: [meridian.example]}
+- {id: gpw, name: Global Perspective Wire, audience: foreign, domains: [gpw.example]}
+- {id: kna, name: Kavaran News Agency, actor: kavaran-state, audience: domestic, domains: [kna.example]}
+"""
+ENTITIES = """
+entities:
+- {id: henrik-vallo, name: Henrik Vallo, aliases: {en: [Vallo], fa: [هنریک والو]}}
+- {id: shirin-afkham, name: Shirin Afkham, actor: kavaran-state, aliases: {fa: [شیرین افخم]}}
+- {id: dastgerd, name: Dastgerd, kind: place}
+"""
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    d = tmp_path_factory.mktemp("corpus")
+    for i, (outlet, minute) in enumerate([("kt", "00"), ("meridian", "06"), ("gpw", "13")]):
+        paras = STORY if i == 0 else [p.replace("on Monday", "on Monday morning") for p in STORY]
+        write(d / "in" / f"{outlet}.html", article_html(f"Envoy: Kavaran protests an illusion ({outlet})", paras,
+                                                        url=f"https://{outlet}.example/a/{i}",
+                                                        published=f"2026-03-08T10:{minute}:00Z"))
+    write(d / "in" / "kna.html", article_html(
+        "افخم: جبهه در داخل حامی ندارد",
+        ["شیرین افخم، وزیر امور خارجه، گفت: «جبهه راه آزادی در داخل کاوران هیچ پایگاهی ندارد.»",
+         "به گفته شیرین افخم، دولت با معترضان گفت‌وگو خواهد کرد.",
+         "یک منبع آگاه گفت: «این نقل قول بسته نمی‌شود و تا آخر سند ادامه دارد",
+         "Mixed line: he said «متن فارسی» and left. متن ‏RTL‎ with \u202eoverride\u202c marks."],
+        url="https://kna.example/fa/1", lang="fa"))  # undated: it takes part in counts, never in "first"
+    write(d / "sources.yaml", SOURCES)
+    write(d / "entities.yaml", ENTITIES)
+    return d
+
+
+@pytest.fixture(scope="module")
+def cws(corpus, tmp_path_factory):
+    from narratrace.workspace import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("ws") / "c.db")
+    ws.import_sources(corpus / "sources.yaml")
+    ws.import_entities(corpus / "entities.yaml")
+    ws.ingest([str(corpus / "in")])
+    yield ws
+    ws.close()
+
+
+def test_quotes_speakers_and_recycled_sources_end_to_end(cws):
+    counts = cws.extract_quotes()
+    assert counts["documents"] == 4 and counts["quotes"] >= 10
+    assert cws.extract_quotes()["documents"] == 0  # incremental: nothing new to do
+    vallo = cws.quotes(speaker="henrik-vallo")
+    texts = " | ".join(q.text for q in vallo)
+    assert "a foreign-made illusion staged for the cameras" in texts and "hotel conference rooms" in texts
+    assert {q.source for q in vallo} == {"kt", "meridian", "gpw"}
+    he = [q for q in vallo if q.speaker_as_written == "he"]
+    assert he and all(q.resolution == "pronoun" for q in he)  # "he told reporters" → Henrik Vallo
+    for q in cws.quotes():
+        doc = cws.document(q.document_id)
+        assert doc.text[q.start:q.end] == q.text  # every quote is an exact span of the stored text
+    fa = cws.quotes(speaker="shirin-afkham")
+    assert any("هیچ پایگاهی ندارد" in q.text for q in fa) and {q.language for q in fa} == {"fa"}
+    unbalanced = [q for q in cws.quotes(source="kna") if "ادامه دارد" in q.text]
+    assert all("Mixed line" not in q.text for q in unbalanced)  # an unclosed « stops at its paragraph
+    assert all(q.reason for q in cws.quotes(attributed=False))  # unattributed quotes say why
+    assert not [q for q in cws.quotes() if q.speaker == "Dastgerd"]  # a place is never the speaker
+    sp = {s.entity: s for s in cws.speakers()}
+    v = sp["henrik-vallo"]
+    assert v.outlets == 3 and v.other_outlets == 3 and v.first_source == "kt" and v.named
+    assert sp["shirin-afkham"].first_seen is None  # only an undated page quotes her: never "first"
+    assert [s.entity for s in cws.recycled_sources(3)] == ["henrik-vallo"]
+    assert cws.recycled_sources(4) == []
+    assert {e.key: e.quotes for e in cws.entities()}["henrik-vallo"] == len(vallo)
+
+
+def test_coordination_groups_and_graph_exports(cws, tmp_path):
+    import networkx as nx
+
+    found = cws.find_coordination(translations=False)
+    assert found["near_duplicate"] == 1 and found["undated"] == 1
+    (g,) = cws.coordination()
+    assert g.sources == ["gpw", "kt", "meridian"] and g.first_source == "kt" and g.span_seconds == 13 * 60
+    assert [d.source for d in g.documents] == ["kt", "meridian", "gpw"]
+    assert cws.find_coordination(window=300, translations=False)["near_duplicate"] == 1  # gpw falls out at 5 min
+    assert cws.coordination()[0].sources == ["kt", "meridian"]
+    cws.find_coordination(translations=False)
+    nodes, edges = cws.export_graph("coordination", "gexf", str(tmp_path / "o.gexf"))
+    assert (nodes, edges) == (3, 3)
+    back = nx.read_gexf(tmp_path / "o.gexf")
+    assert int(back.nodes["kt"]["n_first"]) == 1
+    cws.export_graph("citation", "graphml", str(tmp_path / "c.graphml"))
+    cit = nx.read_graphml(tmp_path / "c.graphml")
+    assert int(cit.edges["speaker:entity:henrik-vallo", "outlet:meridian"]["weight"]) == 1
+    cws.export_graph("citation-documents", "csv", str(tmp_path / "c.csv"))
+    assert "quoted_in" in (tmp_path / "c.csv").read_text() and "published_by" in (tmp_path / "c.csv").read_text()
+
+
+def test_provenance_cli_json(cws, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from narratrace.cli.main import app
+
+    run = CliRunner().invoke
+    w = ["--workspace", cws.path]
+    res = run(app, ["quotes", "--speaker", "henrik-vallo", "--json", *w])
+    assert res.exit_code == 0, res.output
+    quotes = json.loads(res.stdout)
+    assert quotes and all(q["speaker"] == "Henrik Vallo" and q["text"] for q in quotes)
+    res = run(app, ["speakers", "--min-outlets", "3", "--json", *w])
+    assert [s["entity"] for s in json.loads(res.stdout)] == ["henrik-vallo"]
+    res = run(app, ["coordination", "--no-translations", "--json", *w])
+    assert res.exit_code == 0, res.output
+    groups = json.loads(res.stdout)["groups"]
+    assert [[d["source"] for d in g["documents"]] for g in groups] == [["kt", "meridian", "gpw"]]
+    res = run(app, ["coordination", "--window", "soon", *w])
+    assert res.exit_code != 0 and "--window 'soon'" in res.output
+    res = run(app, ["export", "--format", "graphml", "--graph", "citation", "--output", str(tmp_path / "g.graphml"), *w])
+    assert res.exit_code == 0 and (tmp_path / "g.graphml").exists(), res.output
+    res = run(app, ["export", "--format", "gexf", "--graph", "nonsense", "--output", str(tmp_path / "x"), *w])
+    assert res.exit_code != 0 and "unknown graph 'nonsense'" in res.output
+    res = run(app, ["export", "--records", "quotes", "--format", "jsonl", "--output", str(tmp_path / "q.jsonl"), *w])
+    assert res.exit_code == 0 and len((tmp_path / "q.jsonl").read_text().splitlines()) == len(cws.quotes())
+    res = run(app, ["entities", "list", "--json", *w])
+    assert {e["key"] for e in json.loads(res.stdout)} == {"henrik-vallo", "shirin-afkham", "dastgerd"}
+    res = run(app, ["entities", "import", str(tmp_path / "missing.yaml"), *w])
+    assert res.exit_code != 0 and "missing.yaml: cannot read" in res.output

@@ -13,11 +13,9 @@ for the analyst to judge.
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -518,57 +516,6 @@ def outlet_network(groups: Iterable[Group]):
         G.add_edge(a, b, weight=int(w), weight_norm=round(w / min(n_groups[a], n_groups[b]), 6),
                    methods=",".join(sorted(methods[(a, b)])))
     return G
-
-
-def _serialisable(G):
-    """A copy whose attribute values GEXF/GraphML can store: no None, no lists, numpy → Python."""
-    H = G.copy()
-
-    def fix(d: dict) -> None:
-        for k in list(d):
-            v = d[k]
-            if v is None:
-                d[k] = ""
-            elif isinstance(v, np.generic):
-                d[k] = v.item()
-            elif isinstance(v, (list, tuple, set)):
-                d[k] = ",".join(map(str, v))
-            elif isinstance(v, bool):
-                d[k] = int(v)
-
-    for _, d in H.nodes(data=True):
-        fix(d)
-    for _, _, d in H.edges(data=True):
-        fix(d)
-    fix(H.graph)
-    return H
-
-
-def write_graph(G, path: str | Path, format: str = "gexf") -> Path:
-    """Write G for Gephi ("gexf") or any GraphML reader ("graphml")."""
-    import networkx as nx
-
-    path = Path(path)
-    H = _serialisable(G)
-    if format == "gexf":
-        nx.write_gexf(H, path)
-    elif format == "graphml":
-        nx.write_graphml(H, path)
-    else:
-        raise ValueError(f"unknown graph format {format!r} (gexf or graphml)")
-    return path
-
-
-def edges_csv(G, path: str | Path) -> Path:
-    """One row per edge: source, target, then every edge attribute (sorted by name)."""
-    path = Path(path)
-    keys = sorted({k for _, _, d in G.edges(data=True) for k in d})
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["source", "target", *keys])
-        for a, b, d in sorted(G.edges(data=True), key=lambda e: (str(e[0]), str(e[1]))):
-            w.writerow([a, b, *("" if d.get(k) is None else d.get(k) for k in keys)])
-    return path
 
 
 # --- CooRTweet on share tables ----------------------------------------------------------------------

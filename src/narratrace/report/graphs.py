@@ -8,13 +8,14 @@ import sys
 GRAPH_FORMATS = ("gexf", "graphml", "csv")
 
 
-class GraphExportError(ValueError):
+class GraphExportError(ValueError):  # a ValueError, so callers of detect/ functions catch it too
     pass
 
 
 def _plain(g):
-    """A copy whose attribute values GEXF/GraphML can hold: None → "", lists → "a; b"."""
+    """A copy whose attribute values GEXF/GraphML can hold: None → "", lists → "a; b", numpy → Python."""
     h = g.copy()
+    _clean(h.graph)
     for _n, d in h.nodes(data=True):
         _clean(d)
     for *_e, d in h.edges(data=True):
@@ -23,18 +24,24 @@ def _plain(g):
 
 
 def _clean(d: dict) -> None:
+    import numpy as np
+
     for k, v in list(d.items()):
         if v is None:
             d[k] = ""
+        elif isinstance(v, np.generic):
+            d[k] = v.item()
+        elif isinstance(v, bool):
+            d[k] = int(v)  # GEXF readers disagree on booleans; 0/1 reads back the same everywhere
         elif isinstance(v, (list, tuple, set)):
             d[k] = "; ".join(map(str, v))
-        elif not isinstance(v, (str, int, float, bool)):
+        elif not isinstance(v, (str, int, float)):
             d[k] = str(v)
 
 
-def write_graph(g, fmt: str, output: str) -> tuple[int, int]:
+def write_graph(g, fmt: str, output) -> tuple[int, int]:
     """Write ``g`` as GEXF, GraphML or a CSV edge list (source, target, then edge attributes).
-    Returns (nodes, edges)."""
+    Returns (nodes, edges). ``output`` is a path, or "-" (stdout) for CSV."""
     import networkx as nx
 
     if fmt not in GRAPH_FORMATS:
@@ -44,7 +51,7 @@ def write_graph(g, fmt: str, output: str) -> tuple[int, int]:
         cols: list[str] = []
         for *_e, d in h.edges(data=True):
             cols.extend(k for k in d if k not in cols)
-        stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")
+        stream = sys.stdout if str(output) == "-" else open(output, "w", encoding="utf-8", newline="")
         try:
             w = csv.writer(stream)
             w.writerow(["source", "target", "source_label", "target_label", *cols])
@@ -54,7 +61,7 @@ def write_graph(g, fmt: str, output: str) -> tuple[int, int]:
             if stream is not sys.stdout:
                 stream.close()
     else:
-        if output == "-":
+        if str(output) == "-":
             raise GraphExportError(f"{fmt} is written to a file: give --output FILE")
         (nx.write_gexf if fmt == "gexf" else nx.write_graphml)(h, output)
     return h.number_of_nodes(), h.number_of_edges()

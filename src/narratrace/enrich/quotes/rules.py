@@ -62,6 +62,16 @@ class RuleSet:
     generic_nouns: frozenset[str]
     label_stop_words: frozenset[str]
     char_map: dict[str, str] = field(default_factory=dict)
+    generic_determiners: frozenset[str] = frozenset()
+    org_nouns: frozenset[str] = frozenset()
+    demonstratives: frozenset[str] = frozenset()
+    role_groups: dict[str, str] = field(default_factory=dict)   # role noun → its synonym group's first word
+    cue_not_with_xcomp: frozenset[str] = frozenset()
+    head_last: bool = False              # noun phrases end in their head (English) or start with it
+
+    def role(self, word: str) -> str:
+        """A role noun's canonical form: "envoy" → "ambassador" (``role_synonyms``)."""
+        return self.role_groups.get(word, word)
 
 
 def _seq(s: str, char_map: dict[str, str]) -> tuple[str, ...]:
@@ -91,6 +101,12 @@ def load_rules(language: str) -> RuleSet | None:
     def words(key: str) -> frozenset[str]:
         return frozenset(" ".join(_seq(str(w), cmap)) for w in d.get(key) or [])
 
+    groups: dict[str, str] = {}
+    for group in d.get("role_synonyms") or []:
+        forms_ = [" ".join(_seq(str(w), cmap)) for w in group]
+        for w in forms_:
+            groups.setdefault(w, forms_[0])
+
     return RuleSet(
         language=d.get("language", language),
         quote_pairs=dict(d.get("quote_pairs") or {}),
@@ -110,6 +126,12 @@ def load_rules(language: str) -> RuleSet | None:
         generic_nouns=words("generic_nouns"),
         label_stop_words=words("label_stop_words"),
         char_map=cmap,
+        generic_determiners=words("generic_determiners"),
+        org_nouns=words("org_nouns"),
+        demonstratives=words("demonstratives"),
+        role_groups=groups,
+        cue_not_with_xcomp=words("cue_not_with_xcomp"),
+        head_last=d.get("noun_phrase_head") == "last",
     )
 
 
@@ -355,7 +377,8 @@ def pick_subject(text: str, norm: str, s: int, e: int, rules: RuleSet) -> tuple[
             continue
         words = []
         for t in ch:
-            if t[2] in rules.stop_words:
+            # "یکی از دانشجویان": a preposition right after a quantifier belongs to the subject
+            if t[2] in rules.stop_words and not (words and words[-1][2] in rules.generic_determiners):
                 break
             words.append(t)
             if len(words) >= 5:   # names + a title rarely run longer; longer means we lost the NP
@@ -372,14 +395,25 @@ def _comma_between(norm: str, a: int, b: int) -> bool:
 
 
 def classify(span_text_norm: str, rules: RuleSet) -> str:
-    """"pronoun", "nominal" (a role noun without a name) or "named"."""
-    words = span_text_norm.split()
+    """"pronoun", "nominal" (a role noun without a name), "org" (a body: "خبرگزاری کاوران"),
+    "generic" (a quantified or collective source: "یکی از دانشجویان") or "named"."""
+    words = [w.rstrip(".") for w in span_text_norm.split()]
     if not words:
         return "none"
     if " ".join(words) in rules.pronouns or words[0] in rules.pronouns and len(words) == 1:
         return "pronoun"
-    if words[0] in rules.role_nouns or " ".join(words[:2]) in rules.role_nouns:
+    if any(w in rules.generic_determiners for w in words[:3]):
+        return "generic"
+    if words[0] in rules.demonstratives and len(words) > 1:
+        words = words[1:]
+    if rules.head_last:                  # English: the head is the last word ("Former envoy")
+        heads = [words[-1], " ".join(words[-2:])]
+    else:                                # Persian: the head comes first ("وزیر کشور")
+        heads = [words[0], " ".join(words[:2])]
+    if any(h in rules.role_nouns for h in heads):
         return "nominal"
+    if any(h in rules.org_nouns for h in heads):
+        return "org"
     if any(w in rules.generic_nouns for w in words) or " ".join(words[:2]) in rules.generic_nouns:
         return "generic"
     return "named"
