@@ -501,30 +501,47 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
             f = QuoteFinding(start=q.start, end=q.end, kind="direct", language=rules.language,
                              reason="no cue verb or speaker near the quote", confidence=0.3)
             findings.append(f)
-    labelled = label_findings(text, rules, quotes)
-    taken = {(f.start, f.end) for f in labelled}
-    findings = [f for f in findings if f.cue_start is not None or (f.start, f.end) not in taken] + labelled
-    findings.sort(key=lambda f: (f.start, f.end))
-    return findings
+    return merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs)
 
 
 LABEL = re.compile(r"^[^\w\n]{0,3}((?:[^\W\d_][\w.'’\-]*\s?){1,4}):\s*(\S)", re.MULTILINE)
+# Words allowed lower-case inside an English "Label:" speaker ("Minister of State", "Kavaran's …").
+LABEL_CONNECTORS = {"of", "the", "and", "for", "de", "al", "von", "van", "'s", "’s"}
+
+
+def plausible_label(text: str, norm: str, label: tuple[int, int], rules: RuleSet) -> bool:
+    """Whether a paragraph-initial "Label:" can be a speaker: not a section label ("Analysis",
+    "یادداشت"), not a pronoun or a clause ("It means", "نیکزاد افزود" — the cue engine takes
+    those), and in English a name (every word capitalised) or a role ("Former envoy")."""
+    words = [w.rstrip(".") for w in norm[label[0]:label[1]].split()]
+    if not words or len(words) > 4 or words[0] in rules.label_stop_words \
+            or " ".join(words) in rules.label_stop_words:
+        return False
+    if any(w in rules.pronouns or w in rules.impersonal_subjects for w in words):
+        return False
+    toks = tokens(norm, label[0], label[1])
+    if any(match_seq(toks, k, seq) for k in range(len(toks)) for seq, _ in rules.cue_forms):
+        return False
+    if rules.head_last:
+        raw = text[label[0]:label[1]].split()
+        if not raw[0][:1].isupper():
+            return False
+        named = all(w[:1].isupper() or w.lower() in LABEL_CONNECTORS for w in raw)
+        return named or classify(" ".join(words), rules) == "nominal"
+    return True
 
 
 def label_findings(text: str, rules: RuleSet, quotes: list[Quote]) -> list[QuoteFinding]:
     """Transcript and post style "Name: what they said" / "وزیر کشور: «…»" at a paragraph's
     start: the label is the speaker, the colon the cue, the rest of the paragraph (or the
-    quotation right after the colon) the content. Words in ``label_stop_words`` ("Update:",
-    "Photo:") are never speakers."""
+    quotation right after the colon) the content. See :func:`plausible_label` for what may be
+    a speaker; "Update:", "Analysis:", "Photo:" never are."""
     out = []
     norm = normalize(text, rules.char_map)
     q_by_open = {q.open: q for q in quotes}
     for m in LABEL.finditer(text):
         label = _trim(text, m.start(1), m.end(1))
-        words = norm[label[0]:label[1]].split()
-        if not words or words[0].rstrip(".") in rules.label_stop_words or len(words) > 4:
-            continue
-        if rules.language == "en" and not text[label[0]].isupper():
+        if not plausible_label(text, norm, label, rules):
             continue
         colon = m.end(1) + text[m.end(1):].index(":")
         q = q_by_open.get(m.start(2))
@@ -537,6 +554,77 @@ def label_findings(text: str, rules: RuleSet, quotes: list[Quote]) -> list[Quote
             continue
         out.append(_finding(text, norm, rules, content, "direct", (colon, colon + 1), label, 0.6))
     return out
+
+
+def merge_findings(text: str, findings: list[QuoteFinding], labelled: list[QuoteFinding],
+                   pairs: dict[str, str]) -> list[QuoteFinding]:
+    """Cue findings plus the "Label:" findings that add something, each kept within its
+    paragraph, one finding per content span, in text order.
+
+    A label whose content a cue finding already covers ("Afkham tells forum: the Front …" next
+    to the "tells" finding) is dropped; of findings with the same content span, the one with the
+    highest confidence (then a speaker) stays."""
+    cued = [(f.start, f.end) for f in findings if f.cue_start is not None]
+    kept_labels = []
+    for f in labelled:
+        size = max(1, f.end - f.start)
+        if any(min(f.end, e) - max(f.start, s) >= 0.5 * size for s, e in cued):
+            continue
+        kept_labels.append(f)
+    taken = {(f.start, f.end) for f in kept_labels}
+    out = [f for f in findings if f.cue_start is not None or (f.start, f.end) not in taken] + kept_labels
+    out = [f for f in (clip_to_paragraph(text, f, pairs) for f in out) if f is not None]
+    best: dict[tuple[int, int], QuoteFinding] = {}
+    for f in out:
+        k = (f.start, f.end)
+        g = best.get(k)
+        if g is None or (f.confidence, f.speaker_start is not None) > (g.confidence, g.speaker_start is not None):
+            best[k] = f
+    return sorted(best.values(), key=lambda f: (f.start, f.end))
+
+
+def _para(ends: list[int], pos: int) -> tuple[int, int]:
+    """(start, end) of the paragraph holding ``pos`` (``ends`` from :func:`paragraph_ends`)."""
+    k = bisect.bisect_left(ends, pos)
+    return (ends[k - 1] + 1 if k else 0), ends[min(k, len(ends) - 1)]
+
+
+def clip_to_paragraph(text: str, f: QuoteFinding, pairs: dict[str, str]) -> QuoteFinding | None:
+    """Content and speaker never cross a line break, except the journalistic multi-paragraph
+    quotation: a direct quote whose every inner paragraph break is followed by an opening mark.
+    What crosses is cut to the cue's paragraph (else the paragraph the span starts in); a
+    content left shorter than 3 characters drops the finding."""
+    s, e = f.start, f.end
+    if "\n" in text[s:e]:
+        openers = tuple(pairs)
+        breaks = [m.end() for m in re.finditer(r"\n\s*", text[s:e])]
+        multi = f.kind == "direct" and all(text.startswith(openers, s + b) for b in breaks)
+        if not multi:
+            ends = paragraph_ends(text)
+            anchor = f.cue_start if f.cue_start is not None else s
+            ps, pe = _para(ends, anchor)
+            if min(e, pe) <= max(s, ps):
+                ps, pe = _para(ends, s)
+            s, e = _trim(text, max(s, ps), min(e, pe))
+            e = _strip_final_stop(text, s, e) if f.kind != "direct" else e
+            if e - s < 3:
+                return None
+            f.start, f.end = s, e
+    if f.speaker_start is not None and "\n" in text[f.speaker_start:f.speaker_end]:
+        ends = paragraph_ends(text)
+        anchor = f.cue_start if f.cue_start is not None else f.speaker_end
+        ps, pe = _para(ends, anchor)
+        a, b = max(f.speaker_start, ps), min(f.speaker_end, pe)
+        if b <= a:
+            ps, pe = _para(ends, f.speaker_end - 1)
+            a, b = max(f.speaker_start, ps), min(f.speaker_end, pe)
+        a, b = _trim(text, a, b)
+        while b > a and text[b - 1] in ",،:;":
+            b -= 1
+        f.speaker_start, f.speaker_end, f.speaker_text = a, b, text[a:b]
+        if f.speaker_name_start is not None and not (a <= f.speaker_name_start and f.speaker_name_end <= b):
+            f.speaker_name_start = f.speaker_name_end = None
+    return f
 
 
 # A sentence this short right after a quotation that ends a sentence is its attribution
