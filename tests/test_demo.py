@@ -169,7 +169,13 @@ def test_provenance_finds_the_recycled_source_the_burst_and_the_translation(demo
     assert a["gold_translations"]["found"] == [t["translation"] for t in demo["gold"]["translations"]], a["gold_translations"]
     vallo = [t for t in a["quote_trails"] if t["speaker"] == "Henrik Vallo"]
     assert vallo and vallo[0]["first"]["source"] == "kt" and vallo[0]["outlets"] >= 4
+    # Narrative spread: outlets in the order they first carried it, each with its first statement.
+    for key, steps in a["spread"].items():
+        firsts = [st["first"] for st in steps]
+        assert firsts == sorted(firsts) and len({st["source"] for st in steps}) == len(steps) >= 2, key
+    assert {st["audience"] for st in a["spread"]["no-domestic-support"]} >= {"foreign"}
     printed = demo["printed"]
+    assert "how 'no-domestic-support' spread" in printed
     assert "Recycled sources" in printed and "coordinated publication" in printed and "translated copy" in printed
 
 

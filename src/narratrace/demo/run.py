@@ -216,6 +216,7 @@ def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
         "coordination_found": coordination,
         "translations": ws.coordination(method="translation").dicts(),
         "quote_trails": [t.as_dict() for t in trails[:5]],
+        "spread": {key: ws.narrative_spread(key).dicts() for key in ("no-domestic-support", "front-organises-unrest")},
     }
     if gold:
         out["gold_matches"] = score_matches(ws, gold)
@@ -246,6 +247,8 @@ def show_analysis(ws, a: dict, p) -> None:
         p(f"  {escape(t['speaker'] or 'unattributed')}: “{escape(t['text'][:100])}” — {t['documents']} documents, "
           f"{t['outlets']} outlets; first [bold]{t['first']['source']}[/] {(t['first']['published_at'] or '')[:16]}, then "
           + ", ".join(f"{c['source']} {(c['published_at'] or '')[5:16]}" for c in t["repeats"]))
+    for key, steps in a["spread"].items():
+        p(f"[bold]how '{key}' spread[/]: " + " → ".join(f"{st['source']} {st['first'][5:10]}" for st in steps))
     for c in a["translations"]:
         d = c["documents"]
         p(f"[bold]translated copy:[/] {d[0]['source']} ({d[0]['language']}, {d[0]['published_at'][:16]}) → "

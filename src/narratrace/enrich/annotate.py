@@ -17,7 +17,7 @@ from narratrace.enrich.quotes.model import QuoteFinding
 
 # Bump when extraction changes in a way that should redo stored quotes (`narratrace quotes --redo`
 # is not needed then: documents enriched with an older version are done again by the next run).
-VERSION = "quotes-1"
+VERSION = "quotes-2"
 # spaCy's own limit is 1,000,000 characters; a hostile document longer than this gets NER on its
 # first megabyte only (gazetteer and quote rules still see all of it).
 NER_MAX_CHARS = 1_000_000

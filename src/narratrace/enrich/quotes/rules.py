@@ -67,6 +67,9 @@ class RuleSet:
     demonstratives: frozenset[str] = frozenset()
     role_groups: dict[str, str] = field(default_factory=dict)   # role noun → its synonym group's first word
     cue_not_with_xcomp: frozenset[str] = frozenset()
+    role_prefixes: frozenset[str] = frozenset()
+    singular_indefinites: frozenset[str] = frozenset()
+    dash_cues: tuple[str, ...] = ()
     head_last: bool = False              # noun phrases end in their head (English) or start with it
 
     def role(self, word: str) -> str:
@@ -131,6 +134,9 @@ def load_rules(language: str) -> RuleSet | None:
         demonstratives=words("demonstratives"),
         role_groups=groups,
         cue_not_with_xcomp=words("cue_not_with_xcomp"),
+        role_prefixes=words("role_prefixes"),
+        singular_indefinites=words("singular_indefinites"),
+        dash_cues=tuple(str(x) for x in d.get("dash_cues") or []),
         head_last=d.get("noun_phrase_head") == "last",
     )
 
@@ -492,12 +498,16 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
                 sp = pick_subject(text, norm, s, c.start, rules)
                 findings.append(_finding(text, norm, rules, content, "mixed" if inner else "indirect",
                                          (c.start, c.end), sp, 0.8))
-        # 3. quotes left over in this sentence: no cue to hang them on
+        # 3. quotes left over in this sentence: a dash attribution, else no cue to hang them on
         for k in sq:
             if k in used_quotes:
                 continue
             used_quotes.add(k)
             q = quotes[k]
+            dash = dash_attribution(text, q, rules)
+            if dash is not None:
+                findings.append(_finding(text, norm, rules, (q.start, q.end), "direct", dash[0], dash[1], 0.8))
+                continue
             f = QuoteFinding(start=q.start, end=q.end, kind="direct", language=rules.language,
                              reason="no cue verb or speaker near the quote", confidence=0.3)
             findings.append(f)
@@ -552,6 +562,8 @@ def label_findings(text: str, rules: RuleSet, quotes: list[Quote]) -> list[Quote
             content = _trim(text, m.start(2), len(text) if end < 0 else end)
         if content[1] - content[0] < 15:      # "Note: see above": too short to be a statement
             continue
+        if q is None and rules.head_last and classify(norm[label[0]:label[1]], rules) not in ("named", "nominal"):
+            continue     # "The Rah-e Azadi Front: a cult run from abroad" — a topic, not a speaker
         out.append(_finding(text, norm, rules, content, "direct", (colon, colon + 1), label, 0.6))
     return out
 
@@ -568,11 +580,19 @@ def merge_findings(text: str, findings: list[QuoteFinding], labelled: list[Quote
     kept_labels = []
     for f in labelled:
         size = max(1, f.end - f.start)
-        if any(min(f.end, e) - max(f.start, s) >= 0.5 * size for s, e in cued):
+        line = text.rfind("\n", 0, f.start) + 1
+        # the same statement with its own cue on the label's line, outside the content
+        if any(g.cue_start is not None and line <= g.cue_start and not (f.start <= g.cue_start < f.end)
+               and "\n" not in text[min(g.cue_start, f.start):max(g.cue_start, f.start)]
+               and min(f.end, g.end) - max(f.start, g.start) >= 0.5 * size for g in findings):
             continue
         kept_labels.append(f)
     taken = {(f.start, f.end) for f in kept_labels}
-    out = [f for f in findings if f.cue_start is not None or (f.start, f.end) not in taken] + kept_labels
+    cued += [(f.start, f.end) for f in kept_labels]
+    # a quotation nobody is said to have said, inside content someone is said to have said
+    # ("according to Vallo, the reports are “a foreign-made illusion”"), is part of that statement
+    out = [f for f in findings if f.cue_start is not None or ((f.start, f.end) not in taken and
+           not any(s <= f.start and f.end <= e for s, e in cued))] + kept_labels
     out = [f for f in (clip_to_paragraph(text, f, pairs) for f in out) if f is not None]
     best: dict[tuple[int, int], QuoteFinding] = {}
     for f in out:
@@ -625,6 +645,23 @@ def clip_to_paragraph(text: str, f: QuoteFinding, pairs: dict[str, str]) -> Quot
         if f.speaker_name_start is not None and not (a <= f.speaker_name_start and f.speaker_name_end <= b):
             f.speaker_name_start = f.speaker_name_end = None
     return f
+
+
+def dash_attribution(text: str, q: Quote, rules: RuleSet) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Epigraph style "“…” ― Sonya Herridge": a dash right after the closing mark, then one to
+    four words (capitalised, in a cased script) ending the line. Returns (cue span, speaker span)."""
+    if not rules.dash_cues or not q.closed:
+        return None
+    m = re.match(r"[\s\u00a0]*(" + "|".join(map(re.escape, rules.dash_cues)) +
+                 r")[\s\u00a0]*((?:[^\W\d_][\w.'’\-]*[\s\u00a0]?){1,4}?)[\s\u00a0.]*(?:\n|$)",
+                 text[q.close + 1:q.close + 120])
+    if not m:
+        return None
+    a, b = _trim(text, q.close + 1 + m.start(2), q.close + 1 + m.end(2))
+    words = text[a:b].split()
+    if not words or (rules.head_last and not all(w[:1].isupper() for w in words)):
+        return None
+    return (q.close + 1 + m.start(1), q.close + 1 + m.end(1)), (a, b)
 
 
 # A sentence this short right after a quotation that ends a sentence is its attribution

@@ -23,6 +23,8 @@ from .rules import RuleSet, normalize, tokens
 ROLE_WINDOW_TOKENS = 5
 APPOSITIVE_CHARS = 90
 
+GENERIC_REASON = "generic speaker (not a named person)"
+
 
 @dataclass
 class Mention:
@@ -60,9 +62,27 @@ def roles_near(norm: str, start: int, end: int, rules: RuleSet) -> set[str]:
         tail = norm[end + m.end(): end + m.end() + APPOSITIVE_CHARS]
         tail = re.split(r"[,،.;:؛\n]", tail, maxsplit=1)[0]
         words += _words(tail)
-    found = {w for w in words if w in rules.role_nouns}
-    found |= {f"{a} {b}" for a, b in zip(words, words[1:]) if f"{a} {b}" in rules.role_nouns}
+    return role_set(words, rules)
+
+
+def role_set(words: list[str], rules: RuleSet) -> set[str]:
+    """Canonical roles named by these words: synonyms folded ("envoy" → "ambassador"), and a role
+    after a ``role_prefixes`` word kept distinct ("deputy minister" is not "minister")."""
+    found = set()
+    for k, w in enumerate(words):
+        two = f"{w} {words[k + 1]}" if k + 1 < len(words) else ""
+        for r in (w, two):
+            if r and r in rules.role_nouns:
+                prefix = next((x for x in words[max(0, k - 2):k] if x in rules.role_prefixes), None)
+                found.add(f"{prefix} {rules.role(r)}" if prefix else rules.role(r))
     return found
+
+
+def head_words(norm_span: str) -> list[str]:
+    """The noun phrase at the head of a speaker span, before an appositive or relative clause:
+    "the former envoy, who served in dastgerd" → [the, former, envoy]."""
+    head = re.split(r"[,،;(]|\s(?:who|which|that|whose)\s", norm_span, maxsplit=1)[0]
+    return _words(head)
 
 
 def appositive_names(text: str, rules: RuleSet) -> list[tuple[int, int]]:
@@ -92,6 +112,8 @@ class Resolver:
         self.rules = rules
         self.norm = normalize(text, rules.char_map)
         self.mentions: list[Mention] = []
+        self.unnamed: list[int] = []     # where a single unnamed person spoke ("the deputy minister")
+        self.orgs: list[tuple[int, str, int, int]] = []     # organisations that spoke: (at, name, start, end)
         for sp in sorted(set(spans)):
             m = self.add(sp[0], sp[1])
             m.salient = bool(sp[2]) if len(sp) > 2 else True
@@ -135,11 +157,17 @@ class Resolver:
         s, e = f.speaker_start, f.speaker_end
         words = _words(self.norm[s:e])
         key = " ".join(words)
-        kind = f.resolution if f.resolution in ("named", "pronoun", "nominal", "generic") else "named"
+        kind = f.resolution if f.resolution in ("named", "pronoun", "nominal", "generic", "org") else "named"
         if key in self.rules.pronouns:
             kind = "pronoun"
         if kind == "generic":
-            return self._fail(f, "speaker is a group or unnamed source, not a named person")
+            if words and words[0] in self.rules.singular_indefinites:
+                self.unnamed.append(s)       # "a shipping agent said … He added": not the last name
+            return self._fail(f, GENERIC_REASON)
+        if kind == "org" and len(words) == 1 and self._surname(words[0]):
+            kind = "named"           # "Castell said" — a surname the NER took for a body
+        if kind == "org":
+            return self._org(f, words)
         if kind == "pronoun":
             if key not in self.rules.resolvable_pronouns:
                 return self._fail(f, "plural or first-person pronoun: not one named person")
@@ -147,17 +175,52 @@ class Resolver:
             if not prior:
                 return self._fail(f, "pronoun with no preceding named person")
             salient = [m for m in prior if m.salient]
-            return self._set(f, (salient or prior)[-1], "pronoun")
+            m = (salient or prior)[-1]
+            if any(m.end <= p < s for p in self.unnamed):
+                return self._fail(f, "pronoun after an unnamed speaker: not resolved to an earlier name")
+            return self._set(f, m, "pronoun")
         if kind == "nominal":
-            want = {w for w in words if w in self.rules.role_nouns}
-            want |= {f"{a} {b}" for a, b in zip(words, words[1:]) if f"{a} {b}" in self.rules.role_nouns}
+            want = role_set(head_words(self.norm[s:e]), self.rules) or role_set(words, self.rules)
             for m in reversed(self.before(s)):
                 if m.roles & want:
                     return self._set(f, m, "nominal")
+            if "\n" not in self.text[:s]:
+                # a headline names the role ("Former envoy: …"), the lede the person: look ahead
+                for m in self.mentions:
+                    if m.start >= e and m.roles & want:
+                        return self._set(f, m, "nominal")
+            self.unnamed.append(s)
             return self._fail(f, "nominal mention with no matching named person before it")
         m = self.add(*self._name_span(f))
         m.salient = True
         self._set(f, m, "named")
+
+    def _surname(self, word: str) -> bool:
+        return any(len(mw) > 1 and mw[-1] == word
+                   for mw in (_words(normalize(m.name, self.rules.char_map)) for m in self.mentions))
+
+    def _org(self, f: QuoteFinding, words: list[str]) -> None:
+        """An organisation speaks: speaker_name is its phrase (leading determiner dropped);
+        "this command" / "این فرماندهی" takes the name of the last body with that head."""
+        if f.speaker_name_start is not None:
+            a, b = f.speaker_name_start, f.speaker_name_end
+        else:
+            toks = tokens(self.norm, f.speaker_start, f.speaker_end)
+            k = 0
+            while k < len(toks) - 1 and toks[k][2] in ({"the"} | self.rules.demonstratives):
+                k += 1
+            a, b = (toks[k][0], toks[-1][1]) if toks else (f.speaker_start, f.speaker_end)
+        name = self.text[a:b]
+        if words and words[0] in self.rules.demonstratives:
+            head = set(words[1:])
+            for prev in reversed(self.orgs):
+                if prev[0] < f.speaker_start and head & set(_words(normalize(prev[1], self.rules.char_map))):
+                    a, b, name = prev[2], prev[3], prev[1]
+                    break
+        self.orgs.append((f.speaker_start, name, a, b))
+        f.speaker_name, f.speaker_name_start, f.speaker_name_end = name, a, b
+        f.resolution = "nominal"
+        f.reason = None
 
     def _name_span(self, f: QuoteFinding) -> tuple[int, int]:
         if f.speaker_name_start is not None:       # the extractor found a PERSON inside the span
@@ -169,6 +232,12 @@ class Resolver:
         f.speaker_name_start, f.speaker_name_end = m.start, m.end
         f.resolution = how
         f.reason = None
+        if how in ("nominal", "pronoun") and f.speaker_start is not None:
+            # "The former envoy said … He predicted …": the person is mentioned again here
+            starts = [x.start for x in self.mentions]
+            k = bisect.bisect_left(starts, f.speaker_start)
+            if not (k < len(self.mentions) and self.mentions[k].start == f.speaker_start):
+                self.mentions.insert(k, Mention(f.speaker_start, f.speaker_end, m.name, set(m.roles), True))
 
     @staticmethod
     def _fail(f: QuoteFinding, why: str) -> None:
