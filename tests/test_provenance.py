@@ -305,3 +305,16 @@ def test_provenance_cli_json(cws, tmp_path):
     assert {e["key"] for e in json.loads(res.stdout)} == {"henrik-vallo", "shirin-afkham", "dastgerd"}
     res = run(app, ["entities", "import", str(tmp_path / "missing.yaml"), *w])
     assert res.exit_code != 0 and "missing.yaml: cannot read" in res.output
+
+
+def test_a_document_longer_than_spacy_accepts_is_parsed_in_pieces():
+    """spaCy refuses texts over 1,000,000 characters (and needs ~1 GB per 100k): a hostile 1.2 MB
+    document is cut at line breaks, and every quote's span still points into the whole text."""
+    from narratrace.enrich.quotes import PARSE_CHARS, extract_quotes
+
+    line = 'Minister Afkham said "the port of Bandar Nilufar is closed" on Monday.\n'
+    text = line * (1_200_000 // len(line))
+    found = extract_quotes(text, "en")
+    assert len(found) == text.count("\n") and len(text) > 1_000_000 > PARSE_CHARS
+    assert {text[q.start:q.end] for q in found} == {"the port of Bandar Nilufar is closed"}
+    assert {text[q.speaker_start:q.speaker_end] for q in found} == {"Minister Afkham"}

@@ -12,15 +12,15 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from narratrace.enrich.entities import Gazetteer, MentionSpan, merge_mentions, ner_mentions, normalize
-from narratrace.enrich.quotes import extract_quotes
+from narratrace.enrich.quotes import _shifted, extract_quotes
 from narratrace.enrich.quotes.model import QuoteFinding
 
 # Bump when extraction changes in a way that should redo stored quotes (`narratrace quotes --redo`
 # is not needed then: documents enriched with an older version are done again by the next run).
 VERSION = "quotes-2"
-# spaCy's own limit is 1,000,000 characters; a hostile document longer than this gets NER on its
-# first megabyte only (gazetteer and quote rules still see all of it).
-NER_MAX_CHARS = 1_000_000
+# NER reads the first 200,000 characters of a language run (a long article is ~20k); a hostile
+# document longer than that gets gazetteer mentions and quotes over all of it, NER on its start.
+NER_MAX_CHARS = 200_000
 
 
 @dataclass
@@ -57,24 +57,20 @@ def annotate(text: str, sentences: list[tuple[int, int, str | None]], doc_langua
     for start, end, lang in language_runs(sentences, doc_language):
         chunk = text[start:end]
         nlp = nlp_for(lang) if nlp_for else None
-        if nlp is not None and start < NER_MAX_CHARS:
-            ner.extend(ner_mentions(chunk[:NER_MAX_CHARS - start], nlp, gazetteer, offset=start))
         for q in extract_quotes(chunk, lang, nlp=nlp):
-            _shift(q, start)
+            _shifted(q, start)
             eid = gazetteer.link(q.speaker_name)
             out.quotes.append((q, eid, speaker_key(entity_keys.get(eid), q.speaker_name)))
+        if nlp is not None:
+            from narratrace.enrich.quotes import PARSE_CHARS, _chunks
+            from narratrace.enrich.quotes.english import parse
+
+            # the quote extractor's parse of the same pieces, reused (parse keeps the last one);
+            # NER over the first NER_MAX_CHARS of a run only
+            for off, piece in _chunks(chunk[:NER_MAX_CHARS], PARSE_CHARS):
+                ner.extend(ner_mentions(parse(nlp, piece), None, gazetteer, offset=start + off))
     out.mentions = merge_mentions(gaz, ner)
     return out
-
-
-def _shift(q: QuoteFinding, offset: int) -> None:
-    if not offset:
-        return
-    for name in ("start", "end", "cue_start", "cue_end", "speaker_start", "speaker_end",
-                 "speaker_name_start", "speaker_name_end"):
-        v = getattr(q, name)
-        if v is not None:
-            setattr(q, name, v + offset)
 
 
 def sentence_of(starts: list[int], ids: list[int], pos: int) -> int | None:

@@ -30,6 +30,35 @@ def english_pipeline():
     return load()
 
 
+# spaCy's parser needs roughly 1 GB of temporary memory per 100,000 characters (its own E088
+# message) and refuses texts over 1,000,000; a hostile or book-length document is parsed in pieces
+# of at most this many characters, cut at line breaks (quotes and speakers never cross them, see
+# rules.clip_to_paragraph). Real articles are far shorter: the longest PolNeAR text is ~20k.
+PARSE_CHARS = 50_000
+
+
+def _chunks(text: str, size: int):
+    """(offset, piece) pieces of at most ``size`` characters, cut after a line break when there is one."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        yield start, text[start:end]
+        start = end
+
+
+def _shifted(q: QuoteFinding, offset: int) -> QuoteFinding:
+    if offset:
+        for name in ("start", "end", "cue_start", "cue_end", "speaker_start", "speaker_end",
+                     "speaker_name_start", "speaker_name_end"):
+            v = getattr(q, name)
+            if v is not None:
+                setattr(q, name, v + offset)
+    return q
+
+
 def extract_quotes(text: str, language: str, *, nlp=None) -> list[QuoteFinding]:
     """All quote findings in one document's text, in text order. Never raises on odd input:
     empty text, unbalanced marks, bidi controls and mixed scripts give findings or []."""
@@ -42,6 +71,10 @@ def extract_quotes(text: str, language: str, *, nlp=None) -> list[QuoteFinding]:
     if lang == "en":
         from .english import extract_english
 
-        return extract_english(text, rules, nlp=nlp)
+        out = []
+        for start, chunk in _chunks(text, PARSE_CHARS):
+            for q in extract_english(chunk, rules, nlp=nlp):
+                out.append(_shifted(q, start))
+        return out
     findings = extract_with_rules(text, rules)
     return resolve_speakers(text, findings, rules)
