@@ -62,3 +62,40 @@ def article_html(title: str, paragraphs: list[str], *, url: str | None = None, p
             f'</head><body><nav><a href="/">Home</a> <a href="/world">World</a></nav>'
             f'<article><h1>{title}</h1>{body}</article><div class="share">{footer}</div>'
             f'<footer>© 2026 Example Media. All rights reserved.</footer></body></html>')
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory):
+    """The fictional demo workspace with the whole analysis, built once per test session (it takes
+    40 s on an idle 2-core machine, minutes under load). Tests take private copies with
+    `copy_demo`, so a file that writes reviews or hostile documents never changes another's data."""
+    import io
+    import sqlite3
+
+    from rich.console import Console
+
+    from narratrace.demo.run import run_demo
+
+    path = tmp_path_factory.mktemp("demo-build") / "demo.db"
+    printed = io.StringIO()
+    result = run_demo(str(path), console=Console(file=printed, width=160), err=Console(file=io.StringIO()))
+    con = sqlite3.connect(path)  # fold the WAL into the file, so copying the file copies everything
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return {"path": path, "result": result, "printed": printed.getvalue()}
+
+
+def copy_demo(build: dict, dest: Path) -> Path:
+    """A private copy of the session's demo workspace (database, vector index, chart) under ``dest``."""
+    import shutil
+
+    src = build["path"]
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / src.name
+    shutil.copyfile(src, out)
+    for suffix in ("-wal", ".prevalence.html"):
+        if Path(str(src) + suffix).exists():
+            shutil.copyfile(str(src) + suffix, str(out) + suffix)
+    if Path(str(src) + ".vectors").is_dir():
+        shutil.copytree(str(src) + ".vectors", str(out) + ".vectors")
+    return out

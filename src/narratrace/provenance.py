@@ -285,7 +285,6 @@ class ProvenanceMixin:
             groups += tr.groups
             found["translation"] = len(tr.groups)
         now = datetime.now(timezone.utc).replace(tzinfo=None)
-        src_ids: dict[str, int] = {}
         with self.sessions.begin() as s:
             s.execute(delete(CoordinationGroup))
             src_ids = dict(s.execute(select(Source.key, Source.id)).all())

@@ -106,6 +106,10 @@ class SearchHit(_Record):
 
 # -- the workspace -------------------------------------------------------------------------
 
+RECORD_TYPES = ("documents", "sentences", "sources", "quotes", "speakers", "entities", "coordination",
+                "narratives", "matches", "contradictions", "reviews")
+
+
 class Workspace(AnalysisMixin, ProvenanceMixin):
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
                  embedder: str | None = None) -> None:
@@ -335,6 +339,18 @@ class Workspace(AnalysisMixin, ProvenanceMixin):
             rows = s.execute(select(IngestEvent).order_by(IngestEvent.id.desc()).limit(limit)).scalars()
             return [{"at": e.at.isoformat(), "input": e.origin, "status": e.status, "reason": e.reason} for e in rows]
 
+    def reviews(self) -> list[dict]:
+        """Every analyst review with what it judged (sentence ids, narrative key), who and when."""
+        from narratrace.store.models import Narrative, Review
+
+        with self.sessions() as s:
+            rows = s.execute(select(Review, Narrative.key).outerjoin(Narrative, Review.narrative_id == Narrative.id)
+                             .order_by(Review.at, Review.id))
+            return [{"id": r.id, "kind": r.kind, "sentence_id": r.sentence_id,
+                     "other_sentence_id": r.other_sentence_id or None, "narrative": key, "verdict": r.verdict,
+                     "stance": r.stance, "note": r.note, "reviewer": r.reviewer, "at": r.at.isoformat()}
+                    for r, key in rows]
+
     def export(self, kind: str, fmt: str, output: str, **filters) -> int:
         from narratrace.report.export import export_records
 
@@ -354,9 +370,16 @@ class Workspace(AnalysisMixin, ProvenanceMixin):
             records = self.entities().dicts()
         elif kind == "coordination":
             records = self.coordination().dicts()
+        elif kind == "narratives":
+            records = self.narratives(include_dismissed=True).dicts()
+        elif kind == "matches":
+            records = self.matches(**filters).dicts()
+        elif kind == "contradictions":
+            records = self.contradictions().dicts()
+        elif kind == "reviews":
+            records = self.reviews()
         else:
-            raise WorkspaceError(f"unknown record type '{kind}' (documents, sentences, sources, quotes, speakers, "
-                                 "entities, coordination)")
+            raise WorkspaceError(f"unknown record type '{kind}' ({', '.join(RECORD_TYPES)})")
         return export_records(records, fmt, output)
 
 

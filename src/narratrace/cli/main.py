@@ -314,7 +314,8 @@ def export(
     output: Annotated[str, typer.Option("--output", "-o", help="File to write, or - for stdout.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, jsonl or parquet; gexf or graphml for a graph.")] = "jsonl",
     records: Annotated[str, typer.Option("--records", help="documents (with clean text), sentences, sources, quotes, "
-                                                           "speakers, entities or coordination.")] = "documents",
+                                                           "speakers, entities, coordination, narratives, matches, "
+                                                           "contradictions or reviews.")] = "documents",
     graph: Annotated[str | None, typer.Option("--graph", help="Export a graph instead: citation (speaker → outlet), "
                                                                "citation-documents or coordination (outlet network); "
                                                                "gexf, graphml or csv (edge list).")] = None,
@@ -346,7 +347,8 @@ def export(
         if output != "-":
             out.print(f"wrote the {graph or 'coordination'} graph ({nodes} nodes, {edges} edges) to {output}")
         return
-    filters = _filters(source, actor, audience, language, since, until) if records not in ("sources", "entities", "coordination") else {}
+    unfiltered = ("sources", "entities", "coordination", "narratives", "contradictions", "reviews")
+    filters = _filters(source, actor, audience, language, since, until) if records not in unfiltered else {}
     try:
         n = ws.export(records, fmt, output, **filters)
     except (ExportError, WorkspaceError) as exc:

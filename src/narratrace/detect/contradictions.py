@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, case, delete, func, insert, select
 from sqlalchemy.orm import aliased
 
 from narratrace.records import Records, _Record
@@ -222,6 +222,7 @@ def list_contradictions(ws, *, actor: str | None = None, cross_audience: bool | 
     ra, rb = aliased(Source), aliased(Source)
     na, nb = aliased(Narrative), aliased(Narrative)
     rv = aliased(Review)
+    a_lt_b = Contradiction.sentence_a_id < Contradiction.sentence_b_id
     q = (select(Contradiction, Actor.key, na.key, nb.key, sa.start, sa.end, sa.language, da.text, da.published_at,
                 da.url, da.language, ra.key, ra.audience, sb.start, sb.end, sb.language, db_.text, db_.published_at,
                 db_.url, db_.language, rb.key, rb.audience, rv.verdict)
@@ -231,8 +232,12 @@ def list_contradictions(ws, *, actor: str | None = None, cross_audience: bool | 
          .join(sb, Contradiction.sentence_b_id == sb.id).join(db_, sb.document_id == db_.id)
          .outerjoin(rb, db_.source_id == rb.id)
          .outerjoin(na, Contradiction.narrative_a_id == na.id).outerjoin(nb, Contradiction.narrative_b_id == nb.id)
-         .outerjoin(rv, and_(rv.kind == "contradiction", rv.sentence_id == Contradiction.sentence_a_id,
-                             rv.other_sentence_id == Contradiction.sentence_b_id)))
+         # ws.review stores a pair in sorted id order; the pair may be listed either way round
+         # (CASE, not min(a, b): portable to PostgreSQL, whose two-argument form is LEAST)
+         .outerjoin(rv, and_(rv.kind == "contradiction", rv.sentence_id == case((a_lt_b, Contradiction.sentence_a_id),
+                                                                             else_=Contradiction.sentence_b_id),
+                             rv.other_sentence_id == case((a_lt_b, Contradiction.sentence_b_id),
+                                                          else_=Contradiction.sentence_a_id))))
     if actor:
         q = q.where(Actor.key == actor)
     if cross_audience is not None:
