@@ -322,3 +322,14 @@ def test_index_update_interrupted_mid_way_resumes_without_re_embedding(ws, monke
     assert vs.update() == 6  # resumes from the stored state; the first batch comes from the cache
     assert sum(calls) == 4 and len(vs.index()) == 6
     assert vs.update() == 0
+
+
+def test_registry_takes_disarm_technique_ids(ws, tmp_path):
+    from narratrace.match.registry import NarrativeError
+
+    ok = "narratives:\n- id: n1\n  assertions: [The Front has no support.]\n  disarm: [t0022, T0023.001]\n"
+    ws.import_narratives(write(tmp_path / "n.yaml", ok))
+    assert ws.narratives()[0].disarm == ["T0022", "T0023.001"]
+    bad = ok.replace("t0022", "T22")
+    with pytest.raises(NarrativeError, match=r"n.yaml:2: 'T22' is not a DISARM technique id"):
+        ws.import_narratives(write(tmp_path / "n.yaml", bad))

@@ -58,6 +58,7 @@ class NarrativeInfo(_Record):
     counters: list[str]
     entities: list[str]
     contradicts: list[str]
+    disarm: list[str]
     matches: int
     asserts: int
     denies: int
@@ -172,7 +173,8 @@ class AnalysisMixin:
                 out.append(NarrativeInfo(n.key, n.name, n.description, n.status, n.origin,
                                          [st.text for st in n.statements if st.kind == "assertion"],
                                          [st.text for st in n.statements if st.kind == "counter"],
-                                         list(n.entities or []), list(n.contradicts or []), c[0], c[1] or 0, c[2] or 0))
+                                         list(n.entities or []), list(n.contradicts or []), list(n.disarm or []),
+                                         c[0], c[1] or 0, c[2] or 0))
             return Records(out)
 
     def discover_narratives(self, **options):

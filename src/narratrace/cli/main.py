@@ -379,9 +379,13 @@ def demo(
 
 from narratrace.cli import analysis as _analysis  # noqa: E402
 from narratrace.cli import provenance as _provenance  # noqa: E402
+from narratrace.cli import report as _report  # noqa: E402
+from narratrace.cli import serve as _serve  # noqa: E402
 
 _analysis.register(app)  # the analysis commands live in their own module
 _provenance.register(app)
+_report.register(app)
+_serve.register(app)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ and what denying it sounds like. Errors name the file and line.
           - The movement has wide support across the country.
         entities: [rah-e-azadi-front]  # related actors/entities (optional)
         contradicts: [front-organises-unrest]  # narratives one cannot hold together with this one
+        disarm: [T0022]                 # DISARM technique ids the analyst tags (optional; STIX export)
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from sqlalchemy.orm import Session
 
 from narratrace.store.models import Narrative, NarrativeStatement
 
-FIELDS = ("id", "name", "description", "assertions", "counters", "entities", "contradicts")
+FIELDS = ("id", "name", "description", "assertions", "counters", "entities", "contradicts", "disarm")
+# DISARM technique ids: T0022, or a sub-technique T0022.001 (DISARM framework numbering).
+DISARM_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 MAX_STATEMENT = 1000
 
@@ -45,6 +48,7 @@ class NarrativeSpec:
     counters: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)
     contradicts: list[str] = field(default_factory=list)
+    disarm: list[str] = field(default_factory=list)
     line: int = 0
 
 
@@ -104,7 +108,11 @@ def load_narratives(path: str | Path) -> list[NarrativeSpec]:
                              assertions=_strings(item.get("assertions"), where, "assertions"),
                              counters=_strings(item.get("counters"), where, "counters"),
                              entities=_strings(item.get("entities"), where, "entities"),
-                             contradicts=_strings(item.get("contradicts"), where, "contradicts"))
+                             contradicts=_strings(item.get("contradicts"), where, "contradicts"),
+                             disarm=[t.upper() for t in _strings(item.get("disarm"), where, "disarm")])
+        bad = [t for t in spec.disarm if not DISARM_ID.match(t)]
+        if bad:
+            raise NarrativeError(f"{where}: '{bad[0]}' is not a DISARM technique id (like T0022 or T0022.001)")
         if not spec.assertions:
             raise NarrativeError(f"{where}: narrative '{key}' needs at least one statement under 'assertions'")
         specs.append(spec)
@@ -124,7 +132,7 @@ def apply_narratives(session: Session, specs: list[NarrativeSpec]) -> dict[str, 
             n = Narrative(key=spec.key, name=spec.name, status="active", origin="registry")
             session.add(n)
         n.name, n.description = spec.name, spec.description
-        n.entities, n.contradicts = spec.entities or None, spec.contradicts or None
+        n.entities, n.contradicts, n.disarm = spec.entities or None, spec.contradicts or None, spec.disarm or None
         if n.status == "dismissed":
             n.status = "active"
         want = [("assertion", t) for t in spec.assertions] + [("counter", t) for t in spec.counters]

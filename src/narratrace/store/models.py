@@ -204,6 +204,7 @@ class Narrative(Base):
     origin: Mapped[str] = mapped_column(String(16), default="registry")  # registry | discovered
     entities: Mapped[list | None] = mapped_column(JSON)
     contradicts: Mapped[list | None] = mapped_column(JSON)  # keys of narratives that deny this one
+    disarm: Mapped[list | None] = mapped_column(JSON)  # DISARM technique ids the analyst tagged
     statements: Mapped[list[NarrativeStatement]] = relationship(
         back_populates="narrative", cascade="all, delete-orphan", order_by="NarrativeStatement.id"
     )
@@ -391,3 +392,20 @@ class CoordinationMember(Base):
     published_at: Mapped[datetime] = mapped_column(DateTime)
     similarity: Mapped[float] = mapped_column(Float)  # to the group's first document
     group: Mapped[CoordinationGroup] = relationship(back_populates="members")
+
+
+# -- the analyst's desk (issue 5) -------------------------------------------------------------
+
+
+class AuditEvent(Base):
+    """Who changed the record through the REST API, and when: narrative and source imports,
+    uploads. Reviews carry their own reviewer and time (Review.reviewer/at)."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)  # UTC, naive
+    user: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))  # viewer | analyst
+    action: Mapped[str] = mapped_column(String(64))  # narratives.import | sources.import | ingest | review
+    target: Mapped[str | None] = mapped_column(Text)  # uploaded file names, the reviewed ids
+    detail: Mapped[dict | None] = mapped_column(JSON)

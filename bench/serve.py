@@ -1,0 +1,346 @@
+"""REST (and dashboard) read latency under concurrent load on loopback, on a large workspace.
+
+    python bench/serve.py                  # 100,000 documents (built once, cached in $TMPDIR)
+    python bench/serve.py --quick          # 5,000 documents, fewer requests
+    python bench/serve.py --docs 20000 --requests 100 --clients 8
+
+The workspace is not ingested (ingest runs ~110 documents/s here: 15 min for 100k) but
+bulk-inserted with SQLAlchemy core into a migrated workspace: fictional documents (8 sentences
+each, through the FTS triggers like real ones), sentences, sources, actors, entities, quotes,
+mentions, narrative matches, contradictions and coordination groups, in proportions like the
+demo's. Cached under ``$TMPDIR/narratrace-bench-serve/`` by size and layout version.
+
+uvicorn serves it in a subprocess on 127.0.0.1 (one process, FastAPI's thread pool); httpx drives
+it with ``--clients`` concurrent connections, ``--requests`` per endpoint, each endpoint stopping
+after ``--seconds`` at most. Baselines in the same run: (1) the same Workspace call in-process,
+no HTTP, sequential (the HTTP + JSON overhead); (2) the same endpoints on a 1,000-document
+workspace built the same way (what grows with size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+LAYOUT = 1  # bump when the generated rows change: a cached workspace is rebuilt
+SENTENCES = 8
+WORDS = ("council reform border harvest ministry envoy protest union tariff river delegation archive "
+         "hearing treaty pipeline grain province mayor coalition audit budget charter court railway "
+         "festival strike ferry census shipyard academy tribunal").split()
+NARRATIVES = ["no-domestic-support", "front-organises-unrest", "foreign-hand"]
+
+
+def _sentence(rng: random.Random, i: int) -> str:
+    words = rng.sample(WORDS, 9)
+    return f"The {words[0]} of Norvale said the {words[1]} and the {words[2]} met on day {i} about {words[3]}, " \
+           f"{words[4]} and {words[5]} near the {words[6]} {words[7]} {words[8]}."
+
+
+def build(path: Path, n_docs: int, seed: int = 7) -> None:
+    """Bulk-insert a fictional workspace of ``n_docs`` documents (see the module docstring)."""
+    from sqlalchemy import insert
+
+    from narratrace.store import models as m
+    from narratrace.workspace import Workspace
+
+    rng = random.Random(seed)
+    ws = Workspace(path)
+    now = datetime(2026, 11, 1)
+    t0 = datetime(2026, 1, 1)
+    with ws.engine.begin() as c:
+        c.execute(insert(m.Actor), [{"id": i, "key": f"actor-{i}", "name": f"Actor {i}"} for i in (1, 2, 3)])
+        c.execute(insert(m.Source), [{"id": i, "key": f"src-{i:02d}", "name": f"Outlet {i}", "actor_id": 1 + i % 3,
+                                      "audience": ("domestic", "foreign")[i % 2], "language": ("fa", "en")[i % 2],
+                                      "kind": "state-media"} for i in range(1, 31)])
+        c.execute(insert(m.Entity), [{"id": i, "key": f"person-{i}", "name": f"Person {i}", "kind": "person",
+                                      "actor_id": 1 + i % 3} for i in range(1, 201)])
+        c.execute(insert(m.Narrative), [{"id": i + 1, "key": k, "name": k.replace("-", " "), "status": "active",
+                                         "origin": "registry", "entities": [], "contradicts": []}
+                                        for i, k in enumerate(NARRATIVES)])
+        c.execute(insert(m.NarrativeStatement), [{"id": i + 1, "narrative_id": i + 1, "kind": "assertion",
+                                                  "text": f"statement {k}"} for i, k in enumerate(NARRATIVES)])
+    sid = 0
+    batch = 2000
+    for lo in range(0, n_docs, batch):
+        docs, sents, quotes, mentions, matches = [], [], [], [], []
+        for d in range(lo + 1, min(n_docs, lo + batch) + 1):
+            parts, spans, pos = [], [], 0
+            for k in range(SENTENCES):
+                s = _sentence(rng, d * SENTENCES + k)
+                spans.append((pos, pos + len(s)))
+                parts.append(s)
+                pos += len(s) + 1
+            text = " ".join(parts)
+            src = 1 + d % 30
+            docs.append({"id": d, "source_id": src, "origin": f"bench/{d}.html", "url": f"https://o{src}.example/{d}",
+                         "title": f"Report {d} on the {rng.choice(WORDS)}",
+                         "published_at": t0 + timedelta(minutes=4 * d),
+                         "language": ("fa", "en")[src % 2], "content_type": "html", "text": text,
+                         "raw_hash": f"{d:064x}", "clean_hash": f"{d:064x}", "ingested_at": now})
+            for k, (a, b) in enumerate(spans):
+                sid += 1
+                sents.append({"id": sid, "document_id": d, "idx": k, "start": a, "end": b,
+                              "language": docs[-1]["language"]})
+                if k == 2 and d % 4 == 0:
+                    matches.append({"sentence_id": sid, "narrative_id": 1 + d % 3, "similarity": 0.9,
+                                    "sim_assertion": 0.9, "stance": ("asserts", "denies")[d % 7 == 0],
+                                    "stance_score": 0.8, "statement_id": 1 + d % 3, "embed_model": "bench",
+                                    "run_at": now})
+            a, b = spans[1]
+            quotes.append({"document_id": d, "sentence_id": sid - SENTENCES + 2, "start": a + 4, "end": b - 1,
+                           "kind": "direct", "cue_start": a, "cue_end": a + 3, "resolution": "named",
+                           "entity_id": 1 + d % 200, "speaker_key": f"entity:person-{1 + d % 200}",
+                           "speaker_name": f"Person {1 + d % 200}", "confidence": 1.0})
+            mentions.append({"document_id": d, "start": 4, "end": 11, "label": "ORG", "method": "ner"})
+        with ws.engine.begin() as c:
+            c.execute(insert(m.Document), docs)
+            c.execute(insert(m.Sentence), sents)
+            c.execute(insert(m.Quote), quotes)
+            c.execute(insert(m.Mention), mentions)
+            if matches:
+                c.execute(insert(m.NarrativeMatch), matches)
+    n_contra = max(10, n_docs // 50)
+    with ws.engine.begin() as c:
+        c.execute(insert(m.Contradiction), [
+            {"actor_id": 1 + i % 3, "sentence_a_id": 3 + SENTENCES * i, "sentence_b_id": 3 + SENTENCES * (i + 1),
+             "kind": "narratives", "narrative_a_id": 1, "narrative_b_id": 2, "score": rng.random(),
+             "cross_audience": i % 2 == 0, "run_at": now} for i in range(n_contra)])
+        groups = max(5, n_docs // 200)
+        c.execute(insert(m.CoordinationGroup), [
+            {"id": g + 1, "method": "near-duplicate", "window_seconds": 3600.0, "first_document_id": 1 + g * 10,
+             "started_at": t0 + timedelta(minutes=40 * g), "span_seconds": 600.0, "n_documents": 4, "n_sources": 4,
+             "run_at": now} for g in range(groups)])
+        c.execute(insert(m.CoordinationMember), [
+            {"group_id": g + 1, "document_id": 1 + g * 10 + j, "source_id": 1 + (1 + g * 10 + j) % 30,
+             "published_at": t0 + timedelta(minutes=4 * (1 + g * 10 + j)), "similarity": 0.8}
+            for g in range(groups) for j in range(4)])
+    ws.close()
+
+
+def workspace(n_docs: int, cache: Path) -> tuple[Path, float | None]:
+    path = cache / f"ws-{n_docs}-v{LAYOUT}.db"
+    if path.exists() and Path(str(path) + ".ok").exists():
+        return path, None
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    t = time.perf_counter()
+    build(path, n_docs)
+    Path(str(path) + ".ok").write_text("built\n")
+    return path, time.perf_counter() - t
+
+
+def endpoints(has_dashboard: bool, n_docs: int) -> list[tuple[str, str]]:
+    mid = n_docs // 2
+    eps = [("sources", "/api/sources"),
+           ("documents (page 1, 100)", "/api/documents?limit=100"),
+           ("documents source filter", "/api/documents?source=src-07&limit=100"),
+           ("documents deep offset", f"/api/documents?limit=100&offset={max(0, n_docs - 200)}"),
+           ("document + spans", f"/api/documents/{mid}"),
+           ("sentences (100)", "/api/sentences?limit=100"),
+           ("search full text", "/api/search?q=tribunal%20shipyard&limit=20"),
+           ("narratives", "/api/narratives"),
+           ("narrative matches (200)", "/api/narratives/foreign-hand/matches?limit=200"),
+           ("narrative prevalence", "/api/narratives/foreign-hand/prevalence?period=week&by=audience"),
+           ("contradictions (100)", "/api/contradictions?limit=100"),
+           ("quotes by speaker (200)", "/api/quotes?speaker=person-7&limit=200"),
+           ("speakers (all quotes)", "/api/speakers?limit=50"),
+           ("coordination (100)", "/api/coordination?limit=100"),
+           ("stats", "/api/stats")]
+    if has_dashboard:
+        eps += [("page /", "/"), ("page /narratives/{key}", "/narratives/foreign-hand"),
+                ("page /contradictions", "/contradictions")]
+    return eps
+
+
+def direct(ws, url: str):
+    """The Workspace call an endpoint makes, without HTTP (the overhead baseline)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    u = urlsplit(url)
+    q = {k: v[0] for k, v in parse_qs(u.query).items()}
+    lim = int(q.get("limit", 100))
+    p = u.path
+    if p == "/api/sources":
+        return ws.sources()
+    if p == "/api/documents":
+        kw = {"source": q["source"]} if "source" in q else {}
+        return ws.documents(limit=lim, offset=int(q.get("offset", 0)), **kw)
+    if p.startswith("/api/documents/"):
+        from narratrace.serve.api import document_spans
+
+        info = ws.document(int(p.rsplit("/", 1)[1]))
+        return info, document_spans(ws, info.id, info.text)
+    if p == "/api/sentences":
+        return ws.sentences(limit=lim)
+    if p == "/api/search":
+        return ws.search(q["q"], limit=lim)
+    if p == "/api/narratives":
+        return ws.narratives()
+    if p.endswith("/matches"):
+        return ws.matches(p.split("/")[3], limit=lim)
+    if p.endswith("/prevalence"):
+        return ws.prevalence(period=q["period"], by=q["by"], narrative=p.split("/")[3])
+    if p == "/api/contradictions":
+        return ws.contradictions(limit=lim)
+    if p == "/api/quotes":
+        return ws.quotes(speaker=q["speaker"], limit=lim)
+    if p == "/api/speakers":
+        return ws.speakers(limit=lim)
+    if p == "/api/coordination":
+        return ws.coordination(limit=lim)
+    if p == "/api/stats":
+        return ws.stats()
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, path: Path) -> None:
+        self.port = _free_port()
+        code = ("import uvicorn; from narratrace.serve.app import create_app; "
+                f"uvicorn.run(create_app({str(path)!r}), host='127.0.0.1', port={self.port}, log_level='warning', "
+                "access_log=False)")
+        self.proc = subprocess.Popen([sys.executable, "-c", code])
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def wait(self) -> None:
+        import httpx
+
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if httpx.get(self.base + "/api/sources", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not answer within 60 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+async def load(base: str, url: str, n: int, clients: int, seconds: float) -> dict:
+    import httpx
+
+    lat: list[float] = []
+    errors = 0
+    todo = iter(range(n))
+    stop_at = time.perf_counter() + seconds
+
+    async def worker(client):
+        nonlocal errors
+        for _ in todo:
+            if time.perf_counter() > stop_at:
+                return
+            t = time.perf_counter()
+            r = await client.get(url)
+            lat.append(time.perf_counter() - t)
+            errors += r.status_code != 200
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+        await client.get(url)  # warm: first-use imports and caches are not latency
+        t = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        wall = time.perf_counter() - t
+    lat.sort()
+    return {"n": len(lat), "p50": _pct(lat, 50), "p99": _pct(lat, 99), "rps": len(lat) / wall, "errors": errors}
+
+
+def _pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))] * 1000
+
+
+def run_endpoints(path: Path, eps, args, clients: int, requests: int) -> dict[str, dict]:
+    server = Server(path)
+    try:
+        server.wait()
+        return {name: asyncio.run(load(server.base, url, requests, clients, args.seconds)) for name, url in eps}
+    finally:
+        server.stop()
+
+
+def run_direct(path: Path, eps, reps: int) -> dict[str, float]:
+    from narratrace.workspace import Workspace
+
+    ws = Workspace(path, create=False)
+    out = {}
+    for name, url in eps:
+        if direct(ws, url) is None:
+            continue
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            direct(ws, url)
+            times.append(time.perf_counter() - t)
+        out[name] = statistics.median(times) * 1000
+    ws.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="5,000 documents, 40 requests per endpoint")
+    ap.add_argument("--requests", type=int, default=200, help="per endpoint")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=15.0, help="at most this long per endpoint")
+    ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "narratrace-bench-serve"))
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.docs, args.requests = 5000, 40
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    import importlib.util
+
+    has_dashboard = importlib.util.find_spec("narratrace.serve.dashboard") is not None
+    print(f"machine: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} cores; "
+          f"{args.clients} clients, {args.requests} requests per endpoint (at most {args.seconds:.0f} s)")
+    big, built = workspace(args.docs, cache)
+    small, _ = workspace(1000, cache)
+    mb = big.stat().st_size / 2**20
+    print(f"workspace: {args.docs:,} documents, {args.docs * SENTENCES:,} sentences, {mb:,.0f} MB "
+          + (f"(bulk-built in {built:.0f} s)" if built else "(cached)") + f" — {big}")
+    eps = endpoints(has_dashboard, args.docs)
+    small_eps = endpoints(has_dashboard, 1000)
+    res_big = run_endpoints(big, eps, args, args.clients, args.requests)
+    res_seq = run_endpoints(big, eps, args, 1, max(10, args.requests // 8))
+    res_small = run_endpoints(small, small_eps, args, args.clients, args.requests)
+    base = run_direct(big, eps, reps=5)
+    print("\n| endpoint | p50 ms | p99 ms | req/s | 1 client p50 ms | in-process call ms | HTTP overhead "
+          "(1 client − in-process) ms | 1k docs: p50 ms | errors |")
+    print("|---" * 9 + "|")
+    for name, _ in eps:
+        r, q, s = res_big[name], res_seq[name], res_small[name]
+        d = base.get(name)
+        over = f"{q['p50'] - d:.1f}" if d is not None else "–"
+        print(f"| {name} | {r['p50']:.0f} | {r['p99']:.0f} | {r['rps']:.1f} | {q['p50']:.1f} | "
+              f"{f'{d:.1f}' if d is not None else '–'} | {over} | {s['p50']:.0f} | {r['errors'] + q['errors']} |")
+    bad = sum(r["errors"] for res in (res_big, res_seq, res_small) for r in res.values())
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

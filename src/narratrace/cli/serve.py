@@ -1,0 +1,48 @@
+"""`narratrace serve`: the REST API and the dashboard over one workspace (uvicorn)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from narratrace.cli.common import WorkspaceOpt, _esc, err, fail, open_ws
+
+TokenOpt = Annotated[list[str] | None, typer.Option(
+    "--token", help="NAME:ROLE:TOKEN (role viewer or analyst; repeatable). Also $NARRATRACE_TOKENS, comma-separated.",
+    show_default=False)]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(host: Annotated[str, typer.Option(
+                  "--host", help="Address to bind; beyond 127.0.0.1 tokens are required.")] = "127.0.0.1",
+              port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+              workspace: WorkspaceOpt = None,
+              token: TokenOpt = None) -> None:
+        """Serve the REST API (/api, reference at /docs) and the dashboard for one workspace.
+
+        On 127.0.0.1 without tokens it is open to the local user (as analyst). Bound to any other
+        address it needs tokens; viewers read, analysts also review and import.
+
+        Example: narratrace serve --workspace campaign.db --host 0.0.0.0 --token ana:analyst:$(openssl rand -hex 16)
+        """
+        try:
+            from narratrace.serve.app import create_app
+            from narratrace.serve.auth import AuthConfigError, parse_tokens, tokens_from_env
+        except ImportError as exc:
+            fail(f"the web server needs the web extra: pip install 'narratrace[web]' ({_esc(str(exc))})")
+        try:
+            tokens = {**tokens_from_env(), **parse_tokens(token or [])}
+            ws = open_ws(workspace, create=False)
+            web = create_app(ws, tokens=tokens or None, host=host)
+        except AuthConfigError as exc:
+            fail(_esc(str(exc)))
+        import uvicorn
+
+        mode = f"{len(tokens)} token(s)" if tokens else "open (local user, analyst)"
+        shown = f"[{host}]" if ":" in host else host
+        err.print(f"narratrace serving {_esc(ws.path)} on http://{shown}:{port}/ — API /api, reference /docs; "
+                  f"auth: {mode}", highlight=False)
+        # proxy_headers off: behind no proxy, a forged X-Forwarded-For must not change anything.
+        uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)

@@ -1,0 +1,666 @@
+"""The briefing: a five-minute read for a policymaker on one narrative, one actor and/or one period.
+
+Every sentence is generated from the workspace by a fixed template (no language model, nothing
+invented) and carries footnotes to its evidence: the exact quoted span of a stored document, the
+outlet, the date and a link. A sentence that cannot be backed by a stored quote is not written;
+scope notes ("nothing found") go into the italic meta lines, which make no claim about anyone.
+
+Outputs: Markdown (footnotes ``[^n]``), a self-contained HTML file (no script, CSP, charts as
+data: URIs) and PDF (that same HTML printed by headless Chromium, see ``render_pdf``).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote as urlquote
+
+from narratrace.records import Records
+
+FORMATS = ("md", "html", "pdf")
+# Right-to-left scripts: quotes in them are set dir="rtl" so that they shape and order correctly.
+RTL_LANGUAGES = {"fa", "ar", "ur", "he", "ps", "ckb", "yi", "dv"}
+LANGUAGE_NAMES = {"en": "English", "fa": "Persian", "ar": "Arabic", "ru": "Russian", "fr": "French",
+                  "de": "German", "es": "Spanish", "tr": "Turkish", "zh": "Chinese", "ur": "Urdu", "he": "Hebrew"}
+_RTL_CHARS = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_LTR_CHARS = re.compile(r"[A-Za-z\u00c0-\u024f\u0400-\u04ff]")
+SAFE_SCHEMES = ("http://", "https://", "narratrace://")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"]
+
+
+class BriefingError(ValueError):
+    pass
+
+
+# -- the briefing as data ------------------------------------------------------------------------
+
+@dataclass
+class Evidence:
+    """One footnote: the exact span ``text[start:end]`` of a stored document."""
+    n: int
+    document_id: int
+    start: int
+    end: int
+    quote: str
+    source: str | None
+    outlet: str
+    audience: str | None
+    language: str | None
+    published_at: datetime | None
+    link: str
+
+    @property
+    def rtl(self) -> bool:
+        return is_rtl(self.quote, self.language)
+
+
+@dataclass
+class Sentence:
+    text: str
+    refs: list[int]
+
+
+@dataclass
+class Chart:
+    title: str
+    caption: Sentence
+    png: bytes | None = None
+    svg: str | None = None
+
+
+@dataclass
+class Pair:
+    """Two statements of one actor flagged as contradicting each other, shown side by side."""
+    intro: Sentence
+    left: Evidence
+    right: Evidence
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    sentences: list[Sentence] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # meta lines (what was not found), no claims
+
+
+@dataclass
+class Briefing:
+    title: str
+    meta: list[str]
+    sections: list[Section]
+    evidence: list[Evidence]
+
+    def sentences(self) -> list[Sentence]:
+        out = []
+        for sec in self.sections:
+            out += sec.sentences + [c.caption for c in sec.charts] + [p.intro for p in sec.pairs]
+        return out
+
+
+def is_rtl(text: str, language: str | None = None) -> bool:
+    if language and language.split("-")[0].lower() in RTL_LANGUAGES:
+        return True
+    return len(_RTL_CHARS.findall(text or "")) > len(_LTR_CHARS.findall(text or ""))
+
+
+def document_link(document_id: int, url: str | None) -> str:
+    return url or f"narratrace://document/{document_id}"
+
+
+def _day(d: datetime | None) -> str:
+    return f"{d.day} {d:%B %Y}" if d else "an unknown date"
+
+
+def _span(a: datetime, b: datetime) -> str:
+    if a.date() == b.date():
+        return f"On {_day(a)}"
+    if (a.year, a.month) == (b.year, b.month):
+        return f"Between {a.day} and {b.day} {b:%B %Y}"
+    if a.year == b.year:
+        return f"Between {a.day} {a:%B} and {_day(b)}"
+    return f"Between {_day(a)} and {_day(b)}"
+
+
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+def _join(items: list[str]) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _best(matches: list):
+    """The clearest statement among several: cited when any of them would back the sentence."""
+    return max(matches, key=lambda m: (m.stance_score, m.similarity, -m.sentence_id))
+
+
+def _best_per_document(matches: list) -> dict:
+    by: dict[int, list] = defaultdict(list)
+    for m in matches:
+        by[m.document_id].append(m)
+    return {d: _best(ms) for d, ms in by.items()}
+
+
+def _language(code: str | None) -> str:
+    return LANGUAGE_NAMES.get((code or "").split("-")[0], code or "an unknown language")
+
+
+# -- building it from the workspace --------------------------------------------------------------
+
+class _Builder:
+    def __init__(self, ws, *, narrative, actor, since, until, top, chart_format):
+        self.ws, self.narrative, self.actor, self.since, self.until = ws, narrative, actor, since, until
+        self.top, self.chart_format = top, chart_format
+        self.filters = {k: v for k, v in (("actor", actor), ("since", since), ("until", until)) if v}
+        self.evidence: list[Evidence] = []
+        self._by_span: dict[tuple[int, int, int], Evidence] = {}
+        self.sources = {s.key: s for s in ws.sources()}
+        self.narratives = {n.key: n for n in ws.narratives(include_dismissed=True)}
+        self._docs: dict[int, object] = {}
+        from sqlalchemy import select
+
+        from narratrace.store.models import Actor
+
+        with ws.sessions() as s:
+            self.actors = dict(s.execute(select(Actor.key, Actor.name)).all())
+
+    # evidence, deduplicated by span so that one quote has one footnote number
+    def cite(self, document_id: int, start: int, end: int, *, source=None, audience=None, language=None,
+             published_at=None, url=None, text: str | None = None) -> int:
+        key = (document_id, start, end)
+        ev = self._by_span.get(key)
+        if ev is None:
+            if text is None:
+                text = self.document(document_id).text[start:end]
+            outlet = self.sources[source].name if source in self.sources else (source or "unknown outlet")
+            ev = Evidence(len(self.evidence) + 1, document_id, start, end, text, source, outlet, audience,
+                          language, published_at, document_link(document_id, url))
+            self.evidence.append(ev)
+            self._by_span[key] = ev
+        return ev.n
+
+    def cite_match(self, m) -> int:
+        return self.cite(m.document_id, m.start, m.end, source=m.source, audience=m.audience, language=m.language,
+                         published_at=m.published_at, url=m.url, text=m.text)
+
+    def document(self, doc_id: int):
+        if doc_id not in self._docs:
+            self._docs[doc_id] = self.ws.document(doc_id)
+        return self._docs[doc_id]
+
+    def cite_document(self, doc_id: int) -> int:
+        """A whole document as evidence: its first sentence (coordination is about the whole text)."""
+        d = self.document(doc_id)
+        first = next((s for s in d.sentences or [] if s.text.strip()), None)
+        start, end = (first.start, first.end) if first else (0, min(len(d.text), 200))
+        return self.cite(doc_id, start, end, source=d.source, audience=d.audience, language=first.language
+                         if first else d.language, published_at=d.published_at, url=d.url)
+
+    def outlet(self, key: str | None) -> str:
+        return self.sources[key].name if key in self.sources else (key or "an unknown outlet")
+
+    def narrative_name(self, key: str | None) -> str:
+        return self.narratives[key].name if key in self.narratives else (key or "")
+
+    # the statements the briefing is about: analyst reviews win over the model, as in prevalence()
+    def statements(self, stance: str) -> list:
+        out = []
+        for m in self.ws.matches(self.narrative, **self.filters):
+            if m.review == "rejected" or m.published_at is None:
+                continue
+            if (m.reviewed_stance or m.stance) == stance:
+                out.append(m)
+        return sorted(out, key=lambda m: (m.published_at, m.document_id, m.start))
+
+    def build(self) -> Briefing:
+        if self.narrative and self.narrative not in self.narratives:
+            raise BriefingError(f"no narrative '{self.narrative}' (known: {', '.join(sorted(self.narratives)) or 'none'})")
+        if self.actor and self.actor not in self.actors:
+            raise BriefingError(f"no actor '{self.actor}' (known: {', '.join(sorted(self.actors)) or 'none'})")
+        if self.since and self.until and self.since > self.until:
+            raise BriefingError("--since is after --until")
+        asserts = self.statements("asserts")
+        denies = self.statements("denies")
+        doc_keys = {(m.narrative, m.document_id) for m in asserts}
+        self.narrative_docs = {d for _, d in doc_keys}
+        summary = Section("summary", "Summary")
+        prevalence = Section("prevalence", "Prevalence over time")
+        keys = [self.narrative] if self.narrative else sorted(
+            {m.narrative for m in asserts}, key=lambda k: (-sum(1 for n, _ in doc_keys if n == k), k))[: self.top]
+        for key in keys:
+            rows = [m for m in asserts if m.narrative == key]
+            # several narratives: two sentences each keep the summary a five-minute read
+            summary.sentences += self.narrative_sentences(key, rows, [m for m in denies if m.narrative == key],
+                                                          brief=not self.narrative)
+        if not asserts:
+            summary.notes.append("No statement in this scope was matched as asserting "
+                                 + (f"“{self.narrative_name(self.narrative)}”." if self.narrative else "a narrative."))
+        else:
+            prevalence.charts = self.charts(asserts, keys)
+        contradictions = self.contradictions()
+        recycled = self.recycled()
+        coordination = self.coordination()
+        # the summary repeats the strongest finding of each section, with the same footnotes
+        for sec in (contradictions, recycled, coordination):
+            if sec.pairs:
+                summary.sentences.append(sec.pairs[0].intro)
+            elif sec.sentences:
+                summary.sentences.append(sec.sentences[0])
+        scope = []
+        if self.narrative:
+            scope.append(f"narrative “{self.narrative_name(self.narrative)}” ({self.narrative})")
+        if self.actor:
+            scope.append(f"outlets of {self.actors[self.actor]} ({self.actor})")
+        if self.since or self.until:
+            scope.append(f"published {_day(self.since) if self.since else '…'} – {_day(self.until) if self.until else '…'}")
+        title = (f"Briefing: {self.narrative_name(self.narrative)}" if self.narrative else
+                 f"Briefing: {self.actors[self.actor]}" if self.actor else "Briefing: narratives in this workspace")
+        meta = [f"Scope: {'; '.join(scope) or 'the whole workspace'}. Generated by narratrace on "
+                f"{datetime.now():%Y-%m-%d %H:%M}.",
+                "Every sentence is generated from stored documents and footnoted with its evidence; "
+                "it shows who said what, where and when, not what is true."]
+        sections = [s for s in (summary, prevalence, contradictions, recycled, coordination)
+                    if s.sentences or s.charts or s.pairs or s.notes]
+        return _renumber(Briefing(title, meta, sections, self.evidence))
+
+    # -- summary -------------------------------------------------------------------------------------
+
+    def narrative_sentences(self, key: str, rows: list, denials: list, brief: bool = False) -> list[Sentence]:
+        if not rows:
+            return []
+        name = self.narrative_name(key)
+        first_per_outlet: dict = {}
+        for m in rows:
+            first_per_outlet.setdefault(m.source, m)
+        docs = {m.document_id for m in rows}
+        best = {src: _best([m for m in rows if m.source == src]) for src in first_per_outlet}
+        out = [Sentence(f"{_span(rows[0].published_at, rows[-1].published_at)}, "
+                        f"{_count(len(first_per_outlet), 'outlet')} carried “{name}” in "
+                        f"{_count(len(docs), 'document')}.", [self.cite_match(m) for m in best.values()])]
+        first_per_audience: dict = {}
+        for m in rows:
+            first_per_audience.setdefault(m.audience or "unknown", m)
+        parts, refs = [], []
+        for i, (aud, m) in enumerate(first_per_audience.items()):
+            verb = "first" if i == 0 else "followed"
+            parts.append(f"{aud}-audience outlets {verb}, from {_day(m.published_at)} ({self.outlet(m.source)})")
+            refs.append(self.cite_match(m))
+        if len(parts) == 1:
+            out.append(Sentence(f"All of them addressed a {rows[0].audience or 'unknown'} audience; the first was "
+                                f"{self.outlet(rows[0].source)} on {_day(rows[0].published_at)}.", refs))
+        else:
+            text = "; ".join(parts) + "."
+            out.append(Sentence(text[0].upper() + text[1:], refs))
+        if brief:
+            return out
+        first_per_language: dict = {}
+        for m in rows:
+            first_per_language.setdefault(m.language or "?", m)
+        if len(first_per_language) > 1:
+            out.append(Sentence(f"It appeared in {_count(len(first_per_language), 'language')}: " + _join(
+                [f"{_language(lang)} (first {_day(m.published_at)}, {self.outlet(m.source)})"
+                 for lang, m in first_per_language.items()]) + ".",
+                [self.cite_match(m) for m in first_per_language.values()]))
+        if denials:
+            per = {src: _best([m for m in denials if m.source == src]) for src in dict.fromkeys(m.source for m in denials)}
+            out.append(Sentence(f"{_count(len(denials), 'statement')} in {_count(len(per), 'outlet')} denied "
+                                f"“{name}”, the first in {self.outlet(denials[0].source)} on "
+                                f"{_day(denials[0].published_at)}.", [self.cite_match(m) for m in per.values()]))
+        return out
+
+    # -- prevalence charts --------------------------------------------------------------------------------
+
+    def charts(self, asserts: list, keys: list[str]) -> list[Chart]:
+        out = []
+        asserts = [m for m in asserts if m.narrative in keys]
+        for by, label in (("audience", "audience"), ("source", "outlet")):
+            rows = [r for r in self.ws.prevalence(period="day", by=by, narrative=self.narrative, **self.filters)
+                    if r.narrative in keys]
+            if not rows:
+                continue
+            if by == "source":  # outlet names in the legend, as in the sentences
+                for r in rows:
+                    r.group = self.outlet(r.group) if r.group in self.sources else r.group
+            image = render_chart(rows, by_label=label, fmt=self.chart_format,
+                                 title=f"Documents asserting {'the narrative' if self.narrative else 'each narrative'}"
+                                       f" per day, by {label}")
+            out.append(Chart(f"By {label}", self.chart_caption(asserts, by), **image))
+        return out
+
+    def chart_caption(self, asserts: list, by: str) -> Sentence:
+        """The chart's headline, counted from the same statements it cites (distinct documents)."""
+        what = "it" if self.narrative else "these narratives"
+        groups: dict[str, list] = defaultdict(list)
+        for m in asserts:
+            groups[m.published_at.date().isoformat() if by == "audience" else self.outlet(m.source or "unknown")].append(m)
+        top = max(sorted(groups), key=lambda k: len({m.document_id for m in groups[k]}))  # earliest on a tie
+        cited = _best_per_document(groups[top])
+        if by == "audience":
+            outlets = sorted({self.outlet(m.source) for m in cited.values()})
+            return Sentence(f"The busiest day was {_day(datetime.fromisoformat(top))}, when {_join(outlets)} carried "
+                            f"{what} in {_count(len(cited), 'document')}.", [self.cite_match(m) for m in cited.values()])
+        return Sentence(f"{top} carried {what} most often, in {_count(len(cited), 'document')}.",
+                        [self.cite_match(m) for m in cited.values()])
+
+    # -- contradictions ------------------------------------------------------------------------------
+
+    def contradictions(self) -> Section:
+        sec = Section("contradictions", "Contradictions across audiences")
+        found = []
+        for c in self.ws.contradictions(actor=self.actor):
+            if c.review == "rejected":
+                continue
+            if self.narrative and self.narrative not in (c.narrative_a, c.narrative_b):
+                continue
+            dates = [d for d in (c.a_published_at, c.b_published_at) if d]
+            if (self.since and any(d < self.since for d in dates)) or (self.until and any(d > self.until for d in dates)):
+                continue
+            found.append(c)
+        found.sort(key=lambda c: (not c.cross_audience, c.review != "confirmed", -c.score))
+        from sqlalchemy import select
+
+        from narratrace.store.models import Sentence as SentenceRow
+
+        ids = [x for c in found[: self.top] for x in (c.a_sentence_id, c.b_sentence_id)]
+        where: dict[int, tuple[int, int, int]] = {}
+        if ids:  # contradictions carry sentence ids; footnotes need the document span
+            with self.ws.sessions() as s:
+                for sid, did, a, b in s.execute(select(SentenceRow.id, SentenceRow.document_id, SentenceRow.start,
+                                                       SentenceRow.end).where(SentenceRow.id.in_(ids))):
+                    where[sid] = (did, a, b)
+        for c in found[: self.top]:
+            sides = []
+            for p in ("a", "b"):
+                doc_id, start, end = where[getattr(c, f"{p}_sentence_id")]
+                n = self.cite(doc_id, start, end, source=getattr(c, f"{p}_source"),
+                              audience=getattr(c, f"{p}_audience"), language=getattr(c, f"{p}_language"),
+                              published_at=getattr(c, f"{p}_published_at"), url=getattr(c, f"{p}_url"),
+                              text=getattr(c, f"{p}_text"))
+                sides.append(self.evidence[n - 1])
+            a, b = sides
+            who = self.actors.get(c.actor, c.actor) if c.actor else "one actor"
+            status = {"confirmed": "confirmed by an analyst"}.get(c.review, "not yet reviewed")
+            kind = "across audiences" if c.cross_audience else "to the same audience"
+            intro = Sentence(f"Two statements carried by outlets of {who} are flagged as contradicting each other "
+                             f"{kind} (score {c.score:.2f}, {status}): {a.outlet} ({a.audience or 'unknown'} audience,"
+                             f" {_day(a.published_at)}) and {b.outlet} ({b.audience or 'unknown'} audience, "
+                             f"{_day(b.published_at)}).", [a.n, b.n])
+            sec.pairs.append(Pair(intro, a, b))
+        if not found:
+            sec.notes.append("No contradiction in this scope (`narratrace contradictions --refresh` looks for them).")
+        return sec
+
+    # -- recycled sources ----------------------------------------------------------------------------------
+
+    def recycled(self) -> Section:
+        sec = Section("recycled", "Recycled sources")
+        filters = {k: v for k, v in self.filters.items() if k != "actor"}  # recycled = quoted *outside* own outlets
+        for sp in self.ws.recycled_sources(**filters):
+            quotes = [q for q in self.ws.quotes(speaker=sp.entity or sp.key, **filters) if q.published_at]
+            if self.narrative:
+                quotes = [q for q in quotes if q.document_id in self.narrative_docs]
+            if self.actor:
+                owned = {k for k, s in self.sources.items() if s.actor == self.actor}
+                if sp.actor != self.actor and not any(q.source in owned for q in quotes):
+                    continue
+            per: dict = {}
+            for q in quotes:
+                per.setdefault(q.source, q)
+            if len(per) < 2:
+                continue
+            refs = [self.cite(q.document_id, q.start, q.end, source=q.source, audience=q.audience,
+                              language=q.language, published_at=q.published_at, url=q.url, text=q.text)
+                    for q in per.values()]
+            own = (f"who speaks for {self.actors.get(sp.actor, sp.actor)}" if sp.actor
+                   else "a speaker with no registered actor")
+            first = next(iter(per.values()))
+            sec.sentences.append(Sentence(
+                f"{sp.name}, {own}, was quoted by {_count(len(per), 'outlet')} in this scope — "
+                f"{_join([self.outlet(k) for k in per])} — first by {self.outlet(first.source)} on "
+                f"{_day(first.published_at)}.", refs))
+            if len(sec.sentences) >= self.top + 2:
+                break
+        if not sec.sentences:
+            sec.notes.append("No named source is quoted by several outlets in this scope.")
+        return sec
+
+    # -- coordination --------------------------------------------------------------------------------
+
+    def coordination(self) -> Section:
+        sec = Section("coordination", "Coordinated publication")
+        owned = {k for k, s in self.sources.items() if s.actor == self.actor}
+        for g in self.ws.coordination():
+            ids = {d.document_id for d in g.documents}
+            if self.narrative and not ids & self.narrative_docs:
+                continue
+            if self.actor and not {d.source for d in g.documents} & owned:
+                continue
+            if (self.since and g.started_at < self.since) or (self.until and g.started_at > self.until):
+                continue
+            docs = sorted(g.documents, key=lambda d: (d.published_at, d.document_id))
+            refs = [self.cite_document(d.document_id) for d in docs]
+            minutes = max(1, round(g.span_seconds / 60))
+            span = _count(minutes, "minute") if minutes < 120 else _count(round(minutes / 60), "hour")
+            others = _join(sorted({self.outlet(d.source) for d in docs[1:]} - {self.outlet(docs[0].source)}))
+            what = "a translation of the same text" if g.method == "translation" else "near-identical text"
+            sec.sentences.append(Sentence(
+                f"{self.outlet(g.first_source)} published first, at {docs[0].published_at:%H:%M} UTC on "
+                f"{_day(docs[0].published_at)}; {others} published {what} within {span}.",
+                refs))
+            if len(sec.sentences) >= self.top:
+                break
+        if not sec.sentences:
+            sec.notes.append("No coordinated publication in this scope (`narratrace coordination` looks for it).")
+        return sec
+
+
+def _renumber(b: Briefing) -> Briefing:
+    """Footnotes numbered in reading order (they were numbered as the sections were collected)."""
+    order: dict[int, int] = {}
+    for sec in b.sections:
+        refs = [n for s in sec.sentences for n in s.refs] + [n for c in sec.charts for n in c.caption.refs]
+        refs += [n for p in sec.pairs for n in p.intro.refs + [p.left.n, p.right.n]]
+        for n in refs:
+            order.setdefault(n, len(order) + 1)
+    b.evidence = [ev for ev in b.evidence if ev.n in order]  # cited by a sentence that was left out
+    seen: set[int] = set()
+    for s in b.sentences():  # the summary shares Sentence objects with the sections: remap each once
+        if id(s) not in seen:
+            seen.add(id(s))
+            s.refs = [order[n] for n in s.refs]
+    for ev in b.evidence:
+        ev.n = order[ev.n]
+    b.evidence.sort(key=lambda e: e.n)
+    return b
+
+
+def build_briefing(ws, *, narrative: str | None = None, actor: str | None = None, since: datetime | None = None,
+                   until: datetime | None = None, top: int = 3, chart_format: str = "png") -> Briefing:
+    """Collect the briefing's sentences, charts and evidence for this scope (all filters optional)."""
+    if chart_format not in ("png", "svg"):
+        raise BriefingError("chart format is png or svg")
+    return _Builder(ws, narrative=narrative, actor=actor, since=since, until=until, top=top,
+                    chart_format=chart_format).build()
+
+
+def render_chart(rows: Records, *, by_label: str, fmt: str = "png", title: str = "") -> dict:
+    """A stacked bar chart of documents per day, rendered locally by vl-convert (no network)."""
+    import altair as alt
+    import vl_convert as vlc
+
+    data = [r.as_dict() for r in rows]
+    base = alt.Chart(alt.Data(values=data)).mark_bar().encode(
+        x=alt.X("period:T", title="day", axis=alt.Axis(format="%d %b")),
+        y=alt.Y("sum(documents):Q", title="documents"), color=alt.Color("group:N", title=by_label))
+    narratives = {r.narrative for r in rows}
+    chart = (base.properties(width=460, height=90).facet(row=alt.Row("narrative:N", title=None))
+             if len(narratives) > 1 else base.properties(width=520, height=180))
+    spec = chart.properties(title=title).to_dict()
+    if fmt == "svg":
+        return {"svg": vlc.vegalite_to_svg(spec)}
+    return {"png": vlc.vegalite_to_png(spec, scale=2)}
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape Markdown and raw-HTML syntax so that quoted text stays text."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
+
+
+def safe_href(link: str) -> str | None:
+    """Only http(s) and narratrace: links become links; javascript:, data: … stay text."""
+    return urlquote(link, safe=":/?#[]@!$&'()*+,;=%~") if link.lower().startswith(SAFE_SCHEMES) else None
+
+
+def _refs_md(refs: list[int]) -> str:
+    return "".join(f"[^{n}]" for n in refs)
+
+
+def _evidence_line(ev: Evidence) -> str:
+    date = ev.published_at.strftime("%Y-%m-%d %H:%M") if ev.published_at else "undated"
+    aud = f"; {ev.audience} audience" if ev.audience else ""
+    return f"{ev.outlet} ({ev.source or '—'}{aud}), {date}"
+
+
+def render_markdown(b: Briefing) -> str:
+    lines = [f"# {md_escape(b.title)}", ""] + [f"_{md_escape(m)}_" for m in b.meta] + [""]
+    for sec in b.sections:
+        lines += [f"## {sec.title}", ""]
+        lines += [f"_{md_escape(n)}_" for n in sec.notes]
+        for s in sec.sentences:
+            lines.append(f"- {md_escape(s.text)}{_refs_md(s.refs)}")
+        for c in sec.charts:
+            lines.append("")
+            if c.png is not None:
+                lines.append(f"![{md_escape(c.title)}](data:image/png;base64,{base64.b64encode(c.png).decode()})")
+            elif c.svg is not None:
+                lines.append(f"![{md_escape(c.title)}](data:image/svg+xml;base64,"
+                             f"{base64.b64encode(c.svg.encode()).decode()})")
+            lines += ["", f"{md_escape(c.caption.text)}{_refs_md(c.caption.refs)}"]
+        for p in sec.pairs:
+            lines += ["", f"{md_escape(p.intro.text)}{_refs_md(p.intro.refs)}", ""]
+            for ev in (p.left, p.right):
+                lines.append(f"> **{md_escape(_evidence_line(ev))}:** “{md_escape(ev.quote)}”[^{ev.n}]")
+                lines.append(">")
+            lines.pop()
+        lines.append("")
+    lines += ["## Evidence", ""]
+    for ev in b.evidence:
+        href = safe_href(ev.link)
+        link = f"<{href}>" if href else md_escape(ev.link)
+        lines.append(f"[^{ev.n}]: “{md_escape(ev.quote)}” — {md_escape(_evidence_line(ev))}, {link}")
+    return "\n".join(lines) + "\n"
+
+
+def _template():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
+                      autoescape=select_autoescape(default=True, default_for_string=True))
+    env.filters["day"] = _day
+    env.filters["href"] = safe_href
+    env.filters["evline"] = _evidence_line
+    return env.get_template("briefing.html.j2")
+
+
+def render_html(b: Briefing) -> str:
+    """One self-contained file: inline CSS, charts as data: URIs, no script, a CSP that forbids any."""
+    charts = {}
+    for sec in b.sections:
+        for i, c in enumerate(sec.charts):
+            if c.png is not None:
+                charts[(sec.key, i)] = "data:image/png;base64," + base64.b64encode(c.png).decode()
+            elif c.svg is not None:
+                charts[(sec.key, i)] = "data:image/svg+xml;base64," + base64.b64encode(c.svg.encode()).decode()
+    first_ref: dict[int, str] = {}
+    counter = [0]
+
+    def ref(n: int) -> str:  # a unique anchor per citation; the footnote links back to the first one
+        counter[0] += 1
+        anchor = f"ref-{n}-{counter[0]}"
+        first_ref.setdefault(n, anchor)
+        return anchor
+
+    html = _template().render(b=b, charts=charts, ref=ref, first_ref=first_ref)
+    return html
+
+
+def find_chromium() -> str | None:
+    explicit = os.environ.get("NARRATRACE_CHROMIUM")
+    if explicit:
+        return explicit if Path(explicit).exists() else None
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def render_pdf(b: Briefing, output: str | Path) -> Path:
+    """Print the HTML briefing to PDF with headless Chromium.
+
+    Why Chromium: Persian must be shaped (joined letter forms) and laid out right-to-left, with
+    Latin text and numbers mixed in. Chromium's HarfBuzz + ICU bidi do that exactly as the HTML
+    briefing looks; pure-Python PDF writers (reportlab, fpdf2) need extra shaping packages and still
+    get bidi edge cases wrong. The page is loaded with set_content (no URL), every network request
+    is aborted and the HTML carries no script and a CSP, so printing is offline. The cost is a
+    system dependency, found on PATH or in $NARRATRACE_CHROMIUM."""
+    try:
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise BriefingError("PDF output needs the 'playwright' Python package (pip install 'narratrace[pdf]') and "
+                            "Chromium (apt-get install chromium); or use --format html") from exc
+    exe = find_chromium()
+    if exe is None:
+        raise BriefingError("PDF output needs Chromium: install it (Debian/Ubuntu: apt-get install chromium; "
+                            "or `playwright install chromium` and set NARRATRACE_CHROMIUM to its path), "
+                            "or use --format html")
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    html = render_html(b)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page(java_script_enabled=False)
+                page.route("**/*", lambda route: route.abort())  # nothing leaves the machine
+                page.set_content(html, wait_until="load")
+                page.pdf(path=str(output), format="A4", print_background=True,
+                         margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"})
+            finally:
+                browser.close()
+    except PlaywrightError as exc:
+        raise BriefingError(f"Chromium ({exe}) could not print the PDF: {str(exc).splitlines()[0]}") from exc
+    return output
+
+
+def write_report(ws, fmt: str, output: str | Path, **scope) -> Briefing:
+    """Build the briefing for ``scope`` (narrative, actor, since, until, top) and write it as md, html or pdf."""
+    if fmt not in FORMATS:
+        raise BriefingError(f"format must be one of {', '.join(FORMATS)}")
+    b = build_briefing(ws, **scope)
+    output = Path(output)
+    if fmt == "pdf":
+        render_pdf(b, output)
+        return b
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_markdown(b) if fmt == "md" else render_html(b), encoding="utf-8")
+    return b

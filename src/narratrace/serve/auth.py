@@ -1,0 +1,150 @@
+"""Who is asking: bearer tokens for scripts, an HttpOnly cookie for the browser, and an open
+mode for one analyst on their own machine.
+
+Tokens are configured, never stored in the workspace: ``--token NAME:ROLE:TOKEN`` or
+``$NARRATRACE_TOKENS`` (comma-separated). Roles: ``viewer`` reads, ``analyst`` also writes.
+
+CSRF: a browser sends cookies with a cross-site form post, but it cannot add a custom header
+to a cross-origin request without a CORS preflight, and this server answers no preflight.
+So every write that is not authenticated by an ``Authorization`` header (cookie, or open mode)
+must carry ``X-Narratrace: 1``. Open mode also refuses foreign ``Host`` headers, which is what a
+DNS-rebinding page would send to a server on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fastapi import HTTPException, Request
+
+ROLES = ("viewer", "analyst")
+COOKIE = "narratrace_token"
+CSRF_HEADER = "x-narratrace"
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# TestClient's default host: tests of this app and of the dashboard use it (no DNS name resolves to it).
+LOCAL_HOST_NAMES = frozenset(LOOPBACK) | {"testserver", "[::1]"}
+
+Tokens = dict[str, tuple[str, str]]
+
+
+class AuthConfigError(ValueError):
+    """A token specification or a bind address that would leave the store unprotected."""
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    role: str
+
+    @property
+    def can_write(self) -> bool:
+        return self.role == "analyst"
+
+
+OPEN_USER = User("local", "analyst")
+
+
+def parse_tokens(specs: Iterable[str]) -> Tokens:
+    """``NAME:ROLE:TOKEN`` items → {token: (name, role)}; errors say which item is wrong."""
+    out: Tokens = {}
+    for raw in specs:
+        spec = raw.strip()
+        if not spec:
+            continue
+        parts = spec.split(":", 2)
+        if len(parts) != 3 or not all(p.strip() for p in parts):
+            raise AuthConfigError(f"token '{_redact(spec)}' is not NAME:ROLE:TOKEN "
+                                  "(e.g. ana:analyst:s3cret-long-token)")
+        name, role, token = (p.strip() for p in parts)
+        if role not in ROLES:
+            raise AuthConfigError(f"token for '{name}': role '{role}' is not one of {', '.join(ROLES)}")
+        if len(token) < 8:
+            raise AuthConfigError(f"token for '{name}' is shorter than 8 characters: use a long random one "
+                                  "(python -c 'import secrets; print(secrets.token_urlsafe())')")
+        if token in out:
+            raise AuthConfigError(f"token for '{name}' is the same as the token for '{out[token][0]}'")
+        out[token] = (name, role)
+    return out
+
+
+def tokens_from_env(env: str | None = None) -> Tokens:
+    raw = os.environ.get("NARRATRACE_TOKENS", "") if env is None else env
+    return parse_tokens(raw.split(","))
+
+
+def _redact(spec: str) -> str:
+    head, _, _ = spec.rpartition(":")
+    return (head + ":…") if head else "…"
+
+
+def is_loopback(host: str) -> bool:
+    return host.strip("[]").lower() in LOOPBACK
+
+
+def check_bind(host: str, tokens: Tokens | None) -> None:
+    """Refuse to serve an unauthenticated workspace beyond this machine."""
+    if not is_loopback(host) and not tokens:
+        raise AuthConfigError(f"bound to {host} narratrace needs tokens: --token NAME:ROLE:TOKEN or $NARRATRACE_TOKENS "
+                              "(or bind to 127.0.0.1 for a single analyst on this machine)")
+
+
+def _host_name(host: str) -> str:
+    """'127.0.0.1:8000' → '127.0.0.1', '[::1]:8000' → '[::1]'."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _match(tokens: Tokens, given: str) -> tuple[str, str] | None:
+    # Compare against every token in constant time: no early exit that times which one is close.
+    found = None
+    for token, who in tokens.items():
+        if hmac.compare_digest(token.encode(), given.encode()):
+            found = who
+    return found
+
+
+def current_user(request: Request) -> User:
+    """The FastAPI dependency behind every route: who is asking, and may they send this request."""
+    tokens: Tokens | None = getattr(request.app.state, "tokens", None)
+    header = request.headers.get("authorization", "")
+    by_header = header[:7].lower() == "bearer "
+    write = request.method not in SAFE_METHODS
+    if not tokens:
+        host = _host_name(request.headers.get("host") or "")
+        if host not in LOCAL_HOST_NAMES:
+            raise HTTPException(400, f"open mode answers only requests to localhost, not to host '{host[:64]}'")
+        user = OPEN_USER
+    else:
+        given = header[7:].strip() if by_header else request.cookies.get(COOKIE, "")
+        who = _match(tokens, given) if given else None
+        if who is None:
+            raise HTTPException(401, "sign in: send 'Authorization: Bearer <token>' or log in at /login",
+                                headers={"WWW-Authenticate": "Bearer"})
+        user = User(*who)
+    if write and not by_header and request.headers.get(CSRF_HEADER) != "1":
+        raise HTTPException(403, "writes from a browser session must carry the header 'X-Narratrace: 1' "
+                                 "(scripts: use 'Authorization: Bearer <token>')")
+    request.state.user = user
+    return user
+
+
+def require_analyst(request: Request) -> User:
+    """The dependency for writes: an analyst, with the CSRF guard of current_user."""
+    user = current_user(request)
+    if not user.can_write:
+        raise HTTPException(403, f"'{user.name}' is a {user.role}: writing needs the analyst role")
+    return user
+
+
+def check_token(tokens: Tokens | None, token: str) -> User | None:
+    """For POST /login: the user a token belongs to, or None."""
+    if not tokens:
+        return OPEN_USER
+    who = _match(tokens, token.strip())
+    return User(*who) if who else None

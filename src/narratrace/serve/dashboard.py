@@ -1,0 +1,386 @@
+"""The web dashboard: server-rendered HTML pages over the Workspace API.
+
+Security model (the corpus is hostile by design — it is the adversary's own material):
+- Jinja2 autoescape is always on. The only markup marked safe is built here from pieces that
+  were each escaped with ``markupsafe.escape`` (document highlights, search snippets).
+- No inline script or style: the page CSP (``script-src 'self'; style-src 'self'``) would block
+  them anyway. Behaviour lives in ``static/dashboard.js``, which reads ids from ``data-*``
+  attributes and writes only ``textContent``.
+- Charts are rendered server-side to SVG by vl-convert and served as ``<img>``: an SVG loaded as
+  an image never runs script, and no Vega runtime (or CDN) is needed offline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup, escape
+
+STATIC_DIR = Path(__file__).parent / "static"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+# Languages written right to left; every other known language gets dir="ltr", unknown dir="auto".
+RTL = {"fa", "ar", "he", "ur", "ps", "ckb", "yi", "dv", "sd", "ug"}
+BY = ("audience", "language", "source")
+PAGE = 50  # contradiction pairs per page
+
+try:  # the API helper's auth; until it exists the dashboard runs in open mode (local analyst)
+    from narratrace.serve.auth import current_user
+except ImportError:  # pragma: no cover - only before serve/auth.py lands
+    from dataclasses import dataclass
+
+    @dataclass
+    class _LocalUser:
+        name: str = "local"
+        role: str = "analyst"
+
+    def current_user() -> _LocalUser:
+        return _LocalUser()
+
+
+class _PageRoute(APIRoute):
+    """A page whose auth dependency fails sends the browser to the login form instead of JSON."""
+
+    def get_route_handler(self):
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as e:
+                if e.status_code == 401 and request.method == "GET":
+                    # Only the path travels (the login form posts it back as ``next``).
+                    return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+                raise
+
+        return route
+
+
+router = APIRouter(route_class=_PageRoute, include_in_schema=False)
+USER = Depends(current_user)
+
+_env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=True,
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def _date(v, fmt="%Y-%m-%d %H:%M") -> str:
+    return v.strftime(fmt) if isinstance(v, datetime) else ("—" if v is None else str(v))
+
+
+def _direction(lang: str | None) -> str:
+    if not lang:
+        return "auto"
+    return "rtl" if lang.split("-")[0].lower() in RTL else "ltr"
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) links leave the dashboard: a stored ``javascript:`` URL is shown as text."""
+    if url and urlsplit(url.strip()).scheme.lower() in ("http", "https"):
+        return url.strip()
+    return None
+
+
+_env.filters["date"] = _date
+_env.filters["dir"] = _direction
+_env.filters["safe_url"] = _safe_url
+_env.filters["pct"] = lambda v: "—" if v is None else f"{v:.2f}"
+
+
+def _page(request: Request, name: str, user, **ctx) -> HTMLResponse:
+    ctx.update(request=request, user=user, analyst=getattr(user, "role", None) == "analyst",
+               path=request.url.path)
+    return HTMLResponse(_env.get_template(name).render(**ctx))
+
+
+def _ws(request: Request):
+    return request.app.state.workspace
+
+
+# -- overview -----------------------------------------------------------------------------------
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, user=USER):
+    ws = _ws(request)
+    st = ws.stats()
+    narratives = ws.narratives()
+    contradictions = ws.contradictions()
+    coordination = ws.coordination()
+    counts = {"documents": st["documents"], "sources": st["sources"],
+              "languages": len([k for k in st["languages"] if k != "None"]), "narratives": len(narratives),
+              "contradictions": len(contradictions), "quotes": len(ws.quotes()),
+              "coordination groups": len(coordination)}
+    top = sorted(narratives, key=lambda n: (-n.asserts, -n.matches, n.key))[:10]
+    widest = max([n.matches for n in top] or [1]) or 1
+    recent = sorted(contradictions, key=lambda c: max(c.a_published_at or datetime.min,
+                                                      c.b_published_at or datetime.min), reverse=True)[:5]
+    return _page(request, "overview.html", user, counts=counts, top=top, widest=widest, recent=recent,
+                 recycled=ws.recycled_sources(3)[:10], stats=st)
+
+
+# -- narratives ---------------------------------------------------------------------------------
+
+def _narrative(ws, key: str):
+    for n in ws.narratives(include_dismissed=True):
+        if n.key == key:
+            return n
+    raise HTTPException(404, "no such narrative")
+
+
+def _period(rows) -> str:
+    """Days for a short corpus, weeks or months when daily bars would be unreadable."""
+    days = sorted({r.period for r in rows})
+    if len(days) < 2:
+        return "day"
+    span = (datetime.fromisoformat(days[-1]) - datetime.fromisoformat(days[0])).days
+    return "day" if span <= 90 else "week" if span <= 700 else "month"
+
+
+@router.get("/narratives/{key}", response_class=HTMLResponse)
+def narrative_page(request: Request, key: str, by: str = "audience", user=USER):
+    ws = _ws(request)
+    n = _narrative(ws, key)
+    by = by if by in BY else "audience"
+    matches = ws.matches(key)
+    outlets = Counter(m.source or "unknown" for m in matches if (m.reviewed_stance or m.stance) == "asserts"
+                      and m.review != "rejected")
+    rows = ws.prevalence(by=by, narrative=key, period="day")
+    totals = Counter()
+    for r in rows:
+        totals[r.group] += r.documents
+    try:
+        spread = ws.narrative_spread(key)
+    except Exception:  # provenance not computed for this workspace: the page still works
+        spread = []
+    return _page(request, "narrative.html", user, n=n, by=by, dims=BY, matches=matches[:200],
+                 n_matches=len(matches), outlets=outlets.most_common(10), totals=sorted(totals.items()),
+                 spread=spread)
+
+
+@router.get("/narratives/{key}/chart.svg")
+def narrative_chart(request: Request, key: str, by: str = "audience", user=USER):
+    import vl_convert
+
+    ws = _ws(request)
+    _narrative(ws, key)
+    by = by if by in BY else "audience"
+    rows = ws.prevalence(by=by, narrative=key, period="day")
+    period = _period(rows)
+    if period != "day":
+        rows = ws.prevalence(by=by, narrative=key, period=period)
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",  # an id only; nothing is fetched
+        "width": 640, "height": 220, "background": "white",
+        "data": {"values": [r.as_dict() for r in rows]},
+        "mark": "bar",
+        "encoding": {"x": {"field": "period", "type": "ordinal", "title": f"period ({period})"},
+                     "y": {"aggregate": "sum", "field": "documents", "type": "quantitative", "title": "documents"},
+                     "color": {"field": "group", "type": "nominal", "title": by}},
+    }
+    svg = vl_convert.vegalite_to_svg(spec)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+# -- contradictions -------------------------------------------------------------------------------
+
+def _sentence_documents(ws, ids) -> dict[int, int]:
+    """sentence id -> document id, so that both sides of a pair link to the document viewer."""
+    from sqlalchemy import select
+
+    from narratrace.store.models import Sentence
+
+    ids = sorted(set(ids))
+    out: dict[int, int] = {}
+    with ws.sessions() as s:
+        for i in range(0, len(ids), 900):
+            out.update(s.execute(select(Sentence.id, Sentence.document_id)
+                                 .where(Sentence.id.in_(ids[i:i + 900]))).all())
+    return out
+
+
+@router.get("/contradictions", response_class=HTMLResponse)
+def contradictions_page(request: Request, cross: str = "", page: int = 1, user=USER):
+    ws = _ws(request)
+    found = ws.contradictions(cross_audience=True if cross == "1" else None)
+    # A real corpus yields thousands of pairs (the demo: ~1,800); the strongest come first.
+    pages = max(1, math.ceil(len(found) / PAGE))
+    page = min(max(1, page), pages)
+    rows = found[(page - 1) * PAGE:page * PAGE]
+    docs = _sentence_documents(ws, [c.a_sentence_id for c in rows] + [c.b_sentence_id for c in rows])
+    return _page(request, "contradictions.html", user, rows=rows, docs=docs, cross=cross, page=page, pages=pages,
+                 total=len(found))
+
+
+# -- provenance --------------------------------------------------------------------------------------
+
+def _graph_svg(G, width=720, height=460, pad=60):
+    """Node and edge geometry for the outlet network; the template writes the SVG (escaped)."""
+    if G.number_of_nodes() == 0:
+        return None
+    import networkx as nx
+
+    # A fixed seed: the same workspace always draws the same picture.
+    pos = nx.spring_layout(G, seed=7, weight="weight") if G.number_of_nodes() > 1 else {next(iter(G)): (0.0, 0.0)}
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+
+    def sx(x):
+        return pad + (x - x0) / ((x1 - x0) or 1) * (width - 2 * pad) if x1 > x0 else width / 2
+
+    def sy(y):
+        return pad + (y - y0) / ((y1 - y0) or 1) * (height - 2 * pad) if y1 > y0 else height / 2
+
+    nodes = [{"key": k, "x": round(sx(pos[k][0]), 1), "y": round(sy(pos[k][1]), 1),
+              "r": round(6 + 3 * math.sqrt(d.get("n_groups", 1)), 1), "groups": d.get("n_groups", 0),
+              "first": d.get("n_first", 0)} for k, d in G.nodes(data=True)]
+    edges = [{"a": a, "b": b, "x1": round(sx(pos[a][0]), 1), "y1": round(sy(pos[a][1]), 1),
+              "x2": round(sx(pos[b][0]), 1), "y2": round(sy(pos[b][1]), 1), "weight": d.get("weight", 1),
+              "w": round(1 + 1.5 * math.log2(1 + d.get("weight", 1)), 1), "methods": d.get("methods", "")}
+             for a, b, d in G.edges(data=True)]
+    return {"width": width, "height": height, "nodes": nodes, "edges": edges}
+
+
+@router.get("/provenance", response_class=HTMLResponse)
+def provenance_page(request: Request, user=USER):
+    ws = _ws(request)
+    recycled = ws.recycled_sources(3)
+    for sp in recycled:
+        sp.by_outlet.sort(key=lambda o: (o.first is None, o.first or datetime.min))
+    try:
+        trails = ws.quote_trails()[:30]
+    except Exception:  # embeddings unavailable: show the rest of the page
+        trails = []
+    groups = ws.coordination()
+    return _page(request, "provenance.html", user, recycled=recycled, trails=trails, groups=groups,
+                 graph=_graph_svg(ws.coordination_graph()))
+
+
+# -- document viewer ------------------------------------------------------------------------------------
+
+def _document_spans(ws, doc_id: int) -> list[tuple[int, int, str, str]]:
+    """(start, end, css class, label) for quotes (content, speaker, cue), entity mentions and
+    narrative matches of one document, straight from the store."""
+    from sqlalchemy import select
+
+    from narratrace.store.models import Entity, Mention, Narrative, NarrativeMatch, Quote, Sentence
+
+    spans = []
+    with ws.sessions() as s:
+        for q, ename in s.execute(select(Quote, Entity.name).outerjoin(Entity, Quote.entity_id == Entity.id)
+                                  .where(Quote.document_id == doc_id)):
+            who = ename or q.speaker_name or "unattributed"
+            spans.append((q.start, q.end, "hl-quote", f"quote ({q.kind}) — {who}"))
+            if q.speaker_start is not None and q.speaker_end is not None:
+                spans.append((q.speaker_start, q.speaker_end, "hl-speaker", f"speaker: {who}"))
+            if q.cue_start is not None and q.cue_end is not None:
+                spans.append((q.cue_start, q.cue_end, "hl-cue", f"cue: {q.cue or ''}"))
+        for m, ename in s.execute(select(Mention, Entity.name).outerjoin(Entity, Mention.entity_id == Entity.id)
+                                  .where(Mention.document_id == doc_id)):
+            spans.append((m.start, m.end, "hl-mention", f"{m.label}: {ename or 'unlinked'} ({m.method})"))
+        for se, key, nm in s.execute(select(Sentence, Narrative.key, NarrativeMatch)
+                                     .join(NarrativeMatch, NarrativeMatch.sentence_id == Sentence.id)
+                                     .join(Narrative, NarrativeMatch.narrative_id == Narrative.id)
+                                     .where(Sentence.document_id == doc_id)):
+            spans.append((se.start, se.end, f"hl-match hl-{nm.stance}",
+                          f"narrative {key}: {nm.stance} ({nm.stance_score:.2f})"))
+    return spans
+
+
+def highlight(text: str, spans) -> Markup:
+    """Split ``text`` at every span boundary and escape each piece; a piece covered by spans
+    becomes one ``<span>`` whose classes and title come from all of them. The result is marked
+    safe because every character of ``text`` and every label went through ``escape`` here and the
+    only tags added are this function's literal ``<span>`` tags."""
+    n = len(text)
+    spans = [(max(0, a), min(n, b), c, lab) for a, b, c, lab in spans if a is not None and b is not None and a < b]
+    cuts = sorted({0, n, *(a for a, *_ in spans), *(b for _, b, *_ in spans)})
+    out = []
+    for a, b in zip(cuts, cuts[1:]):
+        piece = escape(text[a:b])
+        active = [sp for sp in spans if sp[0] <= a and b <= sp[1]]
+        if not active:
+            out.append(str(piece))
+            continue
+        classes = " ".join(sorted({c for *_, c, _ in active for c in c.split()}))
+        title = " · ".join(dict.fromkeys(lab for *_, lab in active))
+        out.append(f'<span class="{escape(classes)}" title="{escape(title)}">{piece}</span>')
+    return Markup("".join(out))
+
+
+@router.get("/documents/{doc_id}", response_class=HTMLResponse)
+def document_page(request: Request, doc_id: int, user=USER):
+    from narratrace.workspace import WorkspaceError
+
+    ws = _ws(request)
+    try:
+        doc = ws.document(doc_id)
+    except WorkspaceError:
+        raise HTTPException(404, "no such document") from None
+    spans = _document_spans(ws, doc_id)
+    quotes = ws.quotes(document=doc_id)
+    matches = sorted({(lab, a) for a, b, c, lab in spans if c.startswith("hl-match")}, key=lambda t: t[1])
+    mentions = Counter(lab for a, b, c, lab in spans if c == "hl-mention")
+    return _page(request, "document.html", user, doc=doc, body=highlight(doc.text or "", spans), quotes=quotes,
+                 matches=matches, mentions=sorted(mentions.items()))
+
+
+# -- search --------------------------------------------------------------------------------------------------
+
+def _snippet(s: str) -> Markup:
+    """FTS5 marks hits with ⟨ ⟩; escape the text between the marks and wrap hits in <mark>
+    (safe for the same reason as ``highlight``)."""
+    out, inside = [], False
+    for part in s.replace("\u27e9", "\u27e8").split("\u27e8"):
+        out.append(f"<mark>{escape(part)}</mark>" if inside else str(escape(part)))
+        inside = not inside
+    return Markup("".join(out))
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(request: Request, q: str = "", semantic: str = "", source: str = "", audience: str = "",
+                language: str = "", since: str = "", until: str = "", user=USER):
+    ws = _ws(request)
+    filters = {k: v for k, v in (("source", source), ("audience", audience), ("language", language)) if v}
+    error = None
+    for name, v in (("since", since), ("until", until)):
+        if v:
+            try:
+                filters[name] = datetime.fromisoformat(v)
+                if name == "until" and len(v) == 10:  # a bare date means "through that day"
+                    filters[name] = filters[name].replace(hour=23, minute=59, second=59)
+            except ValueError:
+                error = f"{name}: use a date like 2026-03-01"
+    hits, sem = [], semantic == "1"
+    if q.strip() and not error:
+        try:
+            hits = ws.semantic_search(q, limit=30, **filters) if sem else ws.search(q, limit=30, **filters)
+        except Exception as e:  # a malformed FTS query or a missing index is the user's to fix
+            error = f"search failed: {str(e)[:200]}"
+    snippets = {h.document_id: _snippet(h.snippet) for h in hits} if hits and not sem else {}
+    sources = sorted(s.key for s in ws.sources())
+    audiences = sorted({s.audience for s in ws.sources() if s.audience})
+    languages = sorted(k for k in ws.stats()["languages"] if k != "None")
+    return _page(request, "search.html", user, q=q, sem=sem, hits=hits, snippets=snippets, error=error,
+                 f={"source": source, "audience": audience, "language": language, "since": since, "until": until},
+                 sources=sources, audiences=audiences, languages=languages)
+
+
+# -- login ---------------------------------------------------------------------------------------------------
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, error: str = "", next: str = "/"):
+    # No user dependency: the form must show to someone who is not signed in yet.
+    html = _env.get_template("login.html").render(request=request, user=None, analyst=False, path="/login",
+                                                  error=bool(error), next=next if next.startswith("/") else "/")
+    return HTMLResponse(html)
+
+
+__all__ = ["router", "STATIC_DIR", "highlight"]

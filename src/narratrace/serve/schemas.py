@@ -1,0 +1,104 @@
+"""Request and response shapes of the REST API that are not already Workspace record dataclasses
+(those are used as response models directly, so the API and the Python API cannot drift)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from narratrace.workspace import SentenceInfo
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+class Span(BaseModel):
+    """A character span of Document.text to highlight: ``text[start:end]`` is ``text`` exactly.
+    Kinds: quote (content), cue, speaker (as written), speaker_name (the named mention it resolved
+    to), mention (a named entity), match (a sentence matched to a narrative)."""
+
+    kind: Literal["quote", "cue", "speaker", "speaker_name", "mention", "match"]
+    start: int
+    end: int
+    text: str
+    quote_id: int | None = None
+    speaker: str | None = None
+    label: str | None = None
+    entity: str | None = None
+    sentence_id: int | None = None
+    narrative: str | None = None
+    stance: str | None = None
+    review: str | None = None
+
+
+class DocumentDetail(BaseModel):
+    id: int
+    title: str | None
+    url: str | None
+    canonical_url: str | None
+    author: str | None
+    published_at: datetime | None
+    language: str | None
+    source: str | None
+    actor: str | None
+    audience: str | None
+    origin: str
+    content_type: str
+    duplicate_of: int | None
+    duplicate_kind: str | None
+    duplicate_score: float | None
+    raw_hash: str
+    clean_hash: str
+    ingested_at: datetime
+    chars: int
+    text: str
+    sentences: list[SentenceInfo]
+    spans: list[Span]
+
+
+class ReviewIn(BaseModel):
+    kind: Literal["match", "contradiction"]
+    sentence_id: int = Field(ge=1, le=2**62)
+    narrative: str | None = Field(default=None, max_length=128)
+    other_sentence_id: int | None = Field(default=None, ge=1, le=2**62)
+    verdict: Literal["confirmed", "rejected"]
+    stance: Literal["asserts", "denies", "neutral"] | None = None
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class ReviewOut(BaseModel):
+    id: int
+    kind: str
+    sentence_id: int
+    other_sentence_id: int | None
+    narrative: str | None
+    verdict: str
+    stance: str | None
+    note: str | None
+    reviewer: str | None
+    at: datetime
+
+
+class ImportResult(BaseModel):
+    counts: dict[str, int]
+    by: str
+    at: datetime
+
+
+class IngestProblem(BaseModel):
+    input: str
+    reason: str
+
+
+class IngestResult(BaseModel):
+    added: int
+    exact_duplicates: int
+    near_duplicates: int
+    already_present: int
+    skipped: list[IngestProblem]
+    failed: list[IngestProblem]
+    document_ids: list[int]
+    by: str
