@@ -249,6 +249,18 @@ class ProvenanceMixin:
                     for r in s.execute(self._filter(q, **filters))]
         return Records(narrative_spread(rows))
 
+    def finding_counts(self) -> dict[str, int]:
+        """How many narratives, contradictions, quotes and coordination groups are stored — counted
+        in SQL (the dashboard's overview listed them all to count them: 9 s at 100k documents)."""
+        from narratrace.store.models import Contradiction, CoordinationGroup
+
+        with self.sessions() as s:
+            def n(model, *where):
+                return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+            return {"narratives": n(Narrative, Narrative.status != "dismissed"), "contradictions": n(Contradiction),
+                    "quotes": n(Quote), "coordination groups": n(CoordinationGroup)}
+
     # -- coordinated publication ------------------------------------------------------------------
 
     def find_coordination(self, *, window: float | str | None = None, threshold: float | None = None,

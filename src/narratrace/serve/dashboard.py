@@ -111,16 +111,14 @@ def overview(request: Request, user=USER):
     ws = _ws(request)
     st = ws.stats()
     narratives = ws.narratives()
-    contradictions = ws.contradictions()
-    coordination = ws.coordination()
     counts = {"documents": st["documents"], "sources": st["sources"],
-              "languages": len([k for k in st["languages"] if k != "None"]), "narratives": len(narratives),
-              "contradictions": len(contradictions), "quotes": len(ws.quotes()),
-              "coordination groups": len(coordination)}
+              "languages": len([k for k in st["languages"] if k != "None"]), **ws.finding_counts()}
     top = sorted(narratives, key=lambda n: (-n.asserts, -n.matches, n.key))[:10]
     widest = max([n.matches for n in top] or [1]) or 1
-    recent = sorted(contradictions, key=lambda c: max(c.a_published_at or datetime.min,
-                                                      c.b_published_at or datetime.min), reverse=True)[:5]
+    # the most recent among the 200 strongest: listing every pair to pick five was the slow part
+    strongest = ws.contradictions(limit=200)
+    recent = sorted(strongest, key=lambda c: max(c.a_published_at or datetime.min,
+                                                 c.b_published_at or datetime.min), reverse=True)[:5]
     return _page(request, "overview.html", user, counts=counts, top=top, widest=widest, recent=recent,
                  recycled=ws.recycled_sources(3)[:10], stats=st)
 
