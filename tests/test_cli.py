@@ -119,3 +119,14 @@ def test_workspace_from_environment(tmp_path, monkeypatch):
     run("init")
     assert w.exists()
     assert json.loads(run("stats", "--json").stdout)["documents"] == 0
+
+
+def test_error_messages_keep_square_brackets(capsys):
+    """Errors are printed through rich: "pip install 'narratrace[web]'" must not lose "[web]" as markup."""
+    import typer
+
+    from narratrace.cli import common
+
+    with pytest.raises(typer.Exit):
+        common.fail("the web server needs the web extra: pip install 'narratrace[web]' ([bold]x[/])")
+    assert "narratrace[web]" in capsys.readouterr().err.replace("\n", "")

@@ -25,7 +25,8 @@ UntilF = Annotated[str | None, typer.Option("--until", help="Published on or bef
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)  # one line, copyable
+    # the message is escaped: "pip install 'narratrace[web]'" must not lose "[web]" as a markup tag
+    err.print(f"[bold red]error:[/] {_esc(message)}", highlight=False, markup=True, soft_wrap=True)  # one line, copyable
     raise typer.Exit(code)
 
 

@@ -31,13 +31,13 @@ def register(app: typer.Typer) -> None:
             from narratrace.serve.app import create_app
             from narratrace.serve.auth import AuthConfigError, parse_tokens, tokens_from_env
         except ImportError as exc:
-            fail(f"the web server needs the web extra: pip install 'narratrace[web]' ({_esc(str(exc))})")
+            fail(f"the web server needs the web extra: pip install 'narratrace[web]' ({exc})")
         try:
             tokens = {**tokens_from_env(), **parse_tokens(token or [])}
             ws = open_ws(workspace, create=False)
             web = create_app(ws, tokens=tokens or None, host=host)
         except AuthConfigError as exc:
-            fail(_esc(str(exc)))
+            fail(str(exc))
         import uvicorn
 
         mode = f"{len(tokens)} token(s)" if tokens else "open (local user, analyst)"
