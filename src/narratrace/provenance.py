@@ -432,14 +432,9 @@ def _epoch(dt: datetime | None) -> float | None:
 
 
 def _pipeline(language: str):
-    """The spaCy pipeline for a language when its package is installed, else None (rules only)."""
+    """The spaCy pipeline for a language that has one (English), else None: rules only."""
     if language != "en":
         return None
-    try:
-        from narratrace.enrich.quotes.english import english_pipeline
-    except ImportError:
-        return None
-    try:
-        return english_pipeline()
-    except (ImportError, OSError):
-        return None
+    from narratrace.enrich.quotes import english_pipeline
+
+    return english_pipeline()

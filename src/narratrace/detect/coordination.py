@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from narratrace.ingest import dedup
+from narratrace.match.vectors import knn
 from narratrace.records import _Record
 
 # --- thresholds, and how each was calibrated -------------------------------------------------
@@ -360,29 +361,6 @@ def _unit(m: np.ndarray) -> np.ndarray:
     return (m / n).astype(np.float32)
 
 
-def _knn(query: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """k nearest rows of ``base`` for each row of ``query`` by cosine (rows unit length):
-    exact in blocks for small bases, usearch HNSW above EXACT_KNN_MAX."""
-    k = min(k, len(base))
-    if k == 0:
-        return np.zeros((len(query), 0), np.int64), np.zeros((len(query), 0), np.float32)
-    if len(base) <= EXACT_KNN_MAX:
-        keys = np.empty((len(query), k), np.int64)
-        sims = np.empty((len(query), k), np.float32)
-        for lo in range(0, len(query), 1024):
-            s = query[lo:lo + 1024] @ base.T
-            part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-            keys[lo:lo + 1024] = part
-            sims[lo:lo + 1024] = np.take_along_axis(s, part, axis=1)
-        return keys, sims
-    from usearch.index import Index
-
-    index = Index(ndim=base.shape[1], metric="cos", dtype="f16")
-    index.add(np.arange(len(base)), base)
-    m = index.search(query, k)
-    return m.keys.astype(np.int64), (1 - m.distances).astype(np.float32)
-
-
 def translation_groups(items: Sequence[Item], vectors, languages: Sequence[str | None], *,
                        threshold: float = TRANSLATION_MARGIN, window: float = TRANSLATION_WINDOW,
                        k: int = CANDIDATES_K) -> GroupResult:
@@ -433,7 +411,7 @@ def translation_groups(items: Sequence[Item], vectors, languages: Sequence[str |
         for lb, others in by_lang.items():
             if lb == la:
                 continue
-            keys, _ = _knn(q, doc[others], max(k, MARGIN_K))
+            keys, _ = knn(q, doc[others], max(k, MARGIN_K), exact_max=EXACT_KNN_MAX)
             for r, i in enumerate(members):
                 neigh[i].extend(others[c] for c in keys[r])
     cache: dict[tuple[int, int], float] = {}

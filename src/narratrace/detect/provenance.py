@@ -139,15 +139,13 @@ def neighbour_pairs(vectors: np.ndarray, threshold: float, k: int = NEIGHBOURS):
                     if j > i:
                         yield i, int(j), float(row[j])
         return
-    from usearch.index import Index
+    from narratrace.match.vectors import knn
 
-    index = Index(ndim=vectors.shape[1], metric="cos", dtype="f16")
-    index.add(np.arange(n), vectors)
-    matches = index.search(vectors, k + 1)
+    keys, sims = knn(vectors, vectors, k + 1, exact_max=0)
     for i in range(n):
-        for j, dist in zip(matches.keys[i], matches.distances[i]):
-            if j != i and 1 - dist >= threshold:
-                yield min(i, int(j)), max(i, int(j)), float(1 - dist)
+        for j, sim in zip(keys[i], sims[i]):
+            if j != i and sim >= threshold:
+                yield min(i, int(j)), max(i, int(j)), float(sim)
 
 
 def quote_trails(rows: list[dict], vectors: np.ndarray, *, threshold: float = SAME_QUOTE,

@@ -12,7 +12,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from narratrace.enrich.entities import Gazetteer, MentionSpan, merge_mentions, ner_mentions, normalize
-from narratrace.enrich.quotes import _shifted, extract_quotes
+from narratrace.enrich.quotes import extract_quotes, shift_spans, text_pieces
+from narratrace.enrich.quotes.english import parse
 from narratrace.enrich.quotes.model import QuoteFinding
 
 # Bump when extraction changes in a way that should redo stored quotes (`narratrace quotes --redo`
@@ -58,16 +59,13 @@ def annotate(text: str, sentences: list[tuple[int, int, str | None]], doc_langua
         chunk = text[start:end]
         nlp = nlp_for(lang) if nlp_for else None
         for q in extract_quotes(chunk, lang, nlp=nlp):
-            _shifted(q, start)
+            shift_spans(q, start)
             eid = gazetteer.link(q.speaker_name)
             out.quotes.append((q, eid, speaker_key(entity_keys.get(eid), q.speaker_name)))
         if nlp is not None:
-            from narratrace.enrich.quotes import PARSE_CHARS, _chunks
-            from narratrace.enrich.quotes.english import parse
-
             # the quote extractor's parse of the same pieces, reused (parse keeps the last one);
             # NER over the first NER_MAX_CHARS of a run only
-            for off, piece in _chunks(chunk[:NER_MAX_CHARS], PARSE_CHARS):
+            for off, piece in text_pieces(chunk[:NER_MAX_CHARS]):
                 ner.extend(ner_mentions(parse(nlp, piece), None, gazetteer, offset=start + off))
     out.mentions = merge_mentions(gaz, ner)
     return out

@@ -199,3 +199,27 @@ class VectorStore:
             return []
         m = idx.search(vec.astype(np.float32), min(k, len(idx)))
         return [(int(key), float(1.0 - dist)) for key, dist in zip(m.keys, m.distances)]
+
+
+def knn(query: np.ndarray, base: np.ndarray, k: int, *, exact_max: int = 20_000) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, cosines) of the k nearest rows of ``base`` for each row of ``query`` (rows unit
+    length): exact in blocks up to ``exact_max`` rows, an in-memory usearch HNSW index above, so
+    callers stay near-linear. Used by coordination (translations) and provenance (quote trails)."""
+    k = min(k, len(base))
+    if k == 0:
+        return np.zeros((len(query), 0), np.int64), np.zeros((len(query), 0), np.float32)
+    if len(base) <= exact_max:
+        keys = np.empty((len(query), k), np.int64)
+        sims = np.empty((len(query), k), np.float32)
+        for lo in range(0, len(query), 1024):
+            s = query[lo:lo + 1024] @ base.T
+            part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+            keys[lo:lo + 1024] = part
+            sims[lo:lo + 1024] = np.take_along_axis(s, part, axis=1)
+        return keys, sims
+    from usearch.index import Index
+
+    index = Index(ndim=base.shape[1], metric="cos", dtype="f16")
+    index.add(np.arange(len(base)), base)
+    m = index.search(query, k)
+    return m.keys.astype(np.int64), (1 - m.distances).astype(np.float32)

@@ -37,7 +37,7 @@ def english_pipeline():
 PARSE_CHARS = 50_000
 
 
-def _chunks(text: str, size: int):
+def text_pieces(text: str, size: int = PARSE_CHARS):
     """(offset, piece) pieces of at most ``size`` characters, cut after a line break when there is one."""
     start = 0
     while start < len(text):
@@ -49,7 +49,8 @@ def _chunks(text: str, size: int):
         start = end
 
 
-def _shifted(q: QuoteFinding, offset: int) -> QuoteFinding:
+def shift_spans(q: QuoteFinding, offset: int) -> QuoteFinding:
+    """Move every span of a finding by ``offset`` (a finding from a piece of a longer text)."""
     if offset:
         for name in ("start", "end", "cue_start", "cue_end", "speaker_start", "speaker_end",
                      "speaker_name_start", "speaker_name_end"):
@@ -72,9 +73,9 @@ def extract_quotes(text: str, language: str, *, nlp=None) -> list[QuoteFinding]:
         from .english import extract_english
 
         out = []
-        for start, chunk in _chunks(text, PARSE_CHARS):
+        for start, chunk in text_pieces(text):
             for q in extract_english(chunk, rules, nlp=nlp):
-                out.append(_shifted(q, start))
+                out.append(shift_spans(q, start))
         return out
     findings = extract_with_rules(text, rules)
     return resolve_speakers(text, findings, rules)
