@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -17,11 +19,49 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One throwaway PostgreSQL (with pgvector) per test session, on loopback, stopped after.
+    Each test gets its own database, copied from a template that already has the schema.
+    Without PostgreSQL binaries the PostgreSQL half of the store tests skips, unless
+    NARRATRACE_TEST_PG=require (CI sets it), which turns the skip into a failure."""
+    from narratrace.store import db
+    from narratrace.store.localpg import LocalPostgres, LocalPostgresError
+
+    try:
+        server = LocalPostgres().start()  # its own /tmp folder: pytest's is closed to `nobody`
+    except LocalPostgresError as exc:
+        if os.environ.get("NARRATRACE_TEST_PG") == "require":
+            pytest.fail(f"PostgreSQL is required here (NARRATRACE_TEST_PG=require): {exc}")
+        pytest.skip(f"no local PostgreSQL for the store tests: {exc}")
+    engine = db.make_engine(server.create_database("nt_template"))
+    db.upgrade(engine)
+    engine.dispose()
+    server.databases = itertools.count()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path):
+    """Where a test's workspace lives: an SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "ws.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    name = f"t{next(server.databases)}"
+    yield server.create_database(name, template="nt_template")
+    server.drop_database(name)
+
+
 @pytest.fixture
-def ws(tmp_path):
+def ws(store_url):
     from narratrace import Workspace
 
-    w = Workspace(tmp_path / "ws.db")
+    w = Workspace(store_url)
     yield w
     w.close()
 

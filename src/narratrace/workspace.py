@@ -282,22 +282,21 @@ class Workspace(AnalysisMixin, ProvenanceMixin):
             return out
 
     def search(self, query: str, *, limit: int = 20, **filters) -> Records:
-        """Full-text search over clean text and titles, ranked by BM25, with filters."""
-        if self.engine.dialect.name != "sqlite":
-            raise WorkspaceError("full-text search on this backend comes with the PostgreSQL store")
-        from narratrace.store import sqlite
-
-        fts = sqlite.fts_subquery(query)
+        """Full-text search over clean text and titles, ranked (BM25 on SQLite, ts_rank_cd on
+        PostgreSQL), with filters."""
+        backend = db.dialect_module(self.engine)
+        fts = backend.fts_subquery(query)
         if fts is None:
             return Records()
         with self.sessions() as s:
-            q = (select(Document.id, fts.c.rank, fts.c.snippet, Document.title, Document.url, Document.published_at,
+            q = (select(Document.id, fts.c.rank, Document.title, Document.url, Document.published_at,
                         Document.language, Source.key, Actor.key, Source.audience)
                  .join(fts, fts.c.id == Document.id)
                  .outerjoin(Source, Document.source_id == Source.id)
                  .outerjoin(Actor, Source.actor_id == Actor.id))
-            q = self._filter(q, **filters).order_by(fts.c.rank, Document.id).limit(limit)
-            return Records(SearchHit(*row) for row in s.execute(q))
+            rows = s.execute(self._filter(q, **filters).order_by(fts.c.rank, Document.id).limit(limit)).all()
+            snips = backend.snippets(s.connection(), query, [r[0] for r in rows])
+            return Records(SearchHit(r[0], r[1], snips.get(r[0], ""), *r[2:]) for r in rows)
 
     def stats(self) -> dict:
         with self.sessions() as s:
@@ -317,7 +316,7 @@ class Workspace(AnalysisMixin, ProvenanceMixin):
             first, last = s.execute(select(func.min(Document.published_at), func.max(Document.published_at))).one()
             events = dict(s.execute(select(IngestEvent.status, func.count()).group_by(IngestEvent.status)).all())
             return {
-                "workspace": self.path,
+                "workspace": db.redact(self.path),
                 "documents": n_docs,
                 "unique_documents": n_docs - sum(dup.values()),
                 "exact_duplicates": dup.get("exact", 0),

@@ -25,6 +25,17 @@ ZWNJ = "\u200c"
 # would otherwise reach the analyst's terminal through `docs show`).
 _INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u00ad\u2060"
                         "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def visible_controls(value: str | None) -> str | None:
+    """Control characters in an identifier (origin, URL, author) written as \\xNN: the analyst
+    still sees exactly what the input held, and PostgreSQL text cannot store NUL at all."""
+    if value is None:
+        return None
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+
 _PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufeff]+")
 _ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
 # Letters Persian uses and Arabic does not: one of them marks a paragraph as Persian.

@@ -13,7 +13,8 @@ out = Console()
 err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[str | None, typer.Option(
-    "--workspace", "-w", help="Workspace file (default: $NARRATRACE_WORKSPACE, else ./narratrace.db).",
+    "--workspace", "-w", help="Workspace: an SQLite file or a postgresql://user@host/db URL "
+                            "(default: $NARRATRACE_WORKSPACE, else ./narratrace.db).",
     envvar="NARRATRACE_WORKSPACE", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only these source ids (repeatable).")]
@@ -33,9 +34,11 @@ def fail(message: str, code: int = 1) -> None:
 def open_ws(path: str | None, create: bool = False):
     from narratrace.workspace import Workspace, WorkspaceError
 
+    from narratrace.store.db import StoreError
+
     try:
         return Workspace(path, create=create)
-    except WorkspaceError as exc:
+    except (WorkspaceError, StoreError) as exc:
         fail(str(exc))
 
 

@@ -59,9 +59,10 @@ def _main(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 @app.command()
 def init(workspace: WorkspaceOpt = None) -> None:
-    """Create an empty workspace (a single SQLite file) or upgrade an old one.
+    """Create an empty workspace (an SQLite file, or the schema in a PostgreSQL database) or upgrade one.
 
     Example: narratrace init --workspace campaign.db
+    Example: narratrace init --workspace postgresql://analyst@db.example:5432/campaign
     """
     ws = open_ws(workspace, create=True)
     out.print(f"workspace ready: {ws.path}")
@@ -381,11 +382,13 @@ from narratrace.cli import analysis as _analysis  # noqa: E402
 from narratrace.cli import provenance as _provenance  # noqa: E402
 from narratrace.cli import report as _report  # noqa: E402
 from narratrace.cli import serve as _serve  # noqa: E402
+from narratrace.cli import store as _store  # noqa: E402
 
 _analysis.register(app)  # the analysis commands live in their own module
 _provenance.register(app)
 _report.register(app)
 _serve.register(app)
+_store.register(app)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from narratrace.cli.common import WorkspaceOpt, _esc, err, fail, open_ws
+from narratrace.store.db import redact
 
 TokenOpt = Annotated[list[str] | None, typer.Option(
     "--token", help="NAME:ROLE:TOKEN (role viewer or analyst; repeatable). Also $NARRATRACE_TOKENS, comma-separated.",
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
 
         mode = f"{len(tokens)} token(s)" if tokens else "open (local user, analyst)"
         shown = f"[{host}]" if ":" in host else host
-        err.print(f"narratrace serving {_esc(ws.path)} on http://{shown}:{port}/ — API /api, reference /docs; "
+        err.print(f"narratrace serving {_esc(redact(ws.path))} on http://{shown}:{port}/ — API /api, reference /docs; "
                   f"auth: {mode}", highlight=False)
         # proxy_headers off: behind no proxy, a forged X-Forwarded-For must not change anything.
         uvicorn.run(web, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)

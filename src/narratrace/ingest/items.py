@@ -59,8 +59,11 @@ class Problem:
 
     def __post_init__(self) -> None:
         # One line, always: reasons quote parser messages, which may span lines or echo input.
-        self.reason = " ".join(self.reason.split())[:500]
-        self.origin = " ".join(self.origin.split())
+        # Control characters are shown as \xNN: visible to the analyst, storable everywhere.
+        from narratrace.clean.normalize import visible_controls
+
+        self.reason = visible_controls(" ".join(self.reason.split())[:500])
+        self.origin = visible_controls(" ".join(self.origin.split()))
 
     def line(self) -> str:
         return f"{self.origin}: {self.reason}"

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
 from narratrace.clean.extract import Extracted, extract
-from narratrace.clean.normalize import normalize_title
+from narratrace.clean.normalize import normalize_title, visible_controls
 from narratrace.enrich.language import document_language, majority_language, sentence_language
 from narratrace.ingest import dedup
 from narratrace.ingest.items import InputError, Problem, RawItem
@@ -279,12 +279,12 @@ class Ingestor:
             meta.setdefault("clean", {})["learned_lines"] = len(ext.lines) - len(lines)
             doc = Document(
                 source_id=p.source_id,
-                origin=it.origin,
-                url=it.url or ext.url,
-                canonical_url=ext.url if ext.url and ext.url != it.url else None,
+                origin=visible_controls(it.origin),
+                url=visible_controls(it.url or ext.url),
+                canonical_url=visible_controls(ext.url) if ext.url and ext.url != it.url else None,
                 title=normalize_title(it.title or ext.title, ext.language_hint),
-                author=it.author or ext.author,
-                site_name=ext.site_name,
+                author=visible_controls(it.author or ext.author),
+                site_name=visible_controls(ext.site_name),
                 published_at=published_at,
                 language=language,
                 content_type=it.kind,

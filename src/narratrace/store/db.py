@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic import command
@@ -10,17 +11,31 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+class StoreError(RuntimeError):
+    pass
+
+
 def store_url(path_or_url: str | Path) -> str:
-    """A path means an embedded SQLite file; a URL (postgresql://…) is used as is."""
+    """A path means an embedded SQLite file; a URL is used as is, except that a plain
+    ``postgresql://`` (SQLAlchemy's default driver is psycopg2) means psycopg 3, the one the
+    ``postgres`` extra installs."""
     s = str(path_or_url)
     if "://" in s:
+        if s.startswith(("postgresql://", "postgres://")):
+            s = "postgresql+psycopg://" + s.split("://", 1)[1]
         return s
     return "sqlite:///" + str(Path(s).expanduser().resolve())
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and `stats`."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", str(url))
 
 
 def make_engine(url: str) -> Engine:
@@ -30,7 +45,28 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         sqlite.install_pragmas(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if url.startswith("postgresql"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise StoreError("a PostgreSQL store needs the postgres extra: pip install 'narratrace[postgres]'") from exc
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # a malformed URL or an unknown driver
+        raise StoreError(f"cannot open store {redact(url)}: {exc}") from exc
+
+
+def dialect_module(engine: Engine):
+    """The module with this backend's own SQL (full text, vector index): sqlite or postgres."""
+    if engine.dialect.name == "sqlite":
+        from narratrace.store import sqlite
+
+        return sqlite
+    if engine.dialect.name == "postgresql":
+        from narratrace.store import postgres
+
+        return postgres
+    raise ValueError(f"unsupported database backend {engine.dialect.name!r}: use SQLite or PostgreSQL")
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -44,8 +80,12 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it already is."""
     cfg = _alembic_config(engine)
     head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:  # server down, wrong password, no such database
+        raise StoreError(f"cannot connect to {redact(engine.url.render_as_string(hide_password=True))}: "
+                         f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}") from exc
     if current != head:
         command.upgrade(cfg, "head")
 

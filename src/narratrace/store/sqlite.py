@@ -1,7 +1,8 @@
 """SQLite-only SQL, kept in this one module: pragmas and the FTS5 full-text index.
 
-The PostgreSQL backend (a later issue) replaces this module with tsvector search; nothing
-outside it may use SQLite-specific SQL.
+``narratrace.store.postgres`` is its PostgreSQL counterpart (tsvector search, pgvector); both
+offer ``fts_subquery`` and ``snippets``, and ``db.dialect_module`` picks one. Nothing outside
+these two modules may use dialect-specific SQL.
 """
 
 from __future__ import annotations
@@ -89,19 +90,28 @@ def to_fts_query(query: str) -> str:
 
 
 def fts_subquery(query: str):
-    """A selectable of (id, rank, snippet) for the FTS match; joined by portable code."""
-    from sqlalchemy import Float, Integer, String
+    """A selectable of (id, rank) for the FTS match, lower rank first; joined by portable code."""
+    from sqlalchemy import Float, Integer
 
     match = to_fts_query(query)
     if not match:
         return None
     return (
-        text(
-            "SELECT rowid AS id, bm25(document_fts, 2.0, 1.0) AS rank, "
-            "snippet(document_fts, 1, '\u27e8', '\u27e9', '…', 24) AS snippet "
-            "FROM document_fts WHERE document_fts MATCH :q"
-        )
+        text("SELECT rowid AS id, bm25(document_fts, 2.0, 1.0) AS rank "
+             "FROM document_fts WHERE document_fts MATCH :q")
         .bindparams(q=match)
-        .columns(id=Integer, rank=Float, snippet=String)
+        .columns(id=Integer, rank=Float)
         .subquery("fts")
     )
+
+
+def snippets(conn, query: str, ids: list[int]) -> dict[int, str]:
+    """Highlighted fragments for the few hits shown."""
+    match = to_fts_query(query)
+    if not match or not ids:
+        return {}
+    marks = ",".join(str(int(i)) for i in ids)
+    rows = conn.execute(text(
+        "SELECT rowid, snippet(document_fts, 1, '\u27e8', '\u27e9', '…', 24) FROM document_fts "
+        f"WHERE document_fts MATCH :q AND rowid IN ({marks})"), {"q": match})
+    return {i: s for i, s in rows}
