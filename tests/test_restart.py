@@ -3,7 +3,6 @@ uninterrupted run."""
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,39 +23,63 @@ TABLES = {
     "document_signature": "SELECT * FROM document_signature ORDER BY document_id",
     "boilerplate_scope": "SELECT * FROM boilerplate_scope ORDER BY scope",
     "boilerplate_line": "SELECT * FROM boilerplate_line ORDER BY scope, line_hash",
-    "fts": "SELECT rowid, title, text FROM document_fts ORDER BY rowid",
 }
+SQLITE_ONLY = {"fts": "SELECT rowid, title, text FROM document_fts ORDER BY rowid"}
 
 
 def cli(*args):
     return [sys.executable, "-m", "narratrace.cli.main", *args]
 
 
+def _engine(db):
+    from narratrace.store import db as store
+
+    return store.make_engine(store.store_url(db))
+
+
 def dump(db):
-    con = sqlite3.connect(db)
+    from sqlalchemy import text
+
+    engine = _engine(db)
     try:
-        return {name: con.execute(sql).fetchall() for name, sql in TABLES.items()}
+        with engine.connect() as con:
+            tables = {**TABLES, **(SQLITE_ONLY if engine.dialect.name == "sqlite" else {})}
+            return {name: [tuple(r) for r in con.execute(text(sql))] for name, sql in tables.items()}
     finally:
-        con.close()
+        engine.dispose()
 
 
 def count(db):
+    from sqlalchemy import text
+
+    engine = _engine(db)
     try:
-        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute("SELECT count(*) FROM document").fetchone()[0]
-        finally:
-            con.close()
-    except sqlite3.Error:
+        with engine.connect() as con:
+            return con.execute(text("SELECT count(*) FROM document")).scalar_one()
+    except Exception:  # not created yet, or locked mid-write
         return 0
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_stores(request, tmp_path):
+    if request.param == "sqlite":
+        yield str(tmp_path / "ref.db"), str(tmp_path / "crashed.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    names = [f"restart{next(server.databases)}" for _ in range(2)]
+    yield tuple(server.create_database(n) for n in names)
+    for n in names:
+        server.drop_database(n)
 
 
 @pytest.mark.slow
-def test_kill_9_then_rerun_gives_the_same_store(tmp_path):
+def test_kill_9_then_rerun_gives_the_same_store(tmp_path, two_stores):
     corpus = tmp_path / "corpus"
     registry = generate_corpus(corpus, N_DOCS, seed=11)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    ref, crashed = str(tmp_path / "ref.db"), str(tmp_path / "crashed.db")
+    ref, crashed = two_stores
     for db in (ref, crashed):
         subprocess.run(cli("sources", "import", str(registry), "-w", db), check=True, env=env, capture_output=True)
 
@@ -78,6 +101,7 @@ def test_kill_9_then_rerun_gives_the_same_store(tmp_path):
     assert f'"already_present": {partial}' in done.stdout
 
     a, b = dump(ref), dump(crashed)
-    for name in TABLES:
+    assert a.keys() == b.keys()
+    for name in a:
         assert a[name] == b[name], f"{name} differs after kill -9 and rerun"
     assert len(a["document"]) > 400 and len(a["boilerplate_line"]) > 0

@@ -69,6 +69,18 @@ def dialect_module(engine: Engine):
     raise ValueError(f"unsupported database backend {engine.dialect.name!r}: use SQLite or PostgreSQL")
 
 
+def is_backend_object(name: str | None, type_: str) -> bool:
+    """Objects a backend adds beside the portable schema (FTS5 tables, the tsvector index, the
+    per-model pgvector tables): not in the models, so autogenerate and schema checks skip them."""
+    if not name:
+        return False
+    if type_ == "table":
+        return name.startswith(("document_fts", "vec_"))
+    if type_ == "index":
+        return name == "ix_document_fts_pg" or name.startswith("vec_")
+    return False
+
+
 def _alembic_config(engine: Engine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

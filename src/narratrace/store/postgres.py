@@ -61,9 +61,8 @@ def to_tsquery_text(query: str) -> str:
             toks = _TOKEN.findall(phrase)
             if toks:
                 groups[-1].append("(" + " <-> ".join(f"'{t}'" for t in toks) + ")")
-        elif word == "OR":
-            if groups[-1]:
-                groups.append([])
+        elif word == "OR" and groups[-1]:  # as on SQLite: a leading or doubled OR is a word
+            groups.append([])
         else:
             prefix = word.endswith("*")
             groups[-1].extend(f"'{t}'" + (":*" if prefix else "") for t in _TOKEN.findall(word))

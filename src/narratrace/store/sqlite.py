@@ -41,11 +41,6 @@ FTS_DROP = [
 ]
 
 
-def is_fts_table(name: str | None) -> bool:
-    """FTS5 creates shadow tables; the ORM does not model them, so autogenerate skips them."""
-    return bool(name) and name.startswith("document_fts")
-
-
 def install_pragmas(engine: Engine) -> None:
     """WAL for concurrent readers during ingest; foreign keys on; wait instead of failing on locks."""
 

@@ -2,12 +2,12 @@
 
 from alembic import context
 
+from narratrace.store.db import is_backend_object
 from narratrace.store.models import Base
-from narratrace.store.sqlite import is_fts_table
 
 
 def include_name(name, type_, _parent_names):
-    return not (type_ == "table" and is_fts_table(name))
+    return not is_backend_object(name, type_)
 
 
 config = context.config
