@@ -70,14 +70,16 @@ def dialect_module(engine: Engine):
 
 
 def is_backend_object(name: str | None, type_: str) -> bool:
-    """Objects a backend adds beside the portable schema (FTS5 tables, the tsvector index, the
-    per-model pgvector tables): not in the models, so autogenerate and schema checks skip them."""
+    """Objects a backend adds beside the portable schema (FTS5 tables, the tsvector column and
+    index, the per-model pgvector tables): not in the models, so autogenerate and schema checks skip them."""
     if not name:
         return False
     if type_ == "table":
         return name.startswith(("document_fts", "vec_"))
     if type_ == "index":
         return name == "ix_document_fts_pg" or name.startswith("vec_")
+    if type_ == "column":
+        return name == "fts_vector"
     return False
 
 
