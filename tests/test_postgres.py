@@ -191,3 +191,28 @@ def test_unreachable_server_gives_a_clear_error(tmp_path):
         Workspace("postgresql://someone:secret@127.0.0.1:1/nowhere")
     res = CliRunner().invoke(app, ["stats", "-w", "postgresql://someone:secret@127.0.0.1:1/nowhere"])
     assert res.exit_code == 1 and "cannot connect" in res.output and "secret" not in res.output
+
+
+API_READS = ["/api/sources", "/api/documents?limit=500", "/api/documents?language=fa&limit=5", "/api/documents/12",
+             "/api/sentences?limit=50", "/api/narratives", "/api/matches?limit=1000",
+             "/api/narratives/front-organises-unrest/matches", "/api/narratives/front-organises-unrest/prevalence",
+             "/api/narratives/front-organises-unrest/spread", "/api/contradictions", "/api/quotes?limit=500",
+             "/api/speakers", "/api/coordination", "/api/entities", "/api/search?q=Front&semantic=true&limit=5"]
+
+
+def test_the_rest_api_answers_the_same_on_both_stores(demo_pair):
+    """The analyst's desk reads through the same Workspace calls: every read gives the same JSON."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from narratrace.serve.app import create_app
+
+    a, b, _, _ = demo_pair
+    ca, cb = TestClient(create_app(a)), TestClient(create_app(b))
+    for url in API_READS:
+        ra, rb = ca.get(url), cb.get(url)
+        assert ra.status_code == rb.status_code == 200, (url, ra.status_code, rb.status_code, rb.text[:300])
+        assert ra.json() == rb.json(), url
+    stats_a, stats_b = ca.get("/api/stats").json(), cb.get("/api/stats").json()
+    stats_a.pop("workspace"), stats_b.pop("workspace")
+    assert stats_a == stats_b

@@ -100,6 +100,9 @@ class AnalysisMixin:
     """Needs ``self.sessions``, ``self.path``, ``self.engine`` and ``self._filter`` (Workspace)."""
 
     embedder_name: str | None = None
+    # Who runs the model stages: "local" (default), "ray", or a runner object (narratrace.run);
+    # None means $NARRATRACE_RUNNER, else local. A method's own runner= argument wins.
+    runner: object | None = None
 
     # -- models and vectors -----------------------------------------------------------------
 
@@ -108,10 +111,14 @@ class AnalysisMixin:
             from narratrace.match.embed import get_embedder
             from narratrace.match.vectors import VectorStore
 
-            index_dir = None
-            if self.engine.dialect.name == "sqlite" and self.path != ":memory:":
+            index_dir, factory = None, None
+            if self.engine.dialect.name == "postgresql":
+                from narratrace.store.postgres import PgVectorIndex
+
+                factory = lambda model_id, dim: PgVectorIndex(self.engine, model_id, dim)  # noqa: E731
+            elif self.path != ":memory:":
                 index_dir = Path(str(self.path) + ".vectors")
-            self._vectors = VectorStore(self.sessions, get_embedder(self.embedder_name), index_dir)
+            self._vectors = VectorStore(self.sessions, get_embedder(self.embedder_name), index_dir, factory)
         return self._vectors
 
     def nli(self):
@@ -121,10 +128,18 @@ class AnalysisMixin:
             self._nli = load_nli(os.environ.get("NARRATRACE_NLI_MODEL") or None)
         return self._nli
 
+    def _runner(self, runner=None):
+        from narratrace.run import get_runner
+
+        return get_runner(runner if runner is not None else self.runner)
+
     def index_sentences(self, progress: Callable[[int], None] | None = None,
-                        on_total: Callable[[int], None] | None = None) -> int:
-        """Embed (cached) and index every sentence added since the last call."""
-        return self.vector_store().update(progress=progress, on_total=on_total)
+                        on_total: Callable[[int], None] | None = None, runner=None) -> int:
+        """Embed (cached) and index every sentence added since the last call. The embedding runs
+        through ``runner`` ("local" or "ray", see narratrace.run); progress counts texts embedded."""
+        from narratrace.run.stages import index_sentences
+
+        return index_sentences(self.vector_store(), self._runner(runner), progress=progress, on_total=on_total)
 
     def semantic_search(self, query: str, *, limit: int = 20, min_score: float = 0.0, **filters) -> Records:
         """Sentences closest in meaning to ``query``, in any language, with the record's filters."""
@@ -192,10 +207,12 @@ class AnalysisMixin:
         except ValueError as exc:
             raise AnalysisError(str(exc)) from exc
 
-    def match_narratives(self, keys: list[str] | None = None, progress: Callable[[int], None] | None = None):
+    def match_narratives(self, keys: list[str] | None = None, progress: Callable[[int], None] | None = None,
+                         runner=None):
         from narratrace.match.stance import match_narratives
 
-        return match_narratives(self.sessions, self.vector_store(), self.nli(), keys=keys, progress=progress)
+        return match_narratives(self.sessions, self.vector_store(), self.nli(), keys=keys, progress=progress,
+                                runner=self._runner(runner))
 
     def matches(self, narrative: str | None = None, *, stance: str | None = None, limit: int | None = None,
                 **filters) -> Records:
@@ -209,7 +226,8 @@ class AnalysisMixin:
                 q = q.where(Narrative.key == narrative)
             if stance:
                 q = q.where(NarrativeMatch.stance == stance)
-            q = self._filter(q, **filters).order_by(Document.published_at, Sentence.id, Narrative.key)
+            q = self._filter(q, **filters).order_by(Document.published_at.is_(None), Document.published_at,
+                                                    Sentence.id, Narrative.key)
             if limit:
                 q = q.limit(limit)
             out = []
@@ -286,10 +304,11 @@ class AnalysisMixin:
 
     # -- contradictions -----------------------------------------------------------------------
 
-    def find_contradictions(self, *, actor: str | None = None, progress: Callable[[int], None] | None = None):
+    def find_contradictions(self, *, actor: str | None = None, progress: Callable[[int], None] | None = None,
+                            runner=None):
         from narratrace.detect.contradictions import find_contradictions
 
-        return find_contradictions(self, actor=actor, progress=progress)
+        return find_contradictions(self, actor=actor, progress=progress, runner=self._runner(runner))
 
     def contradictions(self, *, actor: str | None = None, cross_audience: bool | None = None,
                        limit: int | None = None) -> Records:

@@ -41,8 +41,27 @@ def _errors():
     from narratrace.match.nli import NLIError
     from narratrace.match.registry import NarrativeError
     from narratrace.report.prevalence import PrevalenceError
+    from narratrace.run import RunnerError
 
-    return (AnalysisError, EmbedderError, NLIError, NarrativeError, PrevalenceError, ValueError)
+    return (AnalysisError, EmbedderError, NLIError, NarrativeError, PrevalenceError, RunnerError, ValueError)
+
+
+RunnerOpt = Annotated[str | None, typer.Option(
+    "--runner", help="Where the model stages run: local (default, this process) or ray (a local Ray instance, "
+                     "or the cluster at --ray-address / $RAY_ADDRESS; needs pip install 'narratrace[ray]'). "
+                     "Default: $NARRATRACE_RUNNER, else local.")]
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--ray-address", help="Ray cluster to join, e.g. 10.0.0.5:6379 or auto (implies --runner ray); "
+                          "see docs/ray.md.")]
+
+
+def _runner(name: str | None, address: str | None):
+    """The runner the options ask for; one per command, so Ray starts once for all its stages."""
+    from narratrace.run import get_runner
+
+    if address and not name:
+        name = "ray"
+    return _run(get_runner, name, address=address)
 
 
 def _run(fn, *args, **kwargs):
@@ -52,37 +71,57 @@ def _run(fn, *args, **kwargs):
         fail(str(exc))
 
 
+def _on_device() -> str:
+    """' on cuda:0 (torch, ...)' / ' on cpu (numpy ...)' for the embedding step's label."""
+    from narratrace.match.device import DeviceError, resolve
+
+    try:
+        return f" on {resolve().describe()}"
+    except DeviceError:
+        return ""  # the embedder raises the clear error itself
+
+
 def _day(d) -> str:
     return d.strftime("%Y-%m-%d") if d else "—"
 
 
-def index(workspace: WorkspaceOpt = None) -> None:
+def index(workspace: WorkspaceOpt = None, runner: RunnerOpt = None, ray_address: RayAddressOpt = None) -> None:
     """Embed every new sentence (cached by text) and add it to the vector index.
 
-    Example: narratrace index -w campaign.db
+    Examples: narratrace index -w campaign.db
+
+        narratrace index -w campaign.db --runner ray   (a local Ray instance on every CPU)
     """
     ws = open_ws(workspace)
-    with step_progress(err, "embed sentences") as (on_total, advance):
-        n = _run(ws.index_sentences, progress=advance, on_total=on_total)
+    run = _runner(runner, ray_address)
+    with step_progress(err, f"embed sentences{_on_device()}") as (on_total, advance):
+        n = _run(ws.index_sentences, progress=advance, on_total=on_total, runner=run)
     out.print(f"indexed {n} new sentences")
 
 
-def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False, runner: RunnerOpt = None,
+            ray_address: RayAddressOpt = None) -> None:
     """The whole analysis: index sentences, match narratives, find contradictions, extract quotes and
     speakers, find coordinated publication.
 
-    Example: narratrace analyze -w campaign.db
+    Examples: narratrace analyze -w campaign.db
+
+        narratrace analyze -w postgresql://analyst@db/campaign --runner ray --ray-address 10.0.0.5:6379
+
+    --runner ray runs the model stages (embedding, NLI for matching and contradictions) as Ray
+    Data jobs; results are identical to the local runner's (docs/ray.md).
     """
     from narratrace.cli.provenance import extract
 
     ws = open_ws(workspace)
-    with step_progress(err, "embed sentences") as (on_total, advance):
-        n = _run(ws.index_sentences, progress=advance, on_total=on_total)
+    run = _runner(runner, ray_address)
+    with step_progress(err, f"embed sentences{_on_device()}") as (on_total, advance):
+        n = _run(ws.index_sentences, progress=advance, on_total=on_total, runner=run)
     with step_progress(err, "match narratives") as (on_total, advance):
         on_total(len(ws.narratives()))
-        rep = _run(ws.match_narratives, progress=advance)
+        rep = _run(ws.match_narratives, progress=advance, runner=run)
     with step_progress(err, "contradictions") as (_t, advance):
-        found = _run(ws.find_contradictions, progress=advance)
+        found = _run(ws.find_contradictions, progress=advance, runner=run)
     quotes = extract(ws)
     with step_progress(err, "coordination") as (_t, _a):
         coordination = _run(ws.find_coordination)
@@ -226,16 +265,20 @@ def contradictions(
     actor: Annotated[str | None, typer.Option("--actor", help="Only this actor id.")] = None,
     cross_audience: Annotated[bool, typer.Option("--cross-audience", help="Only pairs across audiences.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n")] = 30,
-    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False, runner: RunnerOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Pairs of one actor's statements that contradict each other, quotes side by side.
 
-    Example: narratrace contradictions --cross-audience --actor kavaran-state
+    Examples: narratrace contradictions --cross-audience --actor kavaran-state
+
+        narratrace contradictions --refresh --runner ray   (NLI scoring as a Ray job)
     """
     ws = open_ws(workspace)
     if refresh:
+        run = _runner(runner, ray_address)
         with step_progress(err, "contradictions") as (_t, advance):
-            _run(ws.find_contradictions, actor=actor, progress=advance)
+            _run(ws.find_contradictions, actor=actor, progress=advance, runner=run)
     rows = ws.contradictions(actor=actor, cross_audience=True if cross_audience else None, limit=limit)
     if as_json:
         return _print_json(rows.dicts())

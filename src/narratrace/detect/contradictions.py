@@ -107,10 +107,18 @@ def _ordered(a: _Stmt, b: _Stmt) -> tuple[_Stmt, _Stmt]:
     return (a, b) if ka <= kb else (b, a)
 
 
-def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int], None] | None = None) -> dict:
+def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int], None] | None = None,
+                        runner=None) -> dict:
+    """Per actor: narrative evidence on the driver; NLI evidence for the candidate pairs of every
+    actor scored first, in one pass through ``runner`` (run/, default local), then the same
+    per-actor decisions and writes as always."""
+    from narratrace.run import get_runner
+    from narratrace.run.stages import index_sentences, nli_batches
+
+    runner = get_runner(runner)
     nli = ws.nli()
     vs = ws.vector_store()
-    vs.update()
+    index_sentences(vs, runner)
     with ws.sessions() as s:
         q = select(Actor.id, Actor.key).where(Actor.id.in_(select(Source.actor_id)))
         if actor:
@@ -124,7 +132,20 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
         incompatible |= {(b, a) for a, b in incompatible}
     totals = {"actors": 0, "narratives": 0, "nli": 0}
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    kind = getattr(nli, "kind", "query")
+    # NLI candidates of every actor first, so the runner gets one job for all of them (a Ray job
+    # per actor would pay its start-up and model loads once per actor)
+    ranked_by_actor = {actor_id: _nli_candidates(ws, vs, actor_id) for actor_id, _key in actors}
+    asks, slots = [], []
+    for actor_id, _key in actors:
+        ranked = ranked_by_actor[actor_id]
+        for c0 in range(0, len(ranked), NLI_CHUNK):  # chunks as before: bounded memory, same batches
+            chunk = ranked[c0:c0 + NLI_CHUNK]
+            texts = dict(_texts(ws, vs, sorted({x for (a, b), _ in chunk for x in (a, b)})))
+            asks.append(([texts[a] for (a, b), _ in chunk], [texts[b] for (a, b), _ in chunk], True))
+            slots.append((actor_id, chunk))
+    p_contradict: dict[int, list] = defaultdict(list)
+    for (actor_id, chunk), (ab, ba) in zip(slots, nli_batches(vs, nli, asks, runner) if asks else []):
+        p_contradict[actor_id].append((chunk, np.maximum(ab[:, 2], ba[:, 2])))
     for actor_id, _key in actors:
         with ws.sessions() as s:
             stmts = _statements(s, actor_id)
@@ -165,31 +186,13 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
                                                 "narrative_b_id": nb, "embed_model": vs.embedder.model_id,
                                                 "nli_model": None}, (min(na, nb), max(na, nb)))
         # NLI evidence among the actor's claim-like statements (those matched to a narrative)
-        claim_ids = sorted({m[0] for m in matches})
-        pairs: dict[tuple[int, int], float] = {}
-        if claim_ids:
-            V = vs.embed([t for _, t in _texts(ws, vs, claim_ids)])
-            claim_set = set(claim_ids)
-            for i, sid in enumerate(claim_ids):
-                for other, sim in vs.search(V[i], NLI_NEIGHBOURS * 4):
-                    if other in claim_set and other != sid and sim >= NLI_MIN_SIMILARITY \
-                            and stmts[other].group != stmts[sid].group:
-                        pairs[(min(sid, other), max(sid, other))] = sim
-            # the most similar pairs first, at most MAX_NLI_PAIRS, scored in chunks (bounded memory)
-            ranked = sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NLI_PAIRS]
-            vec = lambda t: vs.embed(t, kind=kind)  # noqa: E731
-            for c0 in range(0, len(ranked), NLI_CHUNK):
-                chunk = ranked[c0:c0 + NLI_CHUNK]
-                texts = dict(_texts(ws, vs, sorted({x for (a, b), _ in chunk for x in (a, b)})))
-                a_t = [texts[a] for (a, b), _ in chunk]
-                b_t = [texts[b] for (a, b), _ in chunk]
-                pc = np.maximum(nli.predict(a_t, b_t, vectors=vec)[:, 2], nli.predict(b_t, a_t, vectors=vec)[:, 2])
-                for ((a, b), sim), p in zip(chunk, pc):
-                    if p >= NLI_MIN_CONTRADICT:
-                        keep(stmts[a], stmts[b], {"kind": "nli", "score": float(p), "similarity": float(sim),
-                                                  "p_contradict": float(p), "narrative_a_id": None, "narrative_b_id": None,
-                                                  "embed_model": vs.embedder.model_id, "nli_model": nli.model_id},
-                             ("nli",))
+        for chunk, pc in p_contradict.pop(actor_id, []):
+            for ((a, b), sim), p in zip(chunk, pc):
+                if p >= NLI_MIN_CONTRADICT:
+                    keep(stmts[a], stmts[b], {"kind": "nli", "score": float(p), "similarity": float(sim),
+                                              "p_contradict": float(p), "narrative_a_id": None, "narrative_b_id": None,
+                                              "embed_model": vs.embedder.model_id, "nli_model": nli.model_id},
+                         ("nli",))
         rows = [r for kept in best.values() for r in kept]
         # one row per sentence pair (the unique key): narrative evidence outranks NLI for the same pair
         uniq: dict[tuple[int, int], dict] = {}
@@ -208,6 +211,26 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
         if progress:
             progress(1)
     return totals
+
+
+def _nli_candidates(ws, vs, actor_id: int) -> list[tuple[tuple[int, int], float]]:
+    """Near-topic pairs of the actor's claim-like statements (those matched to a narrative), from
+    different document groups: the MAX_NLI_PAIRS most similar, as ((a, b), cosine)."""
+    with ws.sessions() as s:
+        stmts = _statements(s, actor_id)
+        claim_ids = sorted(set(s.scalars(select(NarrativeMatch.sentence_id).where(
+            NarrativeMatch.sentence_id.in_(list(stmts)), NarrativeMatch.stance.in_(("asserts", "denies"))))))
+    pairs: dict[tuple[int, int], float] = {}
+    if claim_ids:
+        V = vs.embed([t for _, t in _texts(ws, vs, claim_ids)])
+        claim_set = set(claim_ids)
+        for i, sid in enumerate(claim_ids):
+            for other, sim in vs.search(V[i], NLI_NEIGHBOURS * 4):
+                if other in claim_set and other != sid and sim >= NLI_MIN_SIMILARITY \
+                        and stmts[other].group != stmts[sid].group:
+                    pairs[(min(sid, other), max(sid, other))] = sim
+    # the most similar pairs first, at most MAX_NLI_PAIRS
+    return sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NLI_PAIRS]
 
 
 def _texts(ws, vs, ids: list[int]) -> list[tuple[int, str]]:

@@ -76,61 +76,55 @@ def decide_stance(sim_a: np.ndarray, sim_c: np.ndarray | None, nli_a: np.ndarray
 
 def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, *, keys: list[str] | None = None,
                      progress: Callable[[int], None] | None = None,
-                     min_similarity: float = MIN_SIMILARITY) -> MatchReport:
+                     min_similarity: float = MIN_SIMILARITY, runner=None) -> MatchReport:
+    """Candidates (ANN search) and decisions run here; the model work — sentence and statement
+    vectors, NLI of the kept pairs — runs through ``runner`` (run/, default local) in batches of
+    one narrative's pairs, so every runner stores the same rows."""
+    from narratrace.run import get_runner
+    from narratrace.run.stages import cache_texts, index_sentences, nli_batches
+
+    runner = get_runner(runner)
     report = MatchReport()
-    vectors.update()
+    index_sentences(vectors, runner)
     with sessions() as s:
         q = select(Narrative).where(Narrative.status == "active")
         if keys:
             q = q.where(Narrative.key.in_(keys))
         narratives = list(s.scalars(q))
         specs = [(n.id, [(st.id, st.kind, st.text) for st in n.statements]) for n in narratives]
-    nli_vectors = None
+    # statement vectors from the cache, never fresh float32 ones: the same inputs on every run
+    cache_texts(vectors, [t for _, sts in specs for _, _, t in sts], "query", runner)
+    plans = [_candidates(sessions, vectors, nid, statements, min_similarity, report) for nid, statements in specs]
+    nli_out: list = []
     if nli is not None:
-        kind = getattr(nli, "kind", "query")
-        nli_vectors = lambda texts: vectors.embed(texts, kind=kind)  # noqa: E731 — reuse the cache
-    for nid, statements in specs:
+        asks = []  # one NLI batch per narrative and statement kind, as match_narratives always asked
+        for p in plans:
+            if p is not None:
+                asks.append((p["prem"], [p["a_items"][p["best_a"][k]][1] for k in p["keep"]], False))
+                if p["C"] is not None and NLI_WEIGHT:  # stored evidence is against the assertion only
+                    asks.append((p["prem"], [p["c_items"][p["best_c"][k]][1] for k in p["keep"]], False))
+        nli_out = [probs[0] for probs in nli_batches(vectors, nli, asks, runner)]
+    for (nid, _statements), p in zip(specs, plans):
         report.narratives += 1
-        a_items = [(i, t) for i, k, t in statements if k == "assertion"]
-        c_items = [(i, t) for i, k, t in statements if k == "counter"]
-        A = vectors.embed([t for _, t in a_items], kind="query")
-        C = vectors.embed([t for _, t in c_items], kind="query") if c_items else None
-        cands: set[int] = set()
-        for vec in (A if C is None else np.vstack([A, C])):
-            cands.update(sid for sid, sim in vectors.search(vec, CANDIDATES) if sim >= min_similarity - 0.03)
-        ids = sorted(cands)
-        report.candidates += len(ids)
         rows = []
-        if ids:
-            with sessions() as s:
-                texts = dict(vectors.sentence_texts(s, ids))
-            V = vectors.embed([texts[i] for i in ids])
-            SA = V @ A.T
-            sim_a, best_a = SA.max(1), SA.argmax(1)
-            sim_c = best_c = None
-            if C is not None:
-                SC = V @ C.T
-                sim_c, best_c = SC.max(1), SC.argmax(1)
-            sim = sim_a if sim_c is None else np.maximum(sim_a, sim_c)
-            keep = np.flatnonzero(sim >= min_similarity)
-            if len(keep):
-                prem = [texts[ids[k]] for k in keep]
-                nli_a = nli_c = None
-                if nli is not None:
-                    nli_a = nli.predict(prem, [a_items[best_a[k]][1] for k in keep], vectors=nli_vectors)
-                    if C is not None and NLI_WEIGHT:  # stored evidence is against the assertion only
-                        nli_c = nli.predict(prem, [c_items[best_c[k]][1] for k in keep], vectors=nli_vectors)
-                stance, score = decide_stance(sim_a[keep], None if sim_c is None else sim_c[keep], nli_a, nli_c)
-                now = datetime.now(timezone.utc).replace(tzinfo=None)
-                for j, k in enumerate(keep):
-                    rows.append({
-                        "sentence_id": ids[k], "narrative_id": nid, "similarity": float(sim[k]),
-                        "sim_assertion": float(sim_a[k]), "sim_counter": None if sim_c is None else float(sim_c[k]),
-                        "stance": stance[j], "stance_score": float(score[j]),
-                        "p_entail": None if nli_a is None else float(nli_a[j, 0]),
-                        "p_contradict": None if nli_a is None else float(nli_a[j, 2]),
-                        "statement_id": a_items[best_a[k]][0], "embed_model": vectors.embedder.model_id,
-                        "nli_model": None if nli is None else nli.model_id, "run_at": now})
+        if p is not None:
+            nli_a = nli_c = None
+            if nli is not None:
+                nli_a = nli_out.pop(0)
+                if p["C"] is not None and NLI_WEIGHT:
+                    nli_c = nli_out.pop(0)
+            keep, sim, sim_a, sim_c, ids, best_a = p["keep"], p["sim"], p["sim_a"], p["sim_c"], p["ids"], p["best_a"]
+            stance, score = decide_stance(sim_a[keep], None if sim_c is None else sim_c[keep], nli_a, nli_c)
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            for j, k in enumerate(keep):
+                rows.append({
+                    "sentence_id": ids[k], "narrative_id": nid, "similarity": float(sim[k]),
+                    "sim_assertion": float(sim_a[k]), "sim_counter": None if sim_c is None else float(sim_c[k]),
+                    "stance": stance[j], "stance_score": float(score[j]),
+                    "p_entail": None if nli_a is None else float(nli_a[j, 0]),
+                    "p_contradict": None if nli_a is None else float(nli_a[j, 2]),
+                    "statement_id": p["a_items"][best_a[k]][0], "embed_model": vectors.embedder.model_id,
+                    "nli_model": None if nli is None else nli.model_id, "run_at": now})
         with sessions.begin() as s:
             s.execute(delete(NarrativeMatch).where(NarrativeMatch.narrative_id == nid))
             if rows:
@@ -139,6 +133,39 @@ def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, *, keys:
             progress(1)
     report.matches, report.asserts, report.denies, report.neutral = _keep_best(sessions)
     return report
+
+
+def _candidates(sessions: sessionmaker, vectors: VectorStore, nid: int, statements: list, min_similarity: float,
+                report: MatchReport) -> dict | None:
+    """One narrative's candidates above the similarity cut, with their similarities (driver side:
+    index search and dot products over cached vectors). None when nothing passes."""
+    a_items = [(i, t) for i, k, t in statements if k == "assertion"]
+    c_items = [(i, t) for i, k, t in statements if k == "counter"]
+    A = vectors.embed([t for _, t in a_items], kind="query")
+    C = vectors.embed([t for _, t in c_items], kind="query") if c_items else None
+    cands: set[int] = set()
+    for vec in (A if C is None else np.vstack([A, C])):
+        cands.update(sid for sid, sim in vectors.search(vec, CANDIDATES) if sim >= min_similarity - 0.03)
+    ids = sorted(cands)
+    report.candidates += len(ids)
+    if not ids:
+        return None
+    with sessions() as s:
+        texts = dict(vectors.sentence_texts(s, ids))
+    V = vectors.embed([texts[i] for i in ids])
+    SA = V @ A.T
+    sim_a, best_a = SA.max(1), SA.argmax(1)
+    sim_c = best_c = None
+    if C is not None:
+        SC = V @ C.T
+        sim_c, best_c = SC.max(1), SC.argmax(1)
+    sim = sim_a if sim_c is None else np.maximum(sim_a, sim_c)
+    keep = np.flatnonzero(sim >= min_similarity)
+    if not len(keep):
+        return None
+    return {"ids": ids, "keep": keep, "sim": sim, "sim_a": sim_a, "sim_c": sim_c, "best_a": best_a,
+            "best_c": best_c, "a_items": a_items, "c_items": c_items, "C": C,
+            "prem": [texts[ids[k]] for k in keep]}
 
 
 def _keep_best(sessions: sessionmaker) -> tuple[int, int, int, int]:

@@ -31,10 +31,14 @@ Progress = Callable[[int], None]
 
 
 class VectorStore:
-    def __init__(self, sessions: sessionmaker, embedder: Embedder, index_dir: Path | None) -> None:
+    def __init__(self, sessions: sessionmaker, embedder: Embedder, index_dir: Path | None,
+                 index_factory: Callable[[str, int], object] | None = None) -> None:
+        """``index_factory(model_id, dim)`` opens an index kept in the store itself (pgvector on
+        PostgreSQL); without one, a usearch file in ``index_dir`` (or in memory when None)."""
         self.sessions = sessions
         self.embedder = embedder
         self.index_dir = index_dir
+        self.index_factory = index_factory
         self._index = None
 
     # -- cache ---------------------------------------------------------------------------------
@@ -104,6 +108,8 @@ class VectorStore:
         return self.index_dir / f"{safe}.usearch"
 
     def _new_index(self):
+        if self.index_factory is not None:
+            return self.index_factory(self.embedder.model_id, self.embedder.dim)
         from usearch.index import Index
 
         # f16 storage: half the memory, recall unchanged at this dimension (bench/analyze.py).
@@ -121,14 +127,17 @@ class VectorStore:
                 idx.load(str(path))
             except Exception:  # a damaged file: rebuilt below from the cache
                 idx = self._new_index()
-        if state is not None and len(idx) != state.count:
-            idx = self._rebuild(state.last_sentence_id)
+        # An index ahead of (or behind) the recorded state is a crash between writing vectors and
+        # recording them: rebuild to what the state says (nothing, when there is no state yet).
+        if len(idx) != (state.count if state else 0):
+            idx = self._rebuild(state.last_sentence_id if state else 0)
         self._index = idx
         return idx
 
     def _rebuild(self, upto: int):
-        """Recreate the index file from cached vectors (no re-embedding)."""
+        """Recreate the index from cached vectors (no re-embedding)."""
         idx = self._new_index()
+        idx.clear()  # a store-kept index persists: start it empty
         after = 0
         with self.sessions() as s:
             while True:
@@ -223,3 +232,38 @@ def knn(query: np.ndarray, base: np.ndarray, k: int, *, exact_max: int = 20_000)
     index.add(np.arange(len(base)), base)
     m = index.search(query, k)
     return m.keys.astype(np.int64), (1 - m.distances).astype(np.float32)
+
+
+# -- for the runners (run/stages.py): what is missing from the cache --------------------------
+
+def cached_keys(s: Session, model: str, keys: Sequence[bytes]) -> set[bytes]:
+    """The keys among ``keys`` that the cache holds for ``model``."""
+    have: set[bytes] = set()
+    for i in range(0, len(keys), 900):  # stay under SQLite's bound-parameter limit
+        have.update(s.scalars(select(Embedding.key).where(Embedding.model == model,
+                                                          Embedding.key.in_(keys[i:i + 900]))))
+    return have
+
+
+def missing_sentence_texts(vs: VectorStore, page: int = BATCH * 8) -> list[tuple[bytes, str]]:
+    """(cache key, text) of every sentence that ``vs.update()`` would index next and whose passage
+    vector is not cached: once per key, in sentence-id order (so every runner cuts the same batches)."""
+    model = vs.embedder.model_id
+    out: dict[bytes, str] = {}
+    with vs.sessions() as s:
+        state = s.get(VectorIndexState, model)
+        after = state.last_sentence_id if state else 0
+        while True:
+            rows = vs.sentence_texts(s, after=after, limit=page)
+            if not rows:
+                break
+            after = rows[-1][0]
+            fresh: dict[bytes, str] = {}
+            for _i, t in rows:
+                if len(t) >= MIN_CHARS:
+                    k = text_key(t, "passage")
+                    if k not in out:
+                        fresh.setdefault(k, t)
+            have = cached_keys(s, model, list(fresh))
+            out.update((k, t) for k, t in fresh.items() if k not in have)
+    return list(out.items())

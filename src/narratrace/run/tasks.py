@@ -1,0 +1,60 @@
+"""The model stages' per-batch work, as pure functions of their input: no store access, so a Ray
+worker on another machine needs narratrace and its models, never the workspace. The driver
+(``run/stages.py``) plans the batches and writes the results.
+
+Each task is a class: ``__init__`` loads the model once per worker, ``__call__`` computes one batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class EmbedTask:
+    """Texts → float16 vectors (the cache's storage type), with the model id that made them so the
+    driver can refuse vectors from a worker with a different model version."""
+
+    name = "embed"
+
+    def __init__(self, embedder: str) -> None:
+        from narratrace.match.embed import get_embedder
+
+        self.embedder = get_embedder(embedder)
+
+    def __call__(self, batch: tuple[str, Sequence[str]]) -> tuple[str, np.ndarray]:
+        kind, texts = batch
+        vecs = self.embedder.embed(list(texts), kind)
+        return self.embedder.model_id, np.asarray(vecs, np.float32).astype(np.float16)
+
+
+class NLITask:
+    """Pairs with their vectors → (n, 3) probabilities per direction asked for. The vectors come from
+    the store's cache (read by the driver), so local and Ray runs see the same float16-rounded inputs."""
+
+    name = "nli"
+
+    def __init__(self, path: str) -> None:
+        from narratrace.match.nli import load_nli
+
+        self.nli = load_nli(path)
+
+    def __call__(self, batch: dict) -> tuple[str, list[np.ndarray]]:
+        P, H, prem, hyp = batch["P"], batch["H"], batch["premises"], batch["hypotheses"]
+        with _one_blas_thread():
+            out = [self.nli.predict_vectors(P, H, prem, hyp)]
+            if batch.get("both"):
+                out.append(self.nli.predict_vectors(H, P, hyp, prem))
+        return self.nli.model_id, out
+
+
+def _one_blas_thread():
+    """The MLP's matrix products on one BLAS thread. OpenBLAS sums in a different order with
+    another thread count, and Ray gives each worker one thread (OMP_NUM_THREADS=1) while the
+    driver has one per core: measured on the demo, 338 of 502 stored p_entail values then differed
+    in the 7th digit between the runners. One thread everywhere makes them the same bytes; the head
+    is small, so it costs nothing measurable."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
