@@ -216,3 +216,30 @@ def test_the_rest_api_answers_the_same_on_both_stores(demo_pair):
     stats_a, stats_b = ca.get("/api/stats").json(), cb.get("/api/stats").json()
     stats_a.pop("workspace"), stats_b.pop("workspace")
     assert stats_a == stats_b
+
+
+@pytest.mark.slow
+def test_the_demo_runs_on_postgresql_and_scores_as_on_sqlite(demo_build, pg_server, tmp_path, monkeypatch):
+    """The whole pipeline — ingest, clean, quotes, embeddings (pgvector), matching, contradictions,
+    coordination — on PostgreSQL from the start, scored against the same gold as the SQLite build."""
+    import io
+
+    from rich.console import Console
+
+    from narratrace.demo.run import run_demo
+
+    monkeypatch.chdir(tmp_path)  # the chart of a URL workspace goes to the current folder
+    url = pg_server.create_database("demo_native")
+    try:
+        got = run_demo(url, console=Console(file=io.StringIO(), width=160), err=Console(file=io.StringIO()))
+    finally:
+        pg_server.drop_database("demo_native")
+    ref = demo_build["result"]
+    assert "secret" not in got["workspace"] and got["workspace"].startswith("postgresql")
+    assert got["ingest"]["added"] == ref["ingest"]["added"]
+    assert got["gold_record"] == ref["gold_record"]
+    for key in ("gold_provenance", "gold_quotes"):
+        assert got["provenance"][key] == ref["provenance"][key], key
+    for key in ("gold_matches", "gold_contradictions", "gold_translations", "matches", "contradictions", "narratives"):
+        assert got["analysis"][key] == ref["analysis"][key], key
+    assert (tmp_path / "narratrace-demo.prevalence.html").exists()

@@ -362,7 +362,7 @@ def export(
 
 @app.command()
 def demo(
-    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Where to build the demo workspace.")] = "narratrace-demo.db",
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Where to build the demo workspace: a file or a postgresql:// URL.")] = "narratrace-demo.db",
     fresh: Annotated[bool, typer.Option("--fresh/--keep", help="Start from an empty workspace.")] = True,
     record_only: Annotated[bool, typer.Option("--record-only", help="Skip narratives and contradictions "
                                                                     "(no embeddings: a few seconds).")] = False,
@@ -372,6 +372,7 @@ def demo(
     the record, narratives and their prevalence by audience, and cross-audience contradictions.
 
     Example: narratrace demo --workspace demo.db
+    Example: narratrace demo --workspace postgresql://analyst@db.example:5432/demo
     """
     from narratrace.demo.run import run_demo
 

@@ -40,14 +40,20 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     from narratrace.store.models import Document
     from narratrace.workspace import Workspace
 
+    from narratrace.store.db import redact
+
     console = console or Console()
     err = err or Console(stderr=True)
-    path = Path(workspace)
-    if fresh:
+    is_url = "://" in str(workspace)
+    # A PostgreSQL demo writes into the database it is given (ingest is idempotent, so a rerun adds
+    # nothing) and never empties it; its chart goes to the current folder.
+    path = Path("narratrace-demo") if is_url else Path(workspace)
+    shown = redact(str(workspace)) if is_url else str(path)
+    if fresh and not is_url:
         for suffix in ("", "-wal", "-shm", ".prevalence.html"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         shutil.rmtree(str(path) + ".vectors", ignore_errors=True)
-    ws = Workspace(path)
+    ws = Workspace(workspace if is_url else path)
     registry = ws.import_sources(SOURCES)
     with ingest_progress(err, "files") as (on_total, on_item):
         report = ws.ingest([str(CORPUS)], source_from_folder=True, progress=on_item, on_files=on_total)
@@ -66,7 +72,7 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     provenance = trace(ws, gold, err)
 
     result = {
-        "workspace": str(path.resolve()),
+        "workspace": shown if is_url else str(path.resolve()),
         "ingest": report.as_dict(),
         "stats": stats,
         "cleaning": dict(cleaning),
@@ -84,7 +90,7 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
         return result
 
     p = console.print
-    p(f"[bold]narratrace demo[/] — a fictional information campaign, built into [cyan]{escape(str(path))}[/]")
+    p(f"[bold]narratrace demo[/] — a fictional information campaign, built into [cyan]{escape(shown)}[/]")
     p(f"registry: {registry['actors']} actors, {registry['sources']} sources · ingest: {report.summary()}")
     for prob in report.failed:
         p(f"  [red]failed[/] {escape(prob.line())}")
@@ -133,8 +139,8 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
             p(f"  [yellow]not stored:[/] {escape(m)}")
     if analysis:
         show_analysis(ws, result["analysis"], p)
-    p(f"\nnext: narratrace search 'cult' -w {escape(str(path))} · narratrace docs list -w {escape(str(path))}"
-      f" · narratrace stats -w {escape(str(path))}")
+    p(f"\nnext: narratrace search 'cult' -w {escape(shown)} · narratrace docs list -w {escape(shown)}"
+      f" · narratrace stats -w {escape(shown)}")
     return result
 
 
