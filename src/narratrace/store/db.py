@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -45,11 +46,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         sqlite.install_pragmas(engine)
         return engine
-    if url.startswith("postgresql"):
-        try:
-            import psycopg  # noqa: F401
-        except ImportError as exc:
-            raise StoreError("a PostgreSQL store needs the postgres extra: pip install 'narratrace[postgres]'") from exc
+    if url.startswith("postgresql") and importlib.util.find_spec("psycopg") is None:
+        raise StoreError("a PostgreSQL store needs the postgres extra: pip install 'narratrace[postgres]'")
     try:
         return create_engine(url, pool_pre_ping=True)
     except Exception as exc:  # a malformed URL or an unknown driver
