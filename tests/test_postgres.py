@@ -111,16 +111,20 @@ def test_cli_migrate_prints_the_verified_copy(demo_build, pg_server, tmp_path):
         pg_server.drop_database("demo_cli")
 
 
-def test_analysis_on_postgresql_reproduces_the_sqlite_findings(demo_pair):
-    """Matching and contradiction scoring re-run on the PostgreSQL copy (pgvector candidates,
+def test_analysis_on_postgresql_reproduces_the_sqlite_findings(demo_pair, pg_server):
+    """Matching and contradiction scoring re-run on a PostgreSQL copy (pgvector candidates,
     PostgreSQL reads and writes) give the findings SQLite computed."""
-    a, b, _, _ = demo_pair
-    before_m = _strip(b.matches(limit=None))
-    before_c = _strip(b.contradictions())
-    b.match_narratives()
-    b.find_contradictions()
-    after_m = _strip(b.matches(limit=None))
-    after_c = _strip(b.contradictions())
+    a, _, _, _ = demo_pair
+    url = pg_server.create_database("demo_rerun")  # its own copy: a rerun renumbers the findings
+    try:
+        copy_store(a.path, url)
+        with Workspace(url) as b:
+            before_m, before_c = _strip(b.matches(limit=None)), _strip(b.contradictions())
+            b.match_narratives()
+            b.find_contradictions()
+            after_m, after_c = _strip(b.matches(limit=None)), _strip(b.contradictions())
+    finally:
+        pg_server.drop_database("demo_rerun")
     key = lambda r: (r["sentence_id"], r["narrative"])  # noqa: E731
     assert {key(r) for r in after_m} == {key(r) for r in before_m}
     for x, y in zip(sorted(after_m, key=key), sorted(before_m, key=key)):

@@ -171,16 +171,20 @@ class PgVectorIndex:
                 cp.write(buf)
         self._count += len(keys)
 
-    def search(self, vector: np.ndarray, k: int) -> _Matches:
+    def search(self, vector: np.ndarray, k: int, exact: bool = False) -> _Matches:
         q = "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, np.float32).ravel()) + "]"
         with self.engine.begin() as conn:
-            self._ensure_graph(conn)
-            conn.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(k, 40), self.EF_SEARCH_MAX)}"))
-            conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-            conn.execute(text(f"SET LOCAL hnsw.max_scan_tuples = {max(20_000, 4 * k)}"))
+            if exact:  # "+ 0" keeps the planner off the HNSW index: a scan of every row
+                order = f"(embedding <=> CAST(:q AS halfvec({self.dim}))) + 0"
+            else:
+                self._ensure_graph(conn)
+                conn.execute(text(f"SET LOCAL hnsw.ef_search = {min(max(k, 40), self.EF_SEARCH_MAX)}"))
+                conn.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+                conn.execute(text(f"SET LOCAL hnsw.max_scan_tuples = {max(20_000, 4 * k)}"))
+                order = f"embedding <=> CAST(:q AS halfvec({self.dim}))"
             rows = conn.execute(text(
                 f"SELECT sentence_id, embedding <=> CAST(:q AS halfvec({self.dim})) AS d FROM {self.table} "
-                f"ORDER BY d LIMIT :k"), {"q": q, "k": int(k)}).all()
+                f"ORDER BY {order}, sentence_id LIMIT :k"), {"q": q, "k": int(k)}).all()
         # relaxed_order may return rows slightly out of order: sort them, best first.
         rows.sort(key=lambda r: r[1])
         return _Matches(np.array([r[0] for r in rows], np.uint64), np.array([r[1] for r in rows], np.float32))
