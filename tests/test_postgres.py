@@ -98,6 +98,8 @@ def test_cli_migrate_prints_the_verified_copy(demo_build, pg_server, tmp_path):
         assert "verified: all" in res.output and "document" in res.output
         res = CliRunner().invoke(app, ["migrate", str(src), url])
         assert res.exit_code == 1 and "not empty" in res.output
+        res = CliRunner().invoke(app, ["migrate", str(tmp_path / "typo.db"), url])
+        assert res.exit_code == 1 and "no workspace at" in res.output and not (tmp_path / "typo.db").exists()
         # Copied ids were explicit: new rows must still get fresh ones (sequences moved past them).
         with Workspace(url) as ws:
             with ws.sessions() as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,6 +31,8 @@ def register(app: typer.Typer) -> None:
         from narratrace.store import db
 
         try:
+            if "://" not in source and not Path(source).expanduser().exists():
+                raise MigrateError(f"no workspace at {source}: give the SQLite file to copy")
             total = sum(count_rows(db.make_engine(db.store_url(source))).values())
             with step_progress(err, "copy") as (set_total, advance):
                 set_total(total)

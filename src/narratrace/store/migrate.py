@@ -95,6 +95,10 @@ def count_rows(engine: Engine) -> dict[str, int]:
 
 def copy_store(source: str, dest: str, *, progress: Progress | None = None) -> CopyReport:
     """Copy every record of ``source`` into the empty store ``dest`` (paths or URLs)."""
+    from pathlib import Path
+
+    if "://" not in str(source) and not Path(source).expanduser().exists():
+        raise MigrateError(f"no workspace at {source}: give the SQLite file to copy")  # not create one
     src = db.make_engine(db.store_url(source))
     dst = db.make_engine(db.store_url(dest))
     try:
