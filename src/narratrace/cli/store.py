@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,13 +26,11 @@ def register(app: typer.Typer) -> None:
         Example: narratrace migrate campaign.db postgresql://analyst@db.example:5432/campaign
         """
         from narratrace.cli.progress import step_progress
-        from narratrace.store.migrate import MigrateError, copy_store, count_rows, verify
         from narratrace.store import db
+        from narratrace.store.migrate import MigrateError, copy_store, source_total, verify
 
         try:
-            if "://" not in source and not Path(source).expanduser().exists():
-                raise MigrateError(f"no workspace at {source}: give the SQLite file to copy")
-            total = sum(count_rows(db.make_engine(db.store_url(source))).values())
+            total = source_total(source)
             with step_progress(err, "copy") as (set_total, advance):
                 set_total(total)
                 report = copy_store(source, dest, progress=lambda _t, n: advance(n))

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, func, select, text, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from narratrace.store import db
@@ -69,19 +69,17 @@ def _rows(conn: Connection, table: Table) -> Iterator[tuple]:
     """All rows in primary-key order, streamed by keyset pages (no OFFSET: linear at any size)."""
     cols = list(table.columns)
     pk = _sort_keys(conn, table)
+    key_at = [cols.index(c) for c in _order(table)]
     last = None
     while True:
         q = select(*cols).order_by(*pk).limit(CHUNK)
         if last is not None:
-            from sqlalchemy import tuple_
-
             q = q.where(tuple_(*pk) > tuple_(*last)) if len(pk) > 1 else q.where(pk[0] > last[0])
         batch = conn.execute(q).all()
         if not batch:
             return
         yield from batch
-        idx = [cols.index(c) for c in _order(table)]
-        last = tuple(batch[-1][i] for i in idx)
+        last = tuple(batch[-1][i] for i in key_at)
 
 
 def _self_refs(table: Table) -> list[str]:
@@ -93,13 +91,27 @@ def count_rows(engine: Engine) -> dict[str, int]:
         return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}
 
 
-def copy_store(source: str, dest: str, *, progress: Progress | None = None) -> CopyReport:
-    """Copy every record of ``source`` into the empty store ``dest`` (paths or URLs)."""
+def _source_engine(source: str) -> Engine:
+    """The store to copy from; a path that does not exist is an error (opening it would create it)."""
     from pathlib import Path
 
     if "://" not in str(source) and not Path(source).expanduser().exists():
-        raise MigrateError(f"no workspace at {source}: give the SQLite file to copy")  # not create one
-    src = db.make_engine(db.store_url(source))
+        raise MigrateError(f"no workspace at {source}: give the SQLite file to copy")
+    return db.make_engine(db.store_url(source))
+
+
+def source_total(source: str) -> int:
+    """How many records ``source`` holds (for a progress bar)."""
+    engine = _source_engine(source)
+    try:
+        return sum(count_rows(engine).values())
+    finally:
+        engine.dispose()
+
+
+def copy_store(source: str, dest: str, *, progress: Progress | None = None) -> CopyReport:
+    """Copy every record of ``source`` into the empty store ``dest`` (paths or URLs)."""
+    src = _source_engine(source)
     dst = db.make_engine(db.store_url(dest))
     try:
         db.upgrade(src)  # the copy reads the newest schema; opening a workspace does the same

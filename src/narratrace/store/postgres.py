@@ -140,6 +140,7 @@ class PgVectorIndex:
             conn.execute(text(f"CREATE TABLE IF NOT EXISTS {self.table} ("
                               f"sentence_id bigint PRIMARY KEY, embedding halfvec({dim}) NOT NULL)"))
             self._count = conn.execute(text(f"SELECT count(*) FROM {self.table}")).scalar_one()
+        self._graph = False  # known to exist (checked once, not on every search)
 
     def __len__(self) -> int:
         return self._count
@@ -151,13 +152,17 @@ class PgVectorIndex:
             conn.execute(text(f"DROP INDEX IF EXISTS {self.hnsw}"))
             conn.execute(text(f"TRUNCATE {self.table}"))
         self._count = 0
+        self._graph = False
 
     def _ensure_graph(self, conn: Connection) -> None:
         """Build the HNSW index when the first search needs it, after a bulk load."""
+        if self._graph:
+            return
         if conn.execute(text("SELECT to_regclass(:n)"), {"n": self.hnsw}).scalar() is None:
             conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
             conn.execute(text(f"CREATE INDEX IF NOT EXISTS {self.hnsw} ON {self.table} "
                               "USING hnsw (embedding halfvec_cosine_ops)"))
+        self._graph = True
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         if len(keys) == 0:
