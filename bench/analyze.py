@@ -9,7 +9,7 @@ beside a baseline measured in the same run:
 1. embedding throughput (sentences/s): the embedder called directly (baseline, no cache) vs
    ``VectorStore.embed`` on a fresh workspace (cold: dedup + cache writes) vs the same call again
    (cached); plus the share of repeated sentences the cache saves on this corpus.
-2. whole analysis (articles/s): ``index_sentences``, ``match_narratives``, ``find_contradictions``
+2. whole analysis (articles/s): ``Workspace.analyze()`` — the pipeline's default stages, timed per stage
    on generated articles with the demo narratives; baseline: plain ingest of the same articles.
 3. vector search: usearch HNSW (f16, cos — the production setting) vs brute-force numpy (float32
    matrix @ query + argpartition): p50/p95 latency per query (k=10) single-thread and default
@@ -21,6 +21,7 @@ beside a baseline measured in the same run:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -33,7 +34,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NARRATIVES = ROOT / "src" / "narratrace" / "demo" / "data" / "narratives.yaml"
-NLI_HEAD = ROOT / "src" / "narratrace" / "models" / "nli" / "e5-head-v1.npz"
 NOISE = 0.02  # per-dimension sigma of the gaussian noise added to real vectors (|noise| ~ 0.39)
 K = 10
 
@@ -75,7 +75,7 @@ def child_embed(tmp: Path, n_sent: int, seed: int) -> None:
     direct_s = time.perf_counter() - t0
 
     ws = Workspace(tmp / "fresh1.db")
-    vs = ws.vector_store()
+    vs = ws.context().vectors
     t0 = time.perf_counter()
     vs.embed(texts)
     cold_s = time.perf_counter() - t0
@@ -111,29 +111,36 @@ def child_analysis(tmp: Path) -> None:
 
     ws = Workspace(tmp / "analysis.db")
     ws.import_narratives(NARRATIVES)
-    out: dict = {"step": "analysis", "nli": NLI_HEAD.exists()}
+    out: dict = {"step": "analysis"}
     t0 = time.perf_counter()
-    ws.vector_store().embedder.embed(["warm up"])
+    ws.context().vectors.embedder.embed(["warm up"])
     out["load_s"] = time.perf_counter() - t0
+    # the one analysis order (pipeline.py), as `narratrace analyze` runs it; per-stage times from
+    # the progress steps
     t0 = time.perf_counter()
-    out["indexed"] = ws.index_sentences()
-    out["index_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    if out["nli"]:
-        res = ws.match_narratives()
-    else:  # the NLI head is not there yet: similarity-only matching (stance from similarity alone)
-        from narratrace.match.stance import match_narratives
-
-        res = match_narratives(ws.sessions, ws.vector_store(), None)
-    out["match_s"] = time.perf_counter() - t0
-    out["match_result"] = res if isinstance(res, (dict, int)) else str(res)[:200]
+    steps = _StepTimes()
+    rep = ws.analyze(progress=steps)
+    out["analyze_s"] = time.perf_counter() - t0
+    out["stage_s"] = steps.seconds
+    out["indexed"] = rep["embed"]["indexed"]
+    out["match_result"] = rep["match"]
     out["matches"] = len(ws.matches())
-    if out["nli"]:
-        t0 = time.perf_counter()
-        out["contra_result"] = ws.find_contradictions()
-        out["contra_s"] = time.perf_counter() - t0
+    out["contra_result"] = rep["contradictions"]
     out["peak_rss_mb"] = _rss_mb()
     _emit(out)
+
+
+class _StepTimes:
+    """A pipeline progress reporter that only records how long each step took."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def step(self, label: str):
+        t = time.perf_counter()
+        yield (lambda n: None), (lambda n=1: None)
+        self.seconds[label] = round(time.perf_counter() - t, 3)
 
 
 def _make_vectors(real, n: int, rng, noise: float):
@@ -315,22 +322,14 @@ def main() -> None:
                   f"sentences), demo narratives, {os.cpu_count()} cores\n")
             rows = [["baseline: ingest (record stage)", f"{ing['seconds']:.1f}", f"{docs / ing['seconds']:.1f}",
                      "1.00×", f"{ing['peak_rss_mb']:.0f} MB"]]
-            total = an["index_s"] + an["match_s"] + an.get("contra_s", 0.0)
-            steps = [("index_sentences (embed + HNSW)", an["index_s"]),
-                     ("match_narratives" + ("" if an["nli"] else " (similarity only: no NLI head)"), an["match_s"])]
-            if an["nli"]:
-                steps.append(("find_contradictions", an["contra_s"]))
-            for name, s in steps:
-                rows.append([name, f"{s:.1f}", f"{docs / s:.1f}", f"{s / ing['seconds']:.2f}×", ""])
-            rows.append(["analysis total" + ("" if an["nli"] else " (without contradictions)"), f"{total:.1f}",
-                         f"{docs / total:.2f}", f"{total / ing['seconds']:.2f}×", f"{an['peak_rss_mb']:.0f} MB"])
+            total = an["analyze_s"]
+            for name, sec in an["stage_s"].items():  # the stages of `narratrace analyze`, in its order
+                rows.append([name, f"{sec:.1f}", f"{docs / sec:.1f}" if sec else "—", f"{sec / ing['seconds']:.2f}×", ""])
+            rows.append(["analysis total (Workspace.analyze)", f"{total:.1f}", f"{docs / total:.2f}",
+                         f"{total / ing['seconds']:.2f}×", f"{an['peak_rss_mb']:.0f} MB"])
             table(["step (own subprocess)", "seconds", "articles/s", "time vs ingest", "peak RSS"], rows)
             print(f"model load {an['load_s']:.1f} s (not in the total); indexed {an['indexed']} sentences; "
-                  f"{an['matches']} matches; match result {an['match_result']}"
-                  + (f"; contradictions {an['contra_result']}" if an["nli"] else ""))
-            if not an["nli"]:
-                print(f"NOTE: {NLI_HEAD.relative_to(ROOT)} is absent: matching ran without NLI (stance from "
-                      "similarity only) and find_contradictions was SKIPPED. Re-run when the head exists.")
+                  f"{an['matches']} matches; match result {an['match_result']}; contradictions {an['contra_result']}")
             print()
 
         if "3" in parts:

@@ -145,7 +145,7 @@ def stage_embed(store: str, n: int, runner: str) -> dict:
     corpus.build(store, n)
     ws = Workspace(store)
     t = time.perf_counter()
-    added = ws.index_sentences(runner=runner)
+    added = ws.analyze(["embed"], runner=runner)["embed"]["indexed"]
     secs = time.perf_counter() - t
     return {"seconds": secs, "sentences": added, "sentences_per_s": added / secs}
 

@@ -19,7 +19,27 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
-BACKENDS = ["sqlite", "postgresql"]
+# The PostgreSQL half of every store test starts a throwaway server: integration. SQLite stays fast.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)]
+
+# `pytest -m "not integration"` is the day-to-day loop (under two minutes on 2 cores); CI runs everything.
+# A test is integration when it needs one of these fixtures (directly or through another fixture):
+INTEGRATION_FIXTURES = {
+    "demo_build": "builds the whole fictional demo workspace (40 s idle, minutes under load)",
+    "pg_server": "starts a throwaway PostgreSQL server",
+    "ray_instance": "starts a local Ray instance",
+    "browser": "drives Chromium through Playwright",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark integration by fixture (INTEGRATION_FIXTURES) and every `slow` test; tests whose cost is
+    not a fixture (quality gates over ../shared, heavy models on big inputs, demo runs through the
+    CLI) carry `@pytest.mark.integration` in their own file, each with the reason beside it."""
+    for item in items:
+        needs = INTEGRATION_FIXTURES.keys() & set(getattr(item, "fixturenames", ()))
+        if needs or item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,14 @@
-"""Plain result objects shared by the Python API and the CLI: dataclasses in a list that
-also turns into a pandas DataFrame."""
+"""The catalogue of records: every result type the Workspace hands to a face (CLI, REST API,
+dashboard, reports, notebooks), in one module, in the order of the flow. Each is a plain
+dataclass of JSON-ready values with exact character spans into ``Document.text`` where it
+points at text; a list of them is a ``Records``, which also turns into a pandas DataFrame.
+
+A new record type goes here (docs/architecture.md); stages and the store build them, faces only
+read them. This module imports nothing from narratrace, so anything can import it."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 
 
@@ -23,7 +28,7 @@ class Records(list):
 
 
 @dataclass
-class _Record:
+class Record:
     def as_dict(self) -> dict:
         out = {}
         for f in fields(self):
@@ -38,3 +43,363 @@ class _Record:
         return out
 
 
+_Record = Record  # the name the detect/ modules grew up with
+
+
+# -- the record: sources, documents, sentences, search -----------------------------------------------
+
+
+@dataclass
+class SourceInfo(Record):
+    key: str
+    name: str
+    actor: str | None
+    audience: str | None
+    country: str | None
+    language: str | None
+    kind: str | None
+    domains: list[str]
+    feeds: list[str]
+    channels: list[str]
+    documents: int
+
+
+@dataclass
+class SentenceInfo(Record):
+    id: int
+    idx: int
+    start: int
+    end: int
+    language: str | None
+    text: str
+
+
+@dataclass
+class DocumentInfo(Record):
+    id: int
+    title: str | None
+    url: str | None
+    canonical_url: str | None
+    author: str | None
+    published_at: datetime | None
+    language: str | None
+    source: str | None
+    actor: str | None
+    audience: str | None
+    origin: str
+    content_type: str
+    duplicate_of: int | None
+    duplicate_kind: str | None
+    duplicate_score: float | None
+    raw_hash: str
+    clean_hash: str
+    ingested_at: datetime
+    chars: int
+    text: str | None = None
+    sentences: list[SentenceInfo] | None = None
+
+
+@dataclass
+class SentenceRecord(Record):
+    id: int
+    document_id: int
+    idx: int
+    start: int
+    end: int
+    language: str | None
+    text: str
+
+
+@dataclass
+class SearchHit(Record):
+    document_id: int
+    rank: float
+    snippet: str
+    title: str | None
+    url: str | None
+    published_at: datetime | None
+    language: str | None
+    source: str | None
+    actor: str | None
+    audience: str | None
+
+
+@dataclass
+class SentenceHit(Record):
+    sentence_id: int
+    document_id: int
+    score: float
+    text: str
+    start: int
+    end: int
+    language: str | None
+    title: str | None
+    url: str | None
+    published_at: datetime | None
+    source: str | None
+    actor: str | None
+    audience: str | None
+
+
+# -- narratives: registry, matches, prevalence -------------------------------------------------------
+
+
+@dataclass
+class NarrativeInfo(Record):
+    key: str
+    name: str
+    description: str | None
+    status: str
+    origin: str
+    assertions: list[str]
+    counters: list[str]
+    entities: list[str]
+    contradicts: list[str]
+    disarm: list[str]
+    matches: int
+    asserts: int
+    denies: int
+
+
+@dataclass
+class MatchInfo(Record):
+    narrative: str
+    sentence_id: int
+    document_id: int
+    text: str
+    start: int
+    end: int
+    stance: str
+    stance_score: float
+    similarity: float
+    p_entail: float | None
+    p_contradict: float | None
+    published_at: datetime | None
+    source: str | None
+    actor: str | None
+    audience: str | None
+    language: str | None
+    url: str | None
+    review: str | None
+    reviewed_stance: str | None
+
+
+@dataclass
+class PrevalenceRow(Record):
+    narrative: str
+    period: str  # ISO date of the period's first day
+    group: str
+    documents: int
+
+
+@dataclass
+class ReviewInfo(Record):
+    """An analyst's verdict on a match (sentence × narrative) or a contradiction (sentence pair)."""
+
+    id: int
+    kind: str
+    sentence_id: int
+    other_sentence_id: int | None
+    narrative: str | None
+    verdict: str
+    stance: str | None
+    note: str | None
+    reviewer: str | None
+    at: datetime
+
+
+# -- contradictions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class ContradictionInfo(Record):
+    id: int
+    actor: str | None
+    kind: str
+    score: float
+    cross_audience: bool
+    cross_language: bool
+    p_contradict: float | None
+    similarity: float | None
+    narrative_a: str | None
+    narrative_b: str | None
+    a_sentence_id: int
+    a_document_id: int
+    a_start: int
+    a_end: int
+    a_text: str
+    a_published_at: datetime | None
+    a_source: str | None
+    a_audience: str | None
+    a_language: str | None
+    a_url: str | None
+    b_sentence_id: int
+    b_document_id: int
+    b_start: int
+    b_end: int
+    b_text: str
+    b_published_at: datetime | None
+    b_source: str | None
+    b_audience: str | None
+    b_language: str | None
+    b_url: str | None
+    review: str | None
+
+
+# -- provenance: entities, quotes, speakers, trails, spread ------------------------------------------
+
+
+@dataclass
+class EntityInfo(Record):
+    key: str
+    name: str
+    kind: str
+    actor: str | None
+    description: str | None
+    aliases: list[str]
+    mentions: int
+    quotes: int
+
+
+@dataclass
+class QuoteInfo(Record):
+    id: int
+    document_id: int
+    text: str
+    start: int
+    end: int
+    kind: str
+    speaker: str | None        # the resolved speaker's display name
+    speaker_key: str | None
+    speaker_as_written: str | None
+    resolution: str
+    cue: str | None
+    reason: str | None
+    language: str | None
+    published_at: datetime | None
+    source: str | None
+    audience: str | None
+    url: str | None
+
+
+@dataclass
+class OutletUse(Record):
+    source: str | None
+    documents: int
+    quotes: int
+    first: datetime | None
+    own: bool  # the outlet belongs to the actor the speaker speaks for
+
+
+@dataclass
+class SpeakerInfo(Record):
+    key: str
+    name: str
+    entity: str | None
+    actor: str | None
+    quotes: int
+    documents: int
+    outlets: int
+    other_outlets: int  # outlets not owned by the speaker's own actor: where a voice is "recycled"
+    first_seen: datetime | None
+    first_document: int | None
+    first_source: str | None
+    languages: list[str]
+    named: bool  # a registry entity, or named in at least one quote (not only "the former envoy")
+    by_outlet: list[OutletUse] = field(default_factory=list)
+
+
+@dataclass
+class Carrier(Record):
+    quote_id: int
+    document_id: int
+    source: str | None
+    published_at: datetime | None
+    language: str | None
+    speaker: str | None
+    text: str
+    similarity: float  # to the first carrier's quote
+
+
+@dataclass
+class QuoteTrail(Record):
+    """One quote found in several documents: who carried it first and who repeated it."""
+    id: int
+    speaker: str | None
+    text: str
+    first: Carrier
+    repeats: list[Carrier]
+    documents: int
+    outlets: int
+    languages: list[str]
+
+
+@dataclass
+class SpreadStep(Record):
+    source: str | None
+    audience: str | None
+    language: str | None
+    first: datetime
+    document_id: int
+    sentence_id: int
+    text: str
+    documents: int
+
+
+@dataclass
+class SpanInfo(Record):
+    """One stored span of a document to highlight: a quote, its cue and speaker, a mention, a
+    sentence matched to a narrative. ``text`` is ``Document.text[start:end]``."""
+
+    kind: str
+    start: int
+    end: int
+    text: str
+    quote_id: int | None = None
+    sentence_id: int | None = None
+    speaker: str | None = None
+    entity: str | None = None
+    narrative: str | None = None
+    stance: str | None = None
+    review: str | None = None
+    label: str | None = None
+
+
+@dataclass
+class AuditInfo(Record):
+    """A change made through the REST API: who, in which role, did what to which target."""
+
+    id: int
+    at: datetime
+    user: str
+    role: str
+    action: str
+    target: str | None
+    detail: dict | None
+
+
+# -- coordinated publication -------------------------------------------------------------------------
+
+
+@dataclass
+class CoordinatedDocument(Record):
+    document_id: int
+    source: str | None
+    published_at: datetime
+    similarity: float
+    language: str | None
+    title: str | None
+    url: str | None
+
+
+@dataclass
+class CoordinationInfo(Record):
+    id: int
+    method: str
+    window_seconds: float
+    first_document_id: int
+    first_source: str | None
+    started_at: datetime
+    span_seconds: float
+    sources: list[str]
+    documents: list[CoordinatedDocument]

@@ -1,131 +1,93 @@
-"""The Python API. The CLI, and later the REST API, are thin layers over this class.
+"""The Python API, and the one object every face (CLI, REST API, dashboard, reports, demo,
+notebooks) goes through: imports and ingest, one ``analyze()``, and documented reads.
 
     >>> from narratrace import Workspace
     >>> ws = Workspace("campaign.db")
     >>> ws.import_sources("sources.yaml")
     >>> ws.ingest(["articles/"]).summary()
+    >>> ws.analyze()                                    # every default stage, in pipeline order
     >>> ws.search("cult", audience="foreign").df()
+
+The Workspace holds no SQL and no algorithm: reads are in ``store/queries/``, stages in their
+flow folders (declared in ``pipeline.py``), record types in ``records.py``. Every read that
+narrows documents takes the same filters, spelled out as keywords —
+
+- ``source``: a source key or several; ``actor``: sources owned by this actor;
+- ``audience`` (``domestic``, ``foreign``, …); ``language`` (``en``, ``fa``, …);
+- ``since`` / ``until``: inclusive bounds; a bare date means that whole day in UTC (``Filters``);
+- ``filters``: a ready ``Filters`` object; the keywords are applied on top of it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
-
+from narratrace import pipeline, settings
+from narratrace.context import Context, Progress, SilentProgress
+from narratrace.errors import InvalidInput, NotFound
+from narratrace.filters import Filters
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
-from narratrace.ingest.pipeline import IngestReport, Ingestor, Progress
+from narratrace.ingest.pipeline import IngestReport, Ingestor
+from narratrace.ingest.pipeline import Progress as IngestProgress
+from narratrace.records import DocumentInfo, Records, ReviewInfo, SpanInfo
 from narratrace.store import db
-from narratrace.store.models import Actor, Document, IngestEvent, Sentence, Source
-from narratrace.analysis import AnalysisMixin
-from narratrace.provenance import ProvenanceMixin
-from narratrace.records import Records, _Record
+from narratrace.store.queries import contradictions as q_contradictions
+from narratrace.store.queries import narratives as q_narratives
+from narratrace.store.queries import provenance as q_provenance
+from narratrace.store.queries import record as q_record
 from narratrace.store.registry import apply_registry, load_registry
 
 DEFAULT_WORKSPACE = "narratrace.db"
+Bound = str | date | datetime | None
+Sources = str | Sequence[str] | None
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(InvalidInput):
+    """A request the Workspace cannot do as asked (kept for callers that catch it by name)."""
+
+
+class WorkspaceNotFound(WorkspaceError, NotFound):
     pass
 
 
 def default_path() -> str:
-    return os.environ.get("NARRATRACE_WORKSPACE") or DEFAULT_WORKSPACE
+    return settings.get("NARRATRACE_WORKSPACE") or DEFAULT_WORKSPACE
 
-
-# -- plain result objects ------------------------------------------------------------------
-
-@dataclass
-class SourceInfo(_Record):
-    key: str
-    name: str
-    actor: str | None
-    audience: str | None
-    country: str | None
-    language: str | None
-    kind: str | None
-    domains: list[str]
-    feeds: list[str]
-    channels: list[str]
-    documents: int
-
-
-@dataclass
-class SentenceInfo(_Record):
-    id: int
-    idx: int
-    start: int
-    end: int
-    language: str | None
-    text: str
-
-
-@dataclass
-class DocumentInfo(_Record):
-    id: int
-    title: str | None
-    url: str | None
-    canonical_url: str | None
-    author: str | None
-    published_at: datetime | None
-    language: str | None
-    source: str | None
-    actor: str | None
-    audience: str | None
-    origin: str
-    content_type: str
-    duplicate_of: int | None
-    duplicate_kind: str | None
-    duplicate_score: float | None
-    raw_hash: str
-    clean_hash: str
-    ingested_at: datetime
-    chars: int
-    text: str | None = None
-    sentences: list[SentenceInfo] | None = None
-
-
-@dataclass
-class SearchHit(_Record):
-    document_id: int
-    rank: float
-    snippet: str
-    title: str | None
-    url: str | None
-    published_at: datetime | None
-    language: str | None
-    source: str | None
-    actor: str | None
-    audience: str | None
-
-
-# -- the workspace -------------------------------------------------------------------------
 
 RECORD_TYPES = ("documents", "sentences", "sources", "quotes", "speakers", "entities", "coordination",
                 "narratives", "matches", "contradictions", "reviews")
 
 
-class Workspace(AnalysisMixin, ProvenanceMixin):
+class Workspace:
     def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
-                 embedder: str | None = None) -> None:
+                 embedder: str | None = None, runner: Any = None) -> None:
+        """Open (and migrate) the workspace at ``path``: an SQLite file or a ``postgresql://`` URL
+        (default: $NARRATRACE_WORKSPACE, else ./narratrace.db). ``create=False`` refuses a missing
+        SQLite file. ``embedder``: the sentence encoder (default e5-small); ``runner``: where the
+        model stages run ("local", "ray" or a runner object; default $NARRATRACE_RUNNER, else local)."""
         self.path = str(path or default_path())
         self.embedder_name = embedder
+        self.runner = runner
         url = db.store_url(self.path)
         if url.startswith("sqlite"):
             file = Path(url.removeprefix("sqlite:///"))
             if not file.exists():
                 if not create:
-                    raise WorkspaceError(f"no workspace at {file}: create one with `narratrace init --workspace {file}`"
-                                         " or ingest into it")
+                    raise WorkspaceNotFound(f"no workspace at {file}: create one with `narratrace init --workspace "
+                                            f"{file}` or ingest into it")
                 file.parent.mkdir(parents=True, exist_ok=True)
         self.engine = db.make_engine(url)
         db.upgrade(self.engine)
         self.sessions = db.session_factory(self.engine)
+        self._ctx: Context | None = None
+        # The vector store and models load and update lazily and are not thread-safe: one model-
+        # backed read (semantic search, quote trails, compare) or analysis at a time per workspace.
+        self._models_lock = threading.RLock()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -136,32 +98,88 @@ class Workspace(AnalysisMixin, ProvenanceMixin):
     def __exit__(self, *exc) -> None:
         self.close()
 
-    # -- registry --------------------------------------------------------------------------
+    @property
+    def shown_path(self) -> str:
+        """The workspace's path or URL with any password replaced (safe to print or log)."""
+        return db.redact(self.path)
+
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    def context(self, *, progress: Progress | None = None, runner: Any = None) -> Context:
+        """The Context stages run in. The vector store and NLI model it loads are kept for the
+        Workspace's lifetime (shared by every later analyze and model-backed read)."""
+        if self._ctx is None:
+            self._ctx = Context(self.sessions, self.engine, self.path, runner=self.runner, embedder=self.embedder_name)
+        ctx = self._ctx
+        ctx.progress = progress or SilentProgress()
+        if runner is not None:
+            ctx.runner = Context(self.sessions, self.engine, self.path, runner=runner).runner
+        return ctx
+
+    def analyze(self, stages: Iterable[str] | None = None, *, options: dict[str, dict] | None = None,
+                progress: Progress | None = None, runner: Any = None) -> dict[str, dict]:
+        """Run the analysis: the default stages (``pipeline.DEFAULT``) or the named ones, always in
+        pipeline order; incremental stages they need are pulled in. ``options``: per stage, its
+        keyword options, e.g. ``{"contradictions": {"actor": "kv-gov"}}``. ``runner`` overrides the
+        Workspace's for this call. Returns each stage's counts by name.
+
+        >>> ws.analyze()                                   # embed, match, contradictions, quotes, coordination
+        >>> ws.analyze(["contradictions"], options={"contradictions": {"actor": "kv-gov"}})
+        """
+        with self._models_lock:
+            return pipeline.run(self.context(progress=progress, runner=runner), stages, options)
+
+    def stages(self) -> list[dict]:
+        """Every declared stage in pipeline order: name, requires, writes, version, whether it runs
+        by default, and its last completed run here (version, when, what it reported)."""
+        with self.sessions() as s:
+            last = {r.stage: r for r in q_record.stage_states(s)}
+        out = []
+        for st in pipeline.stages():
+            r = last.get(st.name)
+            out.append({"name": st.name, "requires": list(st.requires), "writes": list(st.writes),
+                        "version": st.version, "incremental": st.incremental, "default": st.name in pipeline.DEFAULT,
+                        "help": st.help, "last_version": r.version if r else None,
+                        "last_run": r.finished_at.isoformat() if r else None, "last_result": r.result if r else None})
+        return out
+
+    # -- registries (the analyst's data) ---------------------------------------------------------
 
     def import_sources(self, path: str | os.PathLike) -> dict[str, int]:
+        """Import or update actors and sources (YAML); everything is checked before anything is written."""
         data = load_registry(Path(path))
         with self.sessions.begin() as s:
             return apply_registry(s, data)
 
-    def sources(self) -> Records:
-        with self.sessions() as s:
-            counts = dict(s.execute(select(Document.source_id, func.count()).group_by(Document.source_id)).all())
-            out = Records()
-            for src in s.scalars(select(Source).order_by(Source.key)):
-                locs = {"domain": [], "feed": [], "channel": []}
-                for loc in src.locators:
-                    locs.setdefault(loc.kind, []).append(loc.value)
-                out.append(SourceInfo(src.key, src.name, src.actor.key if src.actor else None, src.audience,
-                                      src.country, src.language, src.kind, locs["domain"], locs["feed"],
-                                      locs["channel"], counts.get(src.id, 0)))
-            return out
+    def import_narratives(self, path: str | os.PathLike) -> dict[str, int]:
+        """Import or update narratives (YAML with a ``narratives:`` list); checked before written."""
+        from narratrace.match.registry import apply_narratives, load_narratives  # lazy: match/ loads numpy models
 
-    # -- ingest ----------------------------------------------------------------------------
+        specs = load_narratives(path)
+        with self.sessions.begin() as s:
+            return apply_narratives(s, specs)
+
+    def import_entities(self, path: str | os.PathLike) -> dict[str, int]:
+        """Import or update the alias registry (YAML or CSV). Afterwards run
+        ``analyze(["quotes"], options={"quotes": {"redo": True}})`` to re-link stored quotes."""
+        from narratrace.enrich.entities import apply_entities, load_entities  # lazy: loads spaCy's stack
+
+        rows = load_entities(Path(path))
+        with self.sessions.begin() as s:
+            return apply_entities(s, rows)
+
+    def set_narrative_status(self, key: str, status: str, *, name: str | None = None) -> None:
+        """Promote (``active``), dismiss or reopen (``candidate``) a narrative; optionally rename it."""
+        from narratrace.detect.discovery import set_status  # lazy: detect/ loads numpy models
+
+        set_status(self.sessions, key, status, name=name)
+
+    # -- ingest ----------------------------------------------------------------------------------
 
     def ingest(self, inputs: Sequence[str | os.PathLike], *, source: str | None = None,
                mapping: dict[str, str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
-               recursive: bool = True, source_from_folder: bool = False, progress: Progress | None = None,
-               on_files: Callable[[int], None] | None = None, workers: int | None = None) -> IngestReport:
+               recursive: bool = True, source_from_folder: bool = False, progress: IngestProgress | None = None,
+               on_files=None, workers: int | None = None) -> IngestReport:
         """Ingest local files, directories and globs.
 
         ``source_from_folder``: analysts often keep one folder per outlet (``corpus/<key>/…``);
@@ -200,194 +218,370 @@ class Workspace(AnalysisMixin, ProvenanceMixin):
 
     def ingest_urls(self, urls: Sequence[str], *, mode: str = "page", source: str | None = None,
                     allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                    progress: Progress | None = None, fetcher=None) -> IngestReport:
+                    progress: IngestProgress | None = None, fetcher=None) -> IngestReport:
         """Fetch pages, feeds (mode="feed") or sitemaps (mode="sitemap"); only when asked."""
-        from narratrace.ingest.web import Fetcher, iter_urls
+        from narratrace.ingest.web import Fetcher, iter_urls  # lazy: the network code loads only when asked
 
         fetcher = fetcher or Fetcher(allow_private=allow_private, max_bytes=max_bytes)
         return self.ingest_items(iter_urls(fetcher, list(urls), mode), source=source, progress=progress)
 
     def ingest_items(self, items: Iterable[RawItem], *, source: str | None = None,
-                     progress: Progress | None = None, workers: int | None = None) -> IngestReport:
+                     progress: IngestProgress | None = None, workers: int | None = None) -> IngestReport:
         """Ingest already-read items (the seam for custom readers). workers=1 disables processes."""
         return Ingestor(self.sessions, source=source, workers=workers).run(items, progress=progress)
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- the record ------------------------------------------------------------------------------
 
-    def _doc_query(self):
-        return (select(Document, Source.key, Actor.key, Source.audience)
-                .outerjoin(Source, Document.source_id == Source.id)
-                .outerjoin(Actor, Source.actor_id == Actor.id))
+    def sources(self) -> Records:
+        """Registered sources (outlets, channels) with their actor, audience, locators and document count."""
+        with self.sessions() as s:
+            return q_record.sources(s)
 
-    @staticmethod
-    def _filter(q, *, source=None, actor=None, audience=None, language=None, since=None, until=None):
-        if source:
-            q = q.where(Source.key.in_([source] if isinstance(source, str) else list(source)))
-        if actor:
-            q = q.where(Actor.key == actor)
-        if audience:
-            q = q.where(Source.audience == audience)
-        if language:
-            q = q.where(Document.language == language)
-        if since:
-            q = q.where(Document.published_at >= since)
-        if until:
-            q = q.where(Document.published_at <= until)
-        return q
-
-    @staticmethod
-    def _info(doc: Document, source_key, actor_key, audience, with_text=False) -> DocumentInfo:
-        return DocumentInfo(
-            id=doc.id, title=doc.title, url=doc.url, canonical_url=doc.canonical_url, author=doc.author,
-            published_at=doc.published_at, language=doc.language, source=source_key, actor=actor_key,
-            audience=audience, origin=doc.origin, content_type=doc.content_type, duplicate_of=doc.duplicate_of_id,
-            duplicate_kind=doc.duplicate_kind, duplicate_score=doc.duplicate_score, raw_hash=doc.raw_hash,
-            clean_hash=doc.clean_hash, ingested_at=doc.ingested_at, chars=len(doc.text),
-            text=doc.text if with_text else None)
+    def names(self) -> dict[str, dict[str, str]]:
+        """Display names by key: ``{"actors": {key: name}, "sources": {key: name}}``."""
+        with self.sessions() as s:
+            return q_record.names(s)
 
     def documents(self, *, limit: int | None = None, offset: int = 0, with_text: bool = False,
-                  include_duplicates: bool = True, **filters) -> Records:
+                  include_duplicates: bool = True, source: Sources = None, actor: str | None = None,
+                  audience: str | None = None, language: str | None = None, since: Bound = None,
+                  until: Bound = None, filters: Filters | None = None) -> Records:
+        """Documents, oldest first (undated last), with the filters (module docstring)."""
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
         with self.sessions() as s:
-            q = self._filter(self._doc_query(), **filters).order_by(Document.published_at.is_(None),
-                                                                     Document.published_at, Document.id)
-            if not include_duplicates:
-                q = q.where(Document.duplicate_of_id.is_(None))
-            q = q.offset(offset)
-            if limit is not None:
-                q = q.limit(limit)
-            return Records(self._info(*row, with_text=with_text) for row in s.execute(q))
+            return q_record.documents(s, f, limit=limit, offset=offset, with_text=with_text,
+                                      include_duplicates=include_duplicates)
 
     def document(self, doc_id: int) -> DocumentInfo:
+        """One document with its clean text and sentences; NotFound when there is none."""
         with self.sessions() as s:
-            row = s.execute(self._doc_query().where(Document.id == doc_id)).first()
-            if row is None:
-                raise WorkspaceError(f"no document with id {doc_id} (list them with `narratrace docs list`)")
-            info = self._info(*row, with_text=True)
-            info.sentences = [SentenceInfo(se.id, se.idx, se.start, se.end, se.language, row[0].text[se.start:se.end])
-                              for se in row[0].sentences]
-            return info
+            return q_record.document(s, doc_id)
 
-    def sentences(self, *, limit: int | None = None, **filters) -> Records:
+    def document_spans(self, doc_id: int) -> list[SpanInfo]:
+        """Every stored span of a document to highlight (quotes, cues, speakers, mentions, matched
+        sentences), in text order; NotFound when there is no such document."""
+        text = self.document(doc_id).text or ""
         with self.sessions() as s:
-            q = (select(Sentence, Document.text, Document.id)
-                 .join(Document, Sentence.document_id == Document.id)
-                 .outerjoin(Source, Document.source_id == Source.id)
-                 .outerjoin(Actor, Source.actor_id == Actor.id))
-            q = self._filter(q, **filters).order_by(Document.id, Sentence.idx)
-            if limit is not None:
-                q = q.limit(limit)
-            out = Records()
-            for se, text, doc_id in s.execute(q):
-                out.append(SentenceRecord(se.id, doc_id, se.idx, se.start, se.end, se.language, text[se.start:se.end]))
-            return out
+            return q_provenance.document_spans(s, doc_id, text)
 
-    def search(self, query: str, *, limit: int = 20, **filters) -> Records:
+    def sentences(self, *, limit: int | None = None, source: Sources = None, actor: str | None = None,
+                  audience: str | None = None, language: str | None = None, since: Bound = None,
+                  until: Bound = None, filters: Filters | None = None) -> Records:
+        """Sentences with their exact spans, in document order, with the filters."""
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            return q_record.sentences(s, f, limit=limit)
+
+    def sentence_spans(self, ids: Iterable[int]) -> dict[int, tuple[int, int, int]]:
+        """``{sentence id: (document id, start, end)}`` for the given sentence ids that exist."""
+        with self.sessions() as s:
+            return q_record.sentence_spans(s, list(ids))
+
+    def search(self, query: str, *, limit: int = 20, source: Sources = None, actor: str | None = None,
+               audience: str | None = None, language: str | None = None, since: Bound = None,
+               until: Bound = None, filters: Filters | None = None) -> Records:
         """Full-text search over clean text and titles, ranked (BM25 on SQLite, ts_rank_cd on
-        PostgreSQL), with filters."""
-        backend = db.dialect_module(self.engine)
-        fts = backend.fts_subquery(query)
-        if fts is None:
-            return Records()
+        PostgreSQL), with the filters. Hostile query syntax is neutralised, never an error."""
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
         with self.sessions() as s:
-            q = (select(Document.id, fts.c.rank, Document.title, Document.url, Document.published_at,
-                        Document.language, Source.key, Actor.key, Source.audience)
-                 .join(fts, fts.c.id == Document.id)
-                 .outerjoin(Source, Document.source_id == Source.id)
-                 .outerjoin(Actor, Source.actor_id == Actor.id))
-            rows = s.execute(self._filter(q, **filters).order_by(fts.c.rank, Document.id).limit(limit)).all()
-            snips = backend.snippets(s.connection(), query, [r[0] for r in rows])
-            return Records(SearchHit(r[0], r[1], snips.get(r[0], ""), *r[2:]) for r in rows)
+            return q_record.search(s, query, f, limit=limit)
+
+    def semantic_search(self, query: str, *, limit: int = 20, min_score: float = 0.0, source: Sources = None,
+                        actor: str | None = None, audience: str | None = None, language: str | None = None,
+                        since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
+        """Sentences closest in meaning to ``query``, in any language (cosine of e5 vectors), with
+        the filters; indexes new sentences first."""
+        query = (query or "").strip()
+        if not query:
+            raise InvalidInput("empty query: give a statement to search for")
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self._models_lock:
+            vs = self.context().vectors
+            vs.update()
+            qv = vs.embed([query], kind="query")[0]
+            k = max(limit * 5, 50)
+            with self.sessions() as s:
+                while True:
+                    hits = vs.search(qv, k)
+                    scores = {sid: sc for sid, sc in hits if sc >= min_score}
+                    out = q_narratives.sentence_hits(s, scores, f)
+                    if len(out) >= limit or len(hits) < k or k >= 20_000:
+                        break
+                    k *= 4  # filters removed too many: look further down the list
+        out.sort(key=lambda h: -h.score)
+        return Records(out[:limit])
 
     def stats(self) -> dict:
+        """Counts of what the workspace holds: documents, duplicates, sentences, languages, sources,
+        the publication range and ingest problems."""
         with self.sessions() as s:
-            n_docs = s.scalar(select(func.count()).select_from(Document))
-            dup = dict(s.execute(select(Document.duplicate_kind, func.count())
-                                 .where(Document.duplicate_kind.is_not(None))
-                                 .group_by(Document.duplicate_kind)).all())
-            langs = dict(s.execute(select(Document.language, func.count()).group_by(Document.language)
-                                   .order_by(func.count().desc())).all())
-            sent_langs = dict(s.execute(select(Sentence.language, func.count()).group_by(Sentence.language)
-                                        .order_by(func.count().desc())).all())
-            src = aliased(Source)
-            by_source = dict(s.execute(select(src.key, func.count(Document.id))
-                                       .outerjoin(Document, Document.source_id == src.id)
-                                       .group_by(src.key).order_by(src.key)).all())
-            unattributed = s.scalar(select(func.count()).select_from(Document).where(Document.source_id.is_(None)))
-            first, last = s.execute(select(func.min(Document.published_at), func.max(Document.published_at))).one()
-            events = dict(s.execute(select(IngestEvent.status, func.count()).group_by(IngestEvent.status)).all())
-            return {
-                "workspace": db.redact(self.path),
-                "documents": n_docs,
-                "unique_documents": n_docs - sum(dup.values()),
-                "exact_duplicates": dup.get("exact", 0),
-                "near_duplicates": dup.get("near", 0),
-                "sentences": s.scalar(select(func.count()).select_from(Sentence)),
-                "sources": s.scalar(select(func.count()).select_from(Source)),
-                "actors": s.scalar(select(func.count()).select_from(Actor)),
-                "languages": {str(k): v for k, v in langs.items()},
-                "sentence_languages": {str(k): v for k, v in sent_langs.items()},
-                "documents_by_source": by_source,
-                "unattributed_documents": unattributed,
-                "published_first": first.isoformat() if first else None,
-                "published_last": last.isoformat() if last else None,
-                "ingest_problems": events,
-            }
+            return q_record.stats(s, self.shown_path)
+
+    def cleaning_totals(self) -> dict[str, int]:
+        """What cleaning removed over all documents: rule lines, learned chrome, tails, repeated paragraphs."""
+        with self.sessions() as s:
+            return q_record.cleaning_totals(s)
 
     def problems(self, limit: int = 100) -> list[dict]:
+        """The latest ingest problems (skipped and failed inputs with their reasons), newest first."""
         with self.sessions() as s:
-            rows = s.execute(select(IngestEvent).order_by(IngestEvent.id.desc()).limit(limit)).scalars()
-            return [{"at": e.at.isoformat(), "input": e.origin, "status": e.status, "reason": e.reason} for e in rows]
+            return q_record.problems(s, limit)
 
-    def reviews(self) -> list[dict]:
+    # -- narratives ------------------------------------------------------------------------------
+
+    def narratives(self, *, include_dismissed: bool = False) -> Records:
+        """Narratives (registered and discovered candidates) with their statements and match counts."""
+        with self.sessions() as s:
+            return q_narratives.narratives(s, include_dismissed=include_dismissed)
+
+    def narrative_exists(self, key: str) -> None:
+        """Raise NotFound unless a narrative ``key`` is stored."""
+        with self.sessions() as s:
+            q_narratives.narrative_id(s, key)
+
+    def matches(self, narrative: str | None = None, *, stance: str | None = None, limit: int | None = None,
+                source: Sources = None, actor: str | None = None, audience: str | None = None,
+                language: str | None = None, since: Bound = None, until: Bound = None,
+                filters: Filters | None = None) -> Records:
+        """Sentences matched to a narrative (or to any), oldest first, with stance, scores and the
+        analyst's review, with the filters."""
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            return q_narratives.matches(s, narrative, f, stance=stance, limit=limit)
+
+    def prevalence(self, *, period: str = "day", by: str = "audience", stance: str = "asserts",
+                   narrative: str | None = None, unique: bool = False, source: Sources = None,
+                   actor: str | None = None, audience: str | None = None, language: str | None = None,
+                   since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
+        """Documents carrying each narrative per ``period`` (day, week, month) and group (``by``:
+        source, actor, audience, language, none), with ``stance`` (asserts, denies, neutral, any);
+        reviews win over the model. Undated documents cannot be placed in a period and are left out."""
+        from narratrace.report.prevalence import STANCES, PrevalenceError, prevalence
+
+        if stance not in STANCES:
+            raise PrevalenceError("stance must be asserts, denies, neutral or any")
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            rows = q_narratives.prevalence_rows(s, f, by=by, stance=stance, narrative=narrative)
+        return prevalence(rows, period=period, unique=unique)
+
+    def narrative_spread(self, narrative: str, *, source: Sources = None, actor: str | None = None,
+                         audience: str | None = None, language: str | None = None, since: Bound = None,
+                         until: Bound = None, filters: Filters | None = None) -> Records:
+        """Where a narrative first appeared, then each outlet in the order it first carried it
+        (statements matched as asserting it; rejected matches left out)."""
+        from narratrace.detect.provenance import narrative_spread
+
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            return Records(narrative_spread(q_narratives.spread_rows(s, narrative, f)))
+
+    # -- contradictions --------------------------------------------------------------------------
+
+    def contradictions(self, *, actor: str | None = None, cross_audience: bool | None = None,
+                       limit: int | None = None) -> Records:
+        """Stored contradictions of ``actor`` (or every actor), cross-audience first, then by score;
+        each side with its document id, span, text, outlet, audience, language and date."""
+        with self.sessions() as s:
+            return q_contradictions.contradictions(s, actor=actor, cross_audience=cross_audience, limit=limit)
+
+    def compare(self, a: str, b: str) -> dict:
+        """NLI between two statements, both directions: entail / neutral / contradict with scores."""
+        from narratrace.match.nli import compare
+
+        a, b = (a or "").strip(), (b or "").strip()
+        if not a or not b:
+            raise InvalidInput("compare needs two non-empty statements")
+        with self._models_lock:
+            ctx = self.context()
+            return compare(ctx.nli, ctx.vectors, a, b)
+
+    # -- reviews ---------------------------------------------------------------------------------
+
+    def review(self, kind: str, sentence_id: int, verdict: str, *, narrative: str | None = None,
+               other_sentence_id: int | None = None, stance: str | None = None, note: str | None = None,
+               reviewer: str | None = None) -> ReviewInfo:
+        """Confirm or reject a match (sentence × ``narrative``) or a contradiction (sentence pair);
+        ``stance`` corrects a match's stance. Reviews survive every re-run of the stages."""
+        with self.sessions.begin() as s:
+            return q_narratives.save_review(s, kind, sentence_id, verdict, narrative=narrative,
+                                            other_sentence_id=other_sentence_id, stance=stance, note=note,
+                                            reviewer=reviewer)
+
+    def reviews(self) -> Records:
         """Every analyst review with what it judged (sentence ids, narrative key), who and when."""
-        from narratrace.store.models import Narrative, Review
-
         with self.sessions() as s:
-            rows = s.execute(select(Review, Narrative.key).outerjoin(Narrative, Review.narrative_id == Narrative.id)
-                             .order_by(Review.at, Review.id))
-            return [{"id": r.id, "kind": r.kind, "sentence_id": r.sentence_id,
-                     "other_sentence_id": r.other_sentence_id or None, "narrative": key, "verdict": r.verdict,
-                     "stance": r.stance, "note": r.note, "reviewer": r.reviewer, "at": r.at.isoformat()}
-                    for r, key in rows]
+            return q_narratives.reviews(s)
 
-    def export(self, kind: str, fmt: str, output: str, **filters) -> int:
+    def reviewed_pairs(self) -> list[tuple[str, str, str]]:
+        """Analyst reviews as NLI training pairs (premise, hypothesis, label)."""
+        with self.sessions() as s:
+            return q_narratives.reviewed_pairs(s)
+
+    # -- provenance ------------------------------------------------------------------------------
+
+    def entities(self) -> Records:
+        """The analyst's entities with aliases and how often they are mentioned and quoted."""
+        with self.sessions() as s:
+            return q_provenance.entities(s)
+
+    def quotes(self, *, speaker: str | None = None, document: int | None = None, kind: str | None = None,
+               attributed: bool | None = None, limit: int | None = None, source: Sources = None,
+               actor: str | None = None, audience: str | None = None, language: str | None = None,
+               since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
+        """Stored quotes, oldest first. ``speaker`` is an entity key, a speaker key or a name;
+        ``kind`` direct or indirect; ``attributed`` only quotes with (or without) a speaker."""
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            return q_provenance.quotes(s, f, speaker=speaker, document=document, kind=kind, attributed=attributed,
+                                       limit=limit)
+
+    def speakers(self, *, min_outlets: int = 1, limit: int | None = None, source: Sources = None,
+                 actor: str | None = None, audience: str | None = None, language: str | None = None,
+                 since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
+        """Who is quoted, by how many outlets, first where; sorted by outlets outside the speaker's
+        own actor (the recycled voices first)."""
+        from narratrace.detect.provenance import speakers
+
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            rows = speakers(q_provenance.speaker_rows(s, f), min_outlets=min_outlets)
+        return Records(rows[:limit] if limit else rows)
+
+    def recycled_sources(self, k: int = 3, *, source: Sources = None, actor: str | None = None,
+                         audience: str | None = None, language: str | None = None, since: Bound = None,
+                         until: Bound = None, filters: Filters | None = None) -> Records:
+        """Named people quoted by at least ``k`` distinct outlets that are not their own actor's."""
+        rows = self.speakers(source=source, actor=actor, audience=audience, language=language, since=since,
+                             until=until, filters=filters)
+        return Records(sp for sp in rows if sp.other_outlets >= k and sp.named)
+
+    def quote_trails(self, *, speaker: str | None = None, min_documents: int = 2, source: Sources = None,
+                     actor: str | None = None, audience: str | None = None, language: str | None = None,
+                     since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
+        """The same quote found in several documents, in any language: first carrier and repeaters."""
+        from narratrace.detect.provenance import MIN_QUOTE_CHARS, quote_trails
+
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            rows = [r for r in q_provenance.quote_rows(s, f) if len(r["text"].strip()) >= MIN_QUOTE_CHARS]
+        if speaker:
+            rows = [r for r in rows if speaker in (r["entity"], r["speaker_key"], r["speaker_name"])]
+        if not rows:
+            return Records()
+        with self._models_lock:
+            vectors = self.context().vectors.embed([r["text"] for r in rows], kind="passage")
+        return Records(quote_trails(rows, vectors, min_documents=min_documents))
+
+    def citation_graph(self, *, documents: bool = False, source: Sources = None, actor: str | None = None,
+                       audience: str | None = None, language: str | None = None, since: Bound = None,
+                       until: Bound = None, filters: Filters | None = None):
+        """networkx DiGraph speaker → outlet ("quoted by"), or speaker → document → outlet."""
+        from narratrace.detect.provenance import citation_graph
+
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        with self.sessions() as s:
+            return citation_graph(q_provenance.speaker_rows(s, f), q_provenance.outlet_meta(s), documents=documents)
+
+    # -- coordinated publication -----------------------------------------------------------------
+
+    def coordination(self, *, method: str | None = None, source: str | None = None,
+                     limit: int | None = None) -> Records:
+        """Stored coordination groups (``method``: near-duplicate or translation; ``source``: groups
+        that include this outlet), largest first, each with its documents in publication order."""
+        with self.sessions() as s:
+            return q_provenance.coordination(s, method=method, source=source, limit=limit)
+
+    def coordination_graph(self, *, method: str | None = None):
+        """networkx Graph of outlets, edges weighted by the coordination groups they share."""
+        from narratrace.detect.coordination import Group, outlet_network
+
+        groups = [Group(g.method, [], g.first_document_id, g.first_source or "", 0.0, g.span_seconds,
+                        [d.source or "" for d in g.documents]) for g in self.coordination(method=method)]
+        return outlet_network(groups)
+
+    def finding_counts(self) -> dict[str, int]:
+        """How many narratives, contradictions, quotes and coordination groups are stored."""
+        with self.sessions() as s:
+            return q_provenance.finding_counts(s)
+
+    # -- audit -----------------------------------------------------------------------------------
+
+    def record_audit(self, user: str, role: str, action: str, target: str | None = None,
+                     detail: dict | None = None) -> datetime:
+        """Log a change made through the REST API (who, role, what, on what); returns its time (naive UTC)."""
+        at = datetime.now(timezone.utc).replace(tzinfo=None)
+        with self.sessions.begin() as s:
+            q_provenance.record_audit(s, at, user, role, action, target, detail)
+        return at
+
+    def audit(self, limit: int = 100) -> Records:
+        """The changes made through the REST API, newest first."""
+        with self.sessions() as s:
+            return q_provenance.audit(s, limit)
+
+    # -- exports ---------------------------------------------------------------------------------
+
+    def export(self, kind: str, fmt: str, output: str, *, source: Sources = None, actor: str | None = None,
+               audience: str | None = None, language: str | None = None, since: Bound = None,
+               until: Bound = None, filters: Filters | None = None) -> int:
+        """Write one record type (``RECORD_TYPES``) as CSV, JSONL or Parquet; returns the row count.
+        Quotes and speakers are extracted first (incrementally) so the export is complete."""
         from narratrace.report.export import export_records
 
-        if kind == "documents":
-            records = self.documents(with_text=True, **filters).dicts()
-        elif kind == "sentences":
-            records = self.sentences(**filters).dicts()
-        elif kind == "sources":
-            records = self.sources().dicts()
-        elif kind == "quotes":
-            self.extract_quotes()
-            records = self.quotes(**filters).dicts()
-        elif kind == "speakers":
-            self.extract_quotes()
-            records = self.speakers(**filters).dicts()
-        elif kind == "entities":
-            records = self.entities().dicts()
-        elif kind == "coordination":
-            records = self.coordination().dicts()
-        elif kind == "narratives":
-            records = self.narratives(include_dismissed=True).dicts()
-        elif kind == "matches":
-            records = self.matches(**filters).dicts()
-        elif kind == "contradictions":
-            records = self.contradictions().dicts()
-        elif kind == "reviews":
-            records = self.reviews()
-        else:
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        if kind not in RECORD_TYPES:
             raise WorkspaceError(f"unknown record type '{kind}' ({', '.join(RECORD_TYPES)})")
-        return export_records(records, fmt, output)
+        if kind in ("quotes", "speakers"):
+            self.analyze(["quotes"])
+        records = {
+            "documents": lambda: self.documents(with_text=True, filters=f),
+            "sentences": lambda: self.sentences(filters=f),
+            "sources": self.sources,
+            "quotes": lambda: self.quotes(filters=f),
+            "speakers": lambda: self.speakers(filters=f),
+            "entities": self.entities,
+            "coordination": self.coordination,
+            "narratives": lambda: self.narratives(include_dismissed=True),
+            "matches": lambda: self.matches(filters=f),
+            "contradictions": self.contradictions,
+            "reviews": self.reviews,
+        }[kind]()
+        return export_records(records.dicts(), fmt, output)
 
+    def export_graph(self, graph: str, fmt: str, output: str, *, source: Sources = None, actor: str | None = None,
+                     audience: str | None = None, language: str | None = None, since: Bound = None,
+                     until: Bound = None, filters: Filters | None = None) -> tuple[int, int]:
+        """Write the ``citation`` (speaker → outlet), ``citation-documents`` or ``coordination``
+        (outlet network) graph as GEXF, GraphML or a CSV edge list. Returns (nodes, edges)."""
+        from narratrace.report.graphs import write_graph
 
-@dataclass
-class SentenceRecord(_Record):
-    id: int
-    document_id: int
-    idx: int
-    start: int
-    end: int
-    language: str | None
-    text: str
+        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                       until=until)
+        if graph == "coordination":
+            g = self.coordination_graph()
+        elif graph in ("citation", "citation-documents"):
+            self.analyze(["quotes"])
+            g = self.citation_graph(documents=graph == "citation-documents", filters=f)
+        else:
+            raise WorkspaceError(f"unknown graph '{graph}' (citation, citation-documents, coordination)")
+        return write_graph(g, fmt, output)
+
+    # -- reads for the serve/report faces --------------------------------------------------------
+
+    def actors(self) -> dict[str, dict]:
+        """Registered actors by key: ``{"name", "kind", "country", "description"}`` (STIX identities)."""
+        with self.sessions() as s:
+            return q_record.actors(s)

@@ -21,8 +21,10 @@ from collections import Counter
 import ftfy
 from charset_normalizer import from_bytes
 
+from narratrace.errors import InvalidInput
 
-class DecodeError(ValueError):
+
+class DecodeError(InvalidInput):
     """The input is not text (binary) or no encoding decodes it."""
 
 

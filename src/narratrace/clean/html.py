@@ -11,6 +11,7 @@ from datetime import datetime
 import lxml.html
 import trafilatura
 
+from narratrace.errors import InvalidInput
 from narratrace.clean.text import parse_date
 
 # Elements per page. The largest page of the 181-page extraction benchmark has ~1.7k
@@ -51,7 +52,7 @@ def _restore(value: str | None) -> str | None:
     return value.translate(_RESTORE) if value else value
 
 
-class ExtractionError(ValueError):
+class ExtractionError(InvalidInput):
     pass
 
 

@@ -3,6 +3,7 @@ review, train. Thin: everything happens in narratrace.Workspace (analysis.py).""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -26,24 +27,16 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
-from narratrace.cli.progress import step_progress
+from narratrace import pipeline
+from narratrace.progress import CliProgress
+from narratrace.run import get_runner
+from narratrace.workspace import Workspace
 
 narratives_app = typer.Typer(help="The narrative registry, matches and prevalence.\n\n"
                                   "Example: narratrace narratives import narratives.yaml", no_args_is_help=True)
 review_app = typer.Typer(help="Confirm or reject findings; reviews survive every re-run.\n\n"
                               "Example: narratrace review match 812 --narrative no-domestic-support --confirm",
                          no_args_is_help=True)
-
-
-def _errors():
-    from narratrace.analysis import AnalysisError
-    from narratrace.match.embed import EmbedderError
-    from narratrace.match.nli import NLIError
-    from narratrace.match.registry import NarrativeError
-    from narratrace.report.prevalence import PrevalenceError
-    from narratrace.run import RunnerError
-
-    return (AnalysisError, EmbedderError, NLIError, NarrativeError, PrevalenceError, RunnerError, ValueError)
 
 
 RunnerOpt = Annotated[str | None, typer.Option(
@@ -53,32 +46,16 @@ RunnerOpt = Annotated[str | None, typer.Option(
 RayAddressOpt = Annotated[str | None, typer.Option(
     "--ray-address", help="Ray cluster to join, e.g. 10.0.0.5:6379 or auto (implies --runner ray); "
                           "see docs/ray.md.")]
+StagesOpt = Annotated[str | None, typer.Option(
+    "--stages", help="Comma-separated stages to run (default: " + ",".join(pipeline.DEFAULT) + "); always in "
+                     "pipeline order, with the incremental stages they need. See --list-stages.")]
 
 
 def _runner(name: str | None, address: str | None):
     """The runner the options ask for; one per command, so Ray starts once for all its stages."""
-    from narratrace.run import get_runner
-
     if address and not name:
         name = "ray"
-    return _run(get_runner, name, address=address)
-
-
-def _run(fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except _errors() as exc:
-        fail(str(exc))
-
-
-def _on_device() -> str:
-    """' on cuda:0 (torch, ...)' / ' on cpu (numpy ...)' for the embedding step's label."""
-    from narratrace.match.device import DeviceError, resolve
-
-    try:
-        return f" on {resolve().describe()}"
-    except DeviceError:
-        return ""  # the embedder raises the clear error itself
+    return get_runner(name, address=address)
 
 
 def _day(d) -> str:
@@ -86,54 +63,75 @@ def _day(d) -> str:
 
 
 def index(workspace: WorkspaceOpt = None, runner: RunnerOpt = None, ray_address: RayAddressOpt = None) -> None:
-    """Embed every new sentence (cached by text) and add it to the vector index.
+    """Embed every new sentence (cached by text) and add it to the vector index (the `embed` stage).
 
     Examples: narratrace index -w campaign.db
 
         narratrace index -w campaign.db --runner ray   (a local Ray instance on every CPU)
     """
-    ws = open_ws(workspace)
-    run = _runner(runner, ray_address)
-    with step_progress(err, f"embed sentences{_on_device()}") as (on_total, advance):
-        n = _run(ws.index_sentences, progress=advance, on_total=on_total, runner=run)
-    out.print(f"indexed {n} new sentences")
+    rep = open_ws(workspace).analyze(["embed"], progress=CliProgress(err), runner=_runner(runner, ray_address))
+    out.print(f"indexed {rep['embed']['indexed']} new sentences")
 
 
 def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False, runner: RunnerOpt = None,
-            ray_address: RayAddressOpt = None) -> None:
-    """The whole analysis: index sentences, match narratives, find contradictions, extract quotes and
-    speakers, find coordinated publication.
+            ray_address: RayAddressOpt = None, stages: StagesOpt = None,
+            list_stages: Annotated[bool, typer.Option("--list-stages", help="List the stages (what each requires "
+                                                      "and writes, its version, its last run here) and exit.")] = False,
+            ) -> None:
+    """The whole analysis, or the --stages you name: embed sentences, match narratives, find
+    contradictions, extract quotes and speakers, find coordinated publication (pipeline.py).
 
     Examples: narratrace analyze -w campaign.db
+
+        narratrace analyze --stages contradictions        (embeds new sentences first, then only that)
+
+        narratrace analyze --list-stages
 
         narratrace analyze -w postgresql://analyst@db/campaign --runner ray --ray-address 10.0.0.5:6379
 
     --runner ray runs the model stages (embedding, NLI for matching and contradictions) as Ray
     Data jobs; results are identical to the local runner's (docs/ray.md).
     """
-    from narratrace.cli.provenance import extract
-
     ws = open_ws(workspace)
-    run = _runner(runner, ray_address)
-    with step_progress(err, f"embed sentences{_on_device()}") as (on_total, advance):
-        n = _run(ws.index_sentences, progress=advance, on_total=on_total, runner=run)
-    with step_progress(err, "match narratives") as (on_total, advance):
-        on_total(len(ws.narratives()))
-        rep = _run(ws.match_narratives, progress=advance, runner=run)
-    with step_progress(err, "contradictions") as (_t, advance):
-        found = _run(ws.find_contradictions, progress=advance, runner=run)
-    quotes = extract(ws)
-    with step_progress(err, "coordination") as (_t, _a):
-        coordination = _run(ws.find_coordination)
-    result = {"indexed": n, "matches": rep.as_dict(), "contradictions": found, "quotes": quotes,
-              "coordination": coordination}
+    if list_stages:
+        rows = ws.stages()
+        if as_json:
+            return _print_json(rows)
+        t = Table("stage", "default", "requires", "writes", "version", "last run here", "what it does")
+        for r in rows:
+            last = f"v{r['last_version']} {r['last_run'][:16].replace('T', ' ')}" if r["last_run"] else "never"
+            t.add_row(r["name"], "yes" if r["default"] else "no", ", ".join(r["requires"]), ", ".join(r["writes"]),
+                      r["version"], last, _esc(r["help"]))
+        out.print(t)
+        return
+    selected = [x.strip() for x in stages.split(",") if x.strip()] if stages else None
+    rep = ws.analyze(selected, progress=CliProgress(err), runner=_runner(runner, ray_address))
     if as_json:
-        return _print_json(result)
-    out.print(f"indexed {n} new sentences · {rep.matches} narrative matches (asserts {rep.asserts}, denies "
-              f"{rep.denies}, neutral {rep.neutral}) · contradictions: {found['narratives']} by narrative, "
-              f"{found['nli']} by NLI · {quotes['quotes']} quotes in {quotes['documents']} new documents · "
-              f"coordination: {coordination['near_duplicate']} near-duplicate, {coordination['translation']} "
-              "translation groups")
+        return _print_json(rep)
+    out.print(summary(rep))
+
+
+def summary(rep: dict[str, dict]) -> str:
+    """One line per analyze: what each stage that ran found."""
+    parts = []
+    if "embed" in rep:
+        parts.append(f"indexed {rep['embed']['indexed']} new sentences")
+    if "match" in rep:
+        m = rep["match"]
+        parts.append(f"{m['matches']} narrative matches (asserts {m['asserts']}, denies {m['denies']}, "
+                     f"neutral {m['neutral']})")
+    if "contradictions" in rep:
+        c = rep["contradictions"]
+        parts.append(f"contradictions: {c['narratives']} by narrative, {c['nli']} by NLI")
+    if "discover" in rep:
+        parts.append(f"{rep['discover']['new_candidates']} new candidate narratives")
+    if "quotes" in rep:
+        q = rep["quotes"]
+        parts.append(f"{q['quotes']} quotes in {q['documents']} new documents")
+    if "coordination" in rep:
+        c = rep["coordination"]
+        parts.append(f"coordination: {c['near_duplicate']} near-duplicate, {c['translation']} translation groups")
+    return " · ".join(parts)
 
 
 @narratives_app.command("import")
@@ -144,7 +142,7 @@ def narratives_import(file: Annotated[Path, typer.Argument(help="YAML with a 'na
     Example: narratrace narratives import narratives.yaml
     """
     ws = open_ws(workspace, create=True)
-    counts = _run(ws.import_narratives, file)
+    counts = ws.import_narratives(file)
     out.print(f"imported {counts['narratives']} narratives, {counts['statements']} statements "
               "(run `narratrace analyze` to match them)")
 
@@ -168,17 +166,18 @@ def narratives_list(all_: Annotated[bool, typer.Option("--all", help="Include di
 
 @narratives_app.command("discover")
 def narratives_discover(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Cluster recurring claims that no narrative covers into candidates (ids stay stable as data grows).
+    """Cluster recurring claims that no narrative covers into candidates (the `discover` stage; ids stay
+    stable as data grows).
 
     Example: narratrace narratives discover && narratrace narratives promote auto-1a2b3c4d --name "…"
     """
     ws = open_ws(workspace)
-    rep = _run(ws.discover_narratives)
+    rep = ws.analyze(["discover"], progress=CliProgress(err))["discover"]
     cands = [n for n in ws.narratives() if n.status == "candidate"]
     if as_json:
-        return _print_json({"report": rep.as_dict(), "candidates": [c.as_dict() for c in cands]})
-    out.print(f"{rep.sentences} uncovered claim-like sentences → {rep.new_candidates} new and "
-              f"{rep.updated_candidates} updated candidates")
+        return _print_json({"report": rep, "candidates": [c.as_dict() for c in cands]})
+    out.print(f"{rep['sentences']} uncovered claim-like sentences → {rep['new_candidates']} new and "
+              f"{rep['updated_candidates']} updated candidates")
     t = Table("id", "description", "example")
     for c in cands:
         t.add_row(c.key, _esc(c.description or ""), _esc(c.assertions[0] if c.assertions else ""))
@@ -193,7 +192,7 @@ def narratives_promote(key: Annotated[str, typer.Argument(help="Candidate id (au
 
     Example: narratrace narratives promote auto-1a2b3c4d --name "Exiles are paid by Norland"
     """
-    _run(open_ws(workspace).set_narrative_status, key, "active", name=name)
+    open_ws(workspace).set_narrative_status(key, "active", name=name)
     out.print(f"{key} is active; run `narratrace analyze` to match it")
 
 
@@ -203,7 +202,7 @@ def narratives_dismiss(key: Annotated[str, typer.Argument(help="Narrative id.")]
 
     Example: narratrace narratives dismiss auto-1a2b3c4d
     """
-    _run(open_ws(workspace).set_narrative_status, key, "dismissed")
+    open_ws(workspace).set_narrative_status(key, "dismissed")
     out.print(f"{key} dismissed")
 
 
@@ -220,7 +219,7 @@ def narratives_matches(
     Example: narratrace narratives matches no-domestic-support --stance asserts --audience foreign
     """
     rows = open_ws(workspace).matches(narrative, stance=stance, limit=limit,
-                                      **_filters(source, actor, audience, language, since, until))
+                                      filters=_filters(source, actor, audience, language, since, until))
     if as_json:
         return _print_json(rows.dicts())
     t = Table("sentence", "narrative", "stance", "score", "sim", "published", "source", "aud.", "text", "review")
@@ -245,12 +244,12 @@ def narratives_prevalence(
 
     Example: narratrace narratives prevalence --period week --by audience --chart prevalence.html
     """
-    rows = _run(open_ws(workspace).prevalence, period=period, by=by, stance=stance, narrative=narrative,
-                **_filters(source, actor, audience, language, since, until))
+    rows = open_ws(workspace).prevalence(period=period, by=by, stance=stance, narrative=narrative,
+                filters=_filters(source, actor, audience, language, since, until))
     if chart:
         from narratrace.report.prevalence import chart as write_chart
 
-        _run(write_chart, rows, chart)
+        write_chart(rows, chart)
         err.print(f"chart written to {chart}")
     if as_json:
         return _print_json(rows.dicts())
@@ -276,9 +275,8 @@ def contradictions(
     """
     ws = open_ws(workspace)
     if refresh:
-        run = _runner(runner, ray_address)
-        with step_progress(err, "contradictions") as (_t, advance):
-            _run(ws.find_contradictions, actor=actor, progress=advance, runner=run)
+        ws.analyze(["contradictions"], options={"contradictions": {"actor": actor}} if actor else None,
+                   progress=CliProgress(err), runner=_runner(runner, ray_address))
     rows = ws.contradictions(actor=actor, cross_audience=True if cross_audience else None, limit=limit)
     if as_json:
         return _print_json(rows.dicts())
@@ -311,15 +309,11 @@ def compare(
 
     Example: narratrace compare "The Front has no support at home." "جبهه اعتراضات را در چهارده شهر سازمان داد."
     """
-    import tempfile
-
-    from narratrace.workspace import Workspace
-
     if workspace:
-        res = _run(open_ws(workspace).compare, a, b)
+        res = open_ws(workspace).compare(a, b)
     else:  # no workspace needed: a throwaway store holds the two cached vectors
         with tempfile.TemporaryDirectory() as tmp, Workspace(Path(tmp) / "compare.db") as ws:
-            res = _run(ws.compare, a, b)
+            res = ws.compare(a, b)
     if as_json:
         return _print_json(res)
     out.print(f"[bold]{res['label']}[/]  (entailment {res['scores']['entailment']:.2f} · neutral "
@@ -344,7 +338,7 @@ def review_match(
 
     Example: narratrace review match 812 --narrative no-domestic-support --confirm --stance asserts
     """
-    _run(open_ws(workspace).review, "match", sentence_id, "confirmed" if confirm else "rejected",
+    open_ws(workspace).review("match", sentence_id, "confirmed" if confirm else "rejected",
          narrative=narrative, stance=stance, note=note)
     out.print("review stored")
 
@@ -361,7 +355,7 @@ def review_contradiction(
 
     Example: narratrace review contradiction 812 1290 --confirm --note "same week, two audiences"
     """
-    _run(open_ws(workspace).review, "contradiction", sentence_a, "confirmed" if confirm else "rejected",
+    open_ws(workspace).review("contradiction", sentence_a, "confirmed" if confirm else "rejected",
          other_sentence_id=sentence_b, note=note)
     out.print("review stored")
 
@@ -396,7 +390,7 @@ def train(
         err.print(f"{len(extra)} reviewed pairs added to the training data")
     # the English held-out slice for choosing the epoch: 200 pairs, or a sixth of a small set
     n_en = len(load_snli(eval_dir / "nli-en" / "snli_1.0_dev.jsonl"))
-    metrics = _run(train_head, output, fa_dir=eval_dir / "nli-fa", en_dir=eval_dir / "nli-en", epochs=epochs,
+    metrics = train_head(output, fa_dir=eval_dir / "nli-fa", en_dir=eval_dir / "nli-en", epochs=epochs,
                    en_holdout=min(200, max(1, n_en // 6)),
                    extra_pairs=extra, init_from=DEFAULT_PATH if from_reviews else None, refit=False,
                    log=lambda m: err.print(m, highlight=False))

@@ -1,4 +1,4 @@
-"""What every CLI module shares: consoles, common options, errors, workspace opening."""
+"""What every CLI module shares: consoles, common options, the one error handler, workspace opening."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+from narratrace.errors import NarratraceError
+from narratrace.filters import Filters
+from narratrace.workspace import Workspace
 
 out = Console()
 err = Console(stderr=True)
@@ -21,8 +27,21 @@ SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only these 
 ActorF = Annotated[str | None, typer.Option("--actor", help="Only documents of sources owned by this actor id.")]
 AudienceF = Annotated[str | None, typer.Option("--audience", help="Only this audience (domestic, foreign, …).")]
 LanguageF = Annotated[str | None, typer.Option("--language", help="Only this document language (en, fa, …).")]
-SinceF = Annotated[str | None, typer.Option("--since", help="Published on or after (YYYY-MM-DD[ HH:MM]).")]
-UntilF = Annotated[str | None, typer.Option("--until", help="Published on or before (YYYY-MM-DD[ HH:MM]).")]
+SinceF = Annotated[str | None, typer.Option("--since", help="Published on or after: YYYY-MM-DD (from the start of "
+                                                             "that day, UTC), 'YYYY-MM-DD HH:MM' (UTC) or ISO 8601.")]
+UntilF = Annotated[str | None, typer.Option("--until", help="Published on or before: YYYY-MM-DD (through the end of "
+                                                             "that day, UTC), 'YYYY-MM-DD HH:MM' (UTC) or ISO 8601.")]
+
+
+class Group(TyperGroup):
+    """The one CLI error handler: a ``NarratraceError`` raised anywhere below a command becomes a
+    one-line message and the error's own exit code (errors.py), never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NarratraceError as exc:
+            fail(str(exc) or type(exc).__name__, exc.exit_code)
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -31,35 +50,14 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def open_ws(path: str | None, create: bool = False):
-    from narratrace.workspace import Workspace, WorkspaceError
-
-    from narratrace.store.db import StoreError
-
-    try:
-        return Workspace(path, create=create)
-    except (WorkspaceError, StoreError) as exc:
-        fail(str(exc))
+def open_ws(path: str | None, create: bool = False) -> Workspace:
+    return Workspace(path, create=create)
 
 
-def _date(value: str | None, name: str, end_of_day: bool = False):
-    if value is None:
-        return None
-    from datetime import timedelta
-
-    from narratrace.clean.text import parse_date
-
-    dt = parse_date(value)
-    if dt is None:
-        fail(f"{name} '{value}' is not a date; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
-    if end_of_day and len(value.strip()) == 10:
-        dt = dt + timedelta(days=1) - timedelta(microseconds=1)
-    return dt
-
-
-def _filters(source, actor, audience, language, since, until) -> dict:
-    return {"source": source or None, "actor": actor, "audience": audience, "language": language,
-            "since": _date(since, "--since"), "until": _date(until, "--until", end_of_day=True)}
+def _filters(source, actor, audience, language, since, until) -> Filters:
+    """The command's filter options as one Filters (a bad date is an InvalidInput naming it)."""
+    return Filters.of(source=source or None, actor=actor, audience=audience, language=language,
+                      since=since, until=until)
 
 
 def _print_json(data) -> None:
@@ -67,6 +65,4 @@ def _print_json(data) -> None:
 
 
 def _esc(s: str) -> str:
-    from rich.markup import escape
-
     return escape(s)

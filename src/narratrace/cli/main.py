@@ -11,6 +11,7 @@ from rich.table import Table
 from narratrace import __version__
 from narratrace.cli.common import (
     ActorF,
+    Group,
     AudienceF,
     JsonOpt,
     LanguageF,
@@ -26,10 +27,11 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
-from narratrace.cli.progress import ingest_progress
+from narratrace.progress import CliProgress, ingest_progress
 
 app = typer.Typer(
     name="narratrace",
+    cls=Group,  # the one error handler (cli/common.py)
     help="Trace information campaigns: ingest, clean and search articles, statements and posts; match "
          "them to narratives; find an actor's contradictions across audiences.\n\n"
          "Example: narratrace demo",
@@ -194,7 +196,7 @@ def docs_list(
     Example: narratrace docs list --audience foreign --since 2026-02-01 --json
     """
     rows = open_ws(workspace).documents(limit=limit, offset=offset, include_duplicates=not unique,
-                                        **_filters(source, actor, audience, language, since, until))
+                                        filters=_filters(source, actor, audience, language, since, until))
     if as_json:
         return _print_json(rows.dicts())
     t = Table("id", "published", "source", "aud.", "lang", "title", "dup of")
@@ -215,12 +217,7 @@ def docs_show(
 
     Example: narratrace docs show 12 --sentences
     """
-    from narratrace.workspace import WorkspaceError
-
-    try:
-        d = open_ws(workspace).document(doc_id)
-    except WorkspaceError as exc:
-        fail(str(exc))
+    d = open_ws(workspace).document(doc_id)
     if as_json:
         return _print_json(d.as_dict())
     for k in ("id", "title", "url", "author", "published_at", "language", "source", "actor", "audience", "origin",
@@ -258,15 +255,8 @@ def search(
     ws = open_ws(workspace)
     filters = _filters(source, actor, audience, language, since, until)
     if semantic:
-        from narratrace.analysis import AnalysisError
-        from narratrace.cli.progress import step_progress
-
-        try:
-            with step_progress(err, "embed new sentences") as (on_total, advance):
-                ws.index_sentences(progress=advance, on_total=on_total)
-            hits = ws.semantic_search(query, limit=limit, **filters)
-        except AnalysisError as exc:
-            fail(str(exc))
+        ws.analyze(["embed"], progress=CliProgress(err))
+        hits = ws.semantic_search(query, limit=limit, filters=filters)
         if as_json:
             return _print_json(hits.dicts())
         if not hits:
@@ -278,7 +268,7 @@ def search(
                       h.source or "—", h.audience or "", h.language or "", _esc(h.text))
         out.print(t)
         return
-    hits = ws.search(query, limit=limit, **filters)
+    hits = ws.search(query, limit=limit, filters=filters)
     if as_json:
         return _print_json(hits.dicts())
     if not hits:
@@ -330,30 +320,20 @@ def export(
     Example: narratrace export --format csv --output documents.csv --language fa
              narratrace export --format gexf --graph coordination --output outlets.gexf
     """
-    from narratrace.report.export import ExportError
-    from narratrace.workspace import WorkspaceError
-
     ws = open_ws(workspace)
     if graph is not None or fmt in ("gexf", "graphml"):
-        from narratrace.provenance import ProvenanceError
-        from narratrace.report.graphs import GraphExportError
-
         try:
             nodes, edges = ws.export_graph(graph or "coordination", fmt, output,
-                                           **_filters(source, actor, audience, language, since, until))
-        except (ProvenanceError, GraphExportError) as exc:
-            fail(str(exc))
+                                           filters=_filters(source, actor, audience, language, since, until))
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror or exc}")
         if output != "-":
             out.print(f"wrote the {graph or 'coordination'} graph ({nodes} nodes, {edges} edges) to {output}")
         return
     unfiltered = ("sources", "entities", "coordination", "narratives", "contradictions", "reviews")
-    filters = _filters(source, actor, audience, language, since, until) if records not in unfiltered else {}
+    filters = _filters(source, actor, audience, language, since, until) if records not in unfiltered else None
     try:
-        n = ws.export(records, fmt, output, **filters)
-    except (ExportError, WorkspaceError) as exc:
-        fail(str(exc))
+        n = ws.export(records, fmt, output, filters=filters)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     if output != "-":

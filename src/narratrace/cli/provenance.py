@@ -1,5 +1,5 @@
 """CLI for who said it and who carried it: entities, quotes, speakers, provenance, coordination.
-Thin: everything happens in narratrace.Workspace (provenance.py)."""
+Thin: everything happens in narratrace.Workspace."""
 
 from __future__ import annotations
 
@@ -26,20 +26,10 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
-from narratrace.cli.progress import step_progress
+from narratrace.progress import CliProgress
 
 entities_app = typer.Typer(help="The analyst's alias registry: people, organisations, places in any language.\n\n"
                                 "Example: narratrace entities import entities.yaml", no_args_is_help=True)
-
-
-def _run(fn, *args, **kwargs):
-    from narratrace.enrich.entities import EntityError
-    from narratrace.provenance import ProvenanceError
-
-    try:
-        return fn(*args, **kwargs)
-    except (EntityError, ProvenanceError, ValueError) as exc:  # the detect/ functions raise ValueError
-        fail(str(exc))
 
 
 def _day(d) -> str:
@@ -51,10 +41,10 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def extract(ws) -> dict:
-    """Run the (incremental) quote and mention stage with a progress bar."""
-    with step_progress(err, "quotes and speakers") as (on_total, advance):
-        return _run(ws.extract_quotes, progress=advance, on_total=on_total)
+def extract(ws, redo: bool = False) -> dict:
+    """Run the (incremental) `quotes` stage with progress: the quote commands show every document."""
+    return ws.analyze(["quotes"], options={"quotes": {"redo": True}} if redo else None,
+                      progress=CliProgress(err))["quotes"]
 
 
 @entities_app.command("import")
@@ -65,7 +55,7 @@ def entities_import(file: Annotated[Path, typer.Argument(help="YAML ({entities: 
 
     Example: narratrace entities import entities.yaml
     """
-    counts = _run(open_ws(workspace, create=True).import_entities, file)
+    counts = open_ws(workspace, create=True).import_entities(file)
     out.print(f"imported {counts['entities']} entities, {counts['aliases']} new aliases "
               "(run `narratrace quotes --redo` to re-link quotes already stored)")
 
@@ -100,12 +90,9 @@ def quotes(
     Example: narratrace quotes --speaker henrik-vallo --json
     """
     ws = open_ws(workspace)
-    if redo:
-        _run(ws.extract_quotes, redo=True)
-    else:
-        extract(ws)
+    extract(ws, redo=redo)
     rows = ws.quotes(speaker=speaker, document=document, attributed=False if unattributed else None, limit=limit,
-                     **_filters(source, actor, audience, language, since, until))
+                     filters=_filters(source, actor, audience, language, since, until))
     if as_json:
         return _print_json(rows.dicts())
     t = Table("id", "published", "source", "speaker", "kind", "quote")
@@ -130,7 +117,7 @@ def speakers(
     """
     ws = open_ws(workspace)
     extract(ws)
-    rows = ws.speakers(min_outlets=min_outlets, limit=limit, **_filters(source, actor, audience, language, since, until))
+    rows = ws.speakers(min_outlets=min_outlets, limit=limit, filters=_filters(source, actor, audience, language, since, until))
     if as_json:
         return _print_json(rows.dicts())
     t = Table("speaker", "quotes", "docs", "outlets", "not own", "first seen", "first outlet", "outlets (first use)")
@@ -157,7 +144,7 @@ def provenance(
     ws = open_ws(workspace)
     filters = _filters(source, actor, audience, language, since, until)
     if narrative:
-        steps = _run(ws.narrative_spread, narrative, **filters)
+        steps = ws.narrative_spread(narrative, filters=filters)
         if as_json:
             return _print_json(steps.dicts())
         t = Table("first", "source", "audience", "lang", "docs", "statement")
@@ -166,8 +153,8 @@ def provenance(
                       _esc(_short(st.text)))
         return out.print(t)
     extract(ws)
-    with step_progress(err, "embed quotes") as (_t, _a):
-        trails = _run(ws.quote_trails, speaker=speaker, min_documents=min_documents, **filters)
+    with CliProgress(err).step("embed quotes"):
+        trails = ws.quote_trails(speaker=speaker, min_documents=min_documents, filters=filters)
     if as_json:
         return _print_json(trails.dicts())
     for tr in trails:
@@ -206,8 +193,9 @@ def coordination(
             fail(f"--window '{window}' is not a number of seconds or 'auto'")
         if win <= 0:
             fail("--window must be a positive number of seconds")
-    with step_progress(err, "coordination") as (_t, _a):
-        found = _run(ws.find_coordination, window=win, threshold=threshold, translations=translations)
+    found = ws.analyze(["coordination"], options={"coordination": {"window": win, "threshold": threshold,
+                                                                   "translations": translations}},
+                       progress=CliProgress(err))["coordination"]
     groups = ws.coordination(source=source, limit=limit)
     if as_json:
         return _print_json({"found": found, "groups": groups.dicts()})

@@ -8,21 +8,16 @@ from typing import Annotated
 
 import typer
 
-from narratrace.cli.common import ActorF, SinceF, UntilF, WorkspaceOpt, _date, _esc, err, fail, open_ws, out
+from narratrace.cli.common import ActorF, SinceF, UntilF, WorkspaceOpt, _esc, _filters, err, fail, open_ws, out
 
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write.", dir_okay=False)]
 NarrativeOpt = Annotated[str | None, typer.Option("--narrative", help="Only this narrative id.")]
 
 
 def _run(fn, *args, **kwargs):
-    from narratrace.report.briefing import BriefingError
-    from narratrace.report.interop import InteropError
-
     try:
         return fn(*args, **kwargs)
-    except (BriefingError, InteropError) as exc:
-        fail(str(exc))
-    except OSError as exc:
+    except OSError as exc:  # narratrace's own errors reach the one handler (cli/common.py)
         fail(f"cannot write the output: {exc}")
 
 
@@ -51,8 +46,9 @@ def report(
     if charts not in ("png", "svg"):
         fail("--charts must be png or svg")
     ws = open_ws(workspace)
-    b = _run(write_report, ws, fmt, output, narrative=narrative, actor=actor, since=_date(since, "--since"),
-             until=_date(until, "--until", end_of_day=True), top=top, chart_format=charts)
+    bounds = _filters(None, None, None, None, since, until)  # the briefing compares naive-UTC store times
+    b = _run(write_report, ws, fmt, output, narrative=narrative, actor=actor, since=bounds.since_utc,
+             until=bounds.until_utc, top=top, chart_format=charts)
     out.print(f"wrote {_esc(str(output))}: {len(b.sentences())} sentences, {len(b.evidence)} footnotes")
 
 

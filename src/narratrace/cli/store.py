@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
 
         Example: narratrace migrate campaign.db postgresql://analyst@db.example:5432/campaign
         """
-        from narratrace.cli.progress import step_progress
+        from narratrace.progress import step_progress
         from narratrace.store import db
         from narratrace.store.migrate import MigrateError, copy_store, source_total, verify
 

@@ -11,10 +11,26 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
-from narratrace.cli.progress import ingest_progress
+from narratrace import pipeline
+from narratrace.progress import CliProgress, ingest_progress
 from narratrace.demo.gold import CORPUS, ENTITIES, GOLD, NARRATIVES, SOURCES, load_gold, relative_origin, score_record
+from narratrace.evaluation.demo_gold import (
+    score_contradictions,
+    score_matches,
+    score_provenance,
+    score_quotes,
+    score_translations,
+)
+from narratrace.report.prevalence import chart
+from narratrace.store.db import redact
+from narratrace.workspace import Workspace
+
+# The demo runs the one analysis order (pipeline.py), plus ``discover`` to show candidate
+# narratives; with --record-only only the stages that need no embeddings (quotes, and
+# coordination without translated copies).
+STAGES = (*pipeline.DEFAULT, "discover")
+RECORD_ONLY_STAGES = ("quotes", "coordination")
 
 
 def duplicate_groups(docs) -> list[list]:
@@ -37,11 +53,6 @@ def duplicate_groups(docs) -> list[list]:
 
 def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = None, err: Console | None = None,
              as_json: bool = False, analysis: bool = True) -> dict:
-    from narratrace.store.models import Document
-    from narratrace.workspace import Workspace
-
-    from narratrace.store.db import redact
-
     console = console or Console()
     err = err or Console(stderr=True)
     is_url = "://" in str(workspace)
@@ -60,16 +71,19 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     docs = ws.documents()
     stats = ws.stats()
     groups = duplicate_groups(docs)
-    with ws.sessions() as s:
-        cleaning = defaultdict(int)
-        for meta in s.scalars(select(Document.meta)):
-            for k, v in ((meta or {}).get("clean") or {}).items():
-                cleaning[k] += v
+    cleaning = ws.cleaning_totals()
     gold = load_gold(GOLD) if GOLD.exists() else {}
     record = score_record(ws, gold) if gold else None
     searches = [("cult", {"audience": "foreign"}), ("اغتشاشات", {"audience": "domestic"})]
     search_hits = {q: ws.search(q, limit=5, **f) for q, f in searches}
-    provenance = trace(ws, gold, err)
+    ws.import_entities(ENTITIES)
+    if analysis:
+        ws.import_narratives(NARRATIVES)
+        found = ws.analyze(STAGES, progress=CliProgress(err))
+    else:
+        found = ws.analyze(RECORD_ONLY_STAGES, options={"coordination": {"translations": False}},
+                           progress=CliProgress(err))
+    provenance = trace(ws, gold, found)
 
     result = {
         "workspace": shown if is_url else str(path.resolve()),
@@ -84,7 +98,7 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
         "searches": {q: [h.as_dict() for h in hits] for q, hits in search_hits.items()},
     }
     if analysis:
-        result["analysis"] = analyse(ws, path, gold, err)
+        result["analysis"] = analyse(ws, path, gold, found)
     if as_json:
         console.print_json(json.dumps(result, ensure_ascii=False, default=str))
         return result
@@ -144,17 +158,10 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
     return result
 
 
-def trace(ws, gold: dict, err: Console) -> dict:
-    """Who said it and who carried it: quotes, recycled sources, coordinated publication (no
-    embeddings: the near-duplicate groups come from the MinHash signatures ingest stored)."""
-    from narratrace.cli.progress import step_progress
-    from narratrace.evaluation.demo_gold import score_provenance, score_quotes
-
-    ws.import_entities(ENTITIES)
-    with step_progress(err, "quotes and speakers") as (on_total, advance):
-        extracted = ws.extract_quotes(progress=advance, on_total=on_total)
-    found = ws.find_coordination(translations=False)
-    out = {"quotes": extracted, "coordination_found": found,
+def trace(ws, gold: dict, found: dict) -> dict:
+    """Who said it and who carried it: quotes, recycled sources, coordinated publication (the
+    near-duplicate groups come from the MinHash signatures ingest stored)."""
+    out = {"quotes": found["quotes"], "coordination_found": found["coordination"],
            "recycled_sources": [sp.as_dict() for sp in ws.recycled_sources(3)],
            "coordination": ws.coordination(method="near-duplicate").dicts()}
     if gold:
@@ -188,21 +195,9 @@ def show_provenance(pv: dict, p) -> None:
           f"(outlets {g['recycled_outlet_recall']:.2f}); bursts: {bursts}")
 
 
-def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
-    """Narratives, prevalence and contradictions on the demo workspace, scored against the gold."""
-    from narratrace.cli.progress import step_progress
-    from narratrace.evaluation.demo_gold import score_contradictions, score_matches, score_translations
-    from narratrace.report.prevalence import chart
-
-    ws.import_narratives(NARRATIVES)
-    with step_progress(err, "embed sentences") as (on_total, advance):
-        ws.index_sentences(progress=advance, on_total=on_total)
-    with step_progress(err, "match narratives") as (on_total, advance):
-        on_total(len(ws.narratives()))
-        matched = ws.match_narratives(progress=advance)
-    found = ws.find_contradictions()
-    discovered = ws.discover_narratives()
-    coordination = ws.find_coordination()  # now with translated copies: the sentence vectors are cached
+def analyse(ws, path: Path, gold: dict, found: dict) -> dict:
+    """Narratives, prevalence and contradictions on the demo workspace (analysed by run_demo),
+    scored against the gold."""
     trails = ws.quote_trails()
     prevalence = ws.prevalence(period="week", by="audience")
     chart_path = Path(str(path) + ".prevalence.html")
@@ -210,16 +205,16 @@ def analyse(ws, path: Path, gold: dict, err: Console) -> dict:
     narratives = ws.narratives()
     incompatible = {(n.key, c) for n in narratives for c in n.contradicts}
     out = {
-        "matches": matched.as_dict(),
+        "matches": found["match"],
         "narratives": [{"key": n.key, "asserts": n.asserts, "denies": n.denies, "matches": n.matches} for n in narratives],
         "prevalence": prevalence.dicts(),
         "prevalence_chart": str(chart_path),
-        "contradictions": found,
+        "contradictions": found["contradictions"],
         "candidates": [{"key": n.key, "description": n.description, "example": n.assertions[0]}
                        for n in ws.narratives() if n.status == "candidate"],
-        "discovery": discovered.as_dict(),
+        "discovery": found["discover"],
         "top_cross_audience": [c.as_dict() for c in ws.contradictions(cross_audience=True, limit=5)],
-        "coordination_found": coordination,
+        "coordination_found": found["coordination"],
         "translations": ws.coordination(method="translation").dicts(),
         "quote_trails": [t.as_dict() for t in trails[:5]],
         "spread": {key: ws.narrative_spread(key).dicts() for key in ("no-domestic-support", "front-organises-unrest")},

@@ -25,11 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
-from sqlalchemy import and_, case, delete, func, insert, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import sessionmaker
 
-from narratrace.records import Records, _Record
-from narratrace.store.models import Actor, Contradiction, Document, Narrative, NarrativeMatch, Review, Sentence, Source
+from narratrace.errors import NotFound
+from narratrace.match.vectors import VectorStore
+from narratrace.run import Runner
+from narratrace.run.stages import nli_batches
+from narratrace.store.models import Actor, Contradiction, Document, Narrative, NarrativeMatch, Sentence, Source
 
 # NLI evidence: keep a pair when p(contradiction) in either direction reaches this. Set on the
 # NLI head's SNLI/FarsTail validation split (models/nli/MODEL_CARD.md): at 0.6 precision of the
@@ -54,33 +57,6 @@ MAX_NLI_PAIRS = 20_000
 NLI_CHUNK = 2048
 
 
-@dataclass
-class ContradictionInfo(_Record):
-    id: int
-    actor: str | None
-    kind: str
-    score: float
-    cross_audience: bool
-    cross_language: bool
-    p_contradict: float | None
-    similarity: float | None
-    narrative_a: str | None
-    narrative_b: str | None
-    a_sentence_id: int
-    a_text: str
-    a_published_at: datetime | None
-    a_source: str | None
-    a_audience: str | None
-    a_language: str | None
-    a_url: str | None
-    b_sentence_id: int
-    b_text: str
-    b_published_at: datetime | None
-    b_source: str | None
-    b_audience: str | None
-    b_language: str | None
-    b_url: str | None
-    review: str | None
 
 
 @dataclass
@@ -107,25 +83,18 @@ def _ordered(a: _Stmt, b: _Stmt) -> tuple[_Stmt, _Stmt]:
     return (a, b) if ka <= kb else (b, a)
 
 
-def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int], None] | None = None,
-                        runner=None) -> dict:
+def find_contradictions(sessions: sessionmaker, vs: VectorStore, nli, runner: Runner, *, actor: str | None = None,
+                        progress: Callable[[int], None] | None = None) -> dict:
     """Per actor: narrative evidence on the driver; NLI evidence for the candidate pairs of every
-    actor scored first, in one pass through ``runner`` (run/, default local), then the same
-    per-actor decisions and writes as always."""
-    from narratrace.run import get_runner
-    from narratrace.run.stages import index_sentences, nli_batches
-
-    runner = get_runner(runner)
-    nli = ws.nli()
-    vs = ws.vector_store()
-    index_sentences(vs, runner)
-    with ws.sessions() as s:
+    actor scored first, in one pass through ``runner`` (run/), then the same per-actor decisions
+    and writes as always. Needs every sentence indexed (the ``embed`` stage)."""
+    with sessions() as s:
         q = select(Actor.id, Actor.key).where(Actor.id.in_(select(Source.actor_id)))
         if actor:
             q = q.where(Actor.key == actor)
         actors = s.execute(q.order_by(Actor.key)).all()
         if actor and not actors:
-            raise ValueError(f"unknown actor '{actor}', or it owns no sources (see `narratrace sources list`)")
+            raise NotFound(f"unknown actor '{actor}', or it owns no sources (see `narratrace sources list`)")
         narr = {n.id: n for n in s.scalars(select(Narrative))}
         by_key = {n.key: n.id for n in narr.values()}
         incompatible = {(a, by_key[k]) for a, n in narr.items() for k in (n.contradicts or []) if k in by_key}
@@ -134,20 +103,20 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     # NLI candidates of every actor first, so the runner gets one job for all of them (a Ray job
     # per actor would pay its start-up and model loads once per actor)
-    ranked_by_actor = {actor_id: _nli_candidates(ws, vs, actor_id) for actor_id, _key in actors}
+    ranked_by_actor = {actor_id: _nli_candidates(sessions, vs, actor_id) for actor_id, _key in actors}
     asks, slots = [], []
     for actor_id, _key in actors:
         ranked = ranked_by_actor[actor_id]
         for c0 in range(0, len(ranked), NLI_CHUNK):  # chunks as before: bounded memory, same batches
             chunk = ranked[c0:c0 + NLI_CHUNK]
-            texts = dict(_texts(ws, vs, sorted({x for (a, b), _ in chunk for x in (a, b)})))
+            texts = dict(_texts(sessions, vs, sorted({x for (a, b), _ in chunk for x in (a, b)})))
             asks.append(([texts[a] for (a, b), _ in chunk], [texts[b] for (a, b), _ in chunk], True))
             slots.append((actor_id, chunk))
     p_contradict: dict[int, list] = defaultdict(list)
     for (actor_id, chunk), (ab, ba) in zip(slots, nli_batches(vs, nli, asks, runner) if asks else []):
         p_contradict[actor_id].append((chunk, np.maximum(ab[:, 2], ba[:, 2])))
     for actor_id, _key in actors:
-        with ws.sessions() as s:
+        with sessions() as s:
             stmts = _statements(s, actor_id)
             matches = [(m.sentence_id, m.narrative_id, m.stance, m.similarity) for m in s.scalars(
                 select(NarrativeMatch).where(NarrativeMatch.sentence_id.in_(list(stmts)),
@@ -201,7 +170,7 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
         if len(uniq) > MAX_PAIRS:
             ranked = sorted(uniq.items(), key=lambda kv: (not kv[1]["cross_audience"], -kv[1]["score"]))
             uniq = dict(ranked[:MAX_PAIRS])
-        with ws.sessions.begin() as s:
+        with sessions.begin() as s:
             s.execute(delete(Contradiction).where(Contradiction.actor_id == actor_id))
             if uniq:
                 s.execute(insert(Contradiction.__table__), list(uniq.values()))
@@ -213,16 +182,16 @@ def find_contradictions(ws, *, actor: str | None = None, progress: Callable[[int
     return totals
 
 
-def _nli_candidates(ws, vs, actor_id: int) -> list[tuple[tuple[int, int], float]]:
+def _nli_candidates(sessions: sessionmaker, vs: VectorStore, actor_id: int) -> list[tuple[tuple[int, int], float]]:
     """Near-topic pairs of the actor's claim-like statements (those matched to a narrative), from
     different document groups: the MAX_NLI_PAIRS most similar, as ((a, b), cosine)."""
-    with ws.sessions() as s:
+    with sessions() as s:
         stmts = _statements(s, actor_id)
         claim_ids = sorted(set(s.scalars(select(NarrativeMatch.sentence_id).where(
             NarrativeMatch.sentence_id.in_(list(stmts)), NarrativeMatch.stance.in_(("asserts", "denies"))))))
     pairs: dict[tuple[int, int], float] = {}
     if claim_ids:
-        V = vs.embed([t for _, t in _texts(ws, vs, claim_ids)])
+        V = vs.embed([t for _, t in _texts(sessions, vs, claim_ids)])
         claim_set = set(claim_ids)
         for i, sid in enumerate(claim_ids):
             for other, sim in vs.search(V[i], NLI_NEIGHBOURS * 4):
@@ -233,48 +202,6 @@ def _nli_candidates(ws, vs, actor_id: int) -> list[tuple[tuple[int, int], float]
     return sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NLI_PAIRS]
 
 
-def _texts(ws, vs, ids: list[int]) -> list[tuple[int, str]]:
-    with ws.sessions() as s:
+def _texts(sessions: sessionmaker, vs: VectorStore, ids: list[int]) -> list[tuple[int, str]]:
+    with sessions() as s:
         return vs.sentence_texts(s, ids)
-
-
-def list_contradictions(ws, *, actor: str | None = None, cross_audience: bool | None = None,
-                        limit: int | None = None) -> Records:
-    sa, sb = aliased(Sentence), aliased(Sentence)
-    da, db_ = aliased(Document), aliased(Document)
-    ra, rb = aliased(Source), aliased(Source)
-    na, nb = aliased(Narrative), aliased(Narrative)
-    rv = aliased(Review)
-    a_lt_b = Contradiction.sentence_a_id < Contradiction.sentence_b_id
-    q = (select(Contradiction, Actor.key, na.key, nb.key, sa.start, sa.end, sa.language, da.text, da.published_at,
-                da.url, da.language, ra.key, ra.audience, sb.start, sb.end, sb.language, db_.text, db_.published_at,
-                db_.url, db_.language, rb.key, rb.audience, rv.verdict)
-         .outerjoin(Actor, Contradiction.actor_id == Actor.id)
-         .join(sa, Contradiction.sentence_a_id == sa.id).join(da, sa.document_id == da.id)
-         .outerjoin(ra, da.source_id == ra.id)
-         .join(sb, Contradiction.sentence_b_id == sb.id).join(db_, sb.document_id == db_.id)
-         .outerjoin(rb, db_.source_id == rb.id)
-         .outerjoin(na, Contradiction.narrative_a_id == na.id).outerjoin(nb, Contradiction.narrative_b_id == nb.id)
-         # ws.review stores a pair in sorted id order; the pair may be listed either way round
-         # (CASE, not min(a, b): portable to PostgreSQL, whose two-argument form is LEAST)
-         .outerjoin(rv, and_(rv.kind == "contradiction", rv.sentence_id == case((a_lt_b, Contradiction.sentence_a_id),
-                                                                             else_=Contradiction.sentence_b_id),
-                             rv.other_sentence_id == case((a_lt_b, Contradiction.sentence_b_id),
-                                                          else_=Contradiction.sentence_a_id))))
-    if actor:
-        q = q.where(Actor.key == actor)
-    if cross_audience is not None:
-        q = q.where(Contradiction.cross_audience.is_(cross_audience))
-    q = q.order_by(Contradiction.cross_audience.desc(), Contradiction.score.desc(), Contradiction.id)
-    if limit:
-        q = q.limit(limit)
-    out = []
-    with ws.sessions() as s:
-        for row in s.execute(q):
-            (c, akey, nak, nbk, a0, a1, alang, atext, apub, aurl, adlang, asrc, aaud,
-             b0, b1, blang, btext, bpub, burl, bdlang, bsrc, baud, verdict) = row
-            out.append(ContradictionInfo(
-                c.id, akey, c.kind, round(c.score, 4), c.cross_audience, c.cross_language, c.p_contradict,
-                c.similarity, nak, nbk, c.sentence_a_id, atext[a0:a1], apub, asrc, aaud, alang or adlang, aurl,
-                c.sentence_b_id, btext[b0:b1], bpub, bsrc, baud, blang or bdlang, burl, verdict))
-    return Records(out)

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
 
+from narratrace.errors import InvalidInput, NotFound
 from narratrace.match.embed import normalise_for_cache
+from narratrace.match.vectors import VectorStore
 from narratrace.store.models import Document, Narrative, NarrativeMatch, NarrativeStatement, Sentence, Source
 
 # A claim is a sentence, not a dateline or a heading.
@@ -49,12 +52,12 @@ def candidate_key(text: str) -> str:
     return "auto-" + hashlib.blake2b(normalise_for_cache(text).casefold().encode(), digest_size=4).hexdigest()
 
 
-def discover(ws, *, threshold: float = THRESHOLD, min_documents: int = MIN_DOCUMENTS,
-             min_sources: int = MIN_SOURCES) -> DiscoveryReport:
-    vs = ws.vector_store()
-    vs.update()
+def discover(sessions: sessionmaker, vs: VectorStore, *, threshold: float = THRESHOLD,
+             min_documents: int = MIN_DOCUMENTS, min_sources: int = MIN_SOURCES) -> DiscoveryReport:
+    """Cluster the claim-like sentences no active narrative matched into candidate narratives;
+    candidates keep their ids as data grows (the first sentence of a cluster names it)."""
     report = DiscoveryReport()
-    with ws.sessions() as s:
+    with sessions() as s:
         matched = select(NarrativeMatch.sentence_id).join(Narrative, Narrative.id == NarrativeMatch.narrative_id) \
             .where(Narrative.status == "active")
         rows = s.execute(select(Sentence.id, Sentence.start, Sentence.end, Document.text, Document.id,
@@ -104,7 +107,7 @@ def discover(ws, *, threshold: float = THRESHOLD, min_documents: int = MIN_DOCUM
         found(key, v)
         members[key].append(i)
     report.clusters = len(keys)
-    with ws.sessions.begin() as s:
+    with sessions.begin() as s:
         for j, key in enumerate(keys):
             idx = members.get(key, [])
             docs = {rows[i][4] for i in idx}
@@ -137,13 +140,14 @@ def discover(ws, *, threshold: float = THRESHOLD, min_documents: int = MIN_DOCUM
     return report
 
 
-def set_status(ws, key: str, status: str, *, name: str | None = None) -> None:
+def set_status(sessions: sessionmaker, key: str, status: str, *, name: str | None = None) -> None:
+    """Promote (active), dismiss or reopen (candidate) a narrative; optionally rename it."""
     if status not in ("active", "candidate", "dismissed"):
-        raise ValueError("status is active, candidate or dismissed")
-    with ws.sessions.begin() as s:
+        raise InvalidInput("status is active, candidate or dismissed")
+    with sessions.begin() as s:
         n = s.scalar(select(Narrative).where(Narrative.key == key))
         if n is None:
-            raise ValueError(f"unknown narrative '{key}' (see `narratrace narratives list --all`)")
+            raise NotFound(f"unknown narrative '{key}' (see `narratrace narratives list --all`)")
         n.status = status
         if name:
             n.name = name

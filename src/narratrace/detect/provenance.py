@@ -9,12 +9,11 @@ counts but never in "first" (an undated page cannot be shown to be first).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 
-from narratrace.records import _Record
+from narratrace.records import Carrier, OutletUse, QuoteTrail, SpeakerInfo, SpreadStep
 
 # Two quotes are "the same quote" when their e5-small passage vectors have cosine ≥ these.
 # Measured on the demo corpus (2026-11-23, 319 stored quotes ≥ 20 chars, pairs across documents):
@@ -31,56 +30,12 @@ NEIGHBOURS = 10
 NAMED = ("named", "pronoun")  # quote resolutions that end in a named person
 
 
-@dataclass
-class OutletUse(_Record):
-    source: str | None
-    documents: int
-    quotes: int
-    first: datetime | None
-    own: bool  # the outlet belongs to the actor the speaker speaks for
 
 
-@dataclass
-class SpeakerInfo(_Record):
-    key: str
-    name: str
-    entity: str | None
-    actor: str | None
-    quotes: int
-    documents: int
-    outlets: int
-    other_outlets: int  # outlets not owned by the speaker's own actor: where a voice is "recycled"
-    first_seen: datetime | None
-    first_document: int | None
-    first_source: str | None
-    languages: list[str]
-    named: bool  # a registry entity, or named in at least one quote (not only "the former envoy")
-    by_outlet: list[OutletUse] = field(default_factory=list)
 
 
-@dataclass
-class Carrier(_Record):
-    quote_id: int
-    document_id: int
-    source: str | None
-    published_at: datetime | None
-    language: str | None
-    speaker: str | None
-    text: str
-    similarity: float  # to the first carrier's quote
 
 
-@dataclass
-class QuoteTrail(_Record):
-    """One quote found in several documents: who carried it first and who repeated it."""
-    id: int
-    speaker: str | None
-    text: str
-    first: Carrier
-    repeats: list[Carrier]
-    documents: int
-    outlets: int
-    languages: list[str]
 
 
 def _first(rows: list[dict]):
@@ -193,16 +148,6 @@ def quote_trails(rows: list[dict], vectors: np.ndarray, *, threshold: float = SA
     return trails
 
 
-@dataclass
-class SpreadStep(_Record):
-    source: str | None
-    audience: str | None
-    language: str | None
-    first: datetime
-    document_id: int
-    sentence_id: int
-    text: str
-    documents: int
 
 
 def narrative_spread(rows: list[dict]) -> list[SpreadStep]:

@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from narratrace.errors import InvalidInput
 from narratrace.store.models import Actor, Entity, EntityAlias
 
 KINDS = ("person", "organisation", "place", "other")
@@ -32,7 +33,7 @@ _SPACES = re.compile(r"\s+")
 _EDGE_PUNCT = " \t\n.,;:!?\"'«»“”()[]،؛؟"
 
 
-class EntityError(ValueError):
+class EntityError(InvalidInput):
     pass
 
 

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from narratrace.errors import InvalidInput
+
 # A single document larger than this is refused (a 200 MB "article" is an attack or a
 # mistake). Containers (JSONL, CSV, WARC, Telegram exports) are streamed and the cap
 # applies to each record in them. Raise with --max-bytes.
@@ -69,5 +71,5 @@ class Problem:
         return f"{self.origin}: {self.reason}"
 
 
-class InputError(ValueError):
+class InputError(InvalidInput):
     """Raised by readers for a bad input; the pipeline turns it into a Problem."""

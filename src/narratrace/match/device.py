@@ -17,12 +17,15 @@ import importlib.util
 import os
 from dataclasses import dataclass
 
+from narratrace.errors import Unavailable
+from narratrace import settings
+
 ENV = "NARRATRACE_DEVICE"
 ENV_PRECISION = "NARRATRACE_PRECISION"
 CHOICES = ("auto", "cpu", "cuda", "cuda:N", "torch")
 
 
-class DeviceError(RuntimeError):
+class DeviceError(Unavailable):
     pass
 
 
@@ -70,7 +73,7 @@ def cuda_available() -> bool:
 
 def resolve(spec: str | None = None) -> Device:
     """The device for ``spec`` (else $NARRATRACE_DEVICE, else auto)."""
-    raw = spec if spec is not None else os.environ.get(ENV, "")
+    raw = spec if spec is not None else settings.get(ENV)
     s = (raw or "auto").strip().lower()
     if s == "auto":
         return Device("torch", "cuda:0") if cuda_available() else Device("numpy", "cpu")
@@ -99,7 +102,7 @@ def resolve(spec: str | None = None) -> Device:
 
 
 def precision() -> str:
-    p = (os.environ.get(ENV_PRECISION) or "float32").strip().lower()
+    p = (settings.get(ENV_PRECISION) or "float32").strip().lower()
     if p not in ("float32", "float16", "bfloat16"):
         raise DeviceError(f"{ENV_PRECISION}={p!r}: choose float32, float16 or bfloat16")
     return p

@@ -24,6 +24,9 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from narratrace.errors import Unavailable
+from narratrace import settings
+
 Kind = Literal["passage", "query"]
 DEFAULT = "e5-small"
 _SPACE = re.compile(r"\s+")
@@ -32,7 +35,7 @@ _SPACE = re.compile(r"\s+")
 MAX_CHARS = 4000
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(Unavailable):
     pass
 
 
@@ -148,7 +151,7 @@ def get_embedder(name: str | None = None, device: str | None = None) -> Embedder
     numpy path; see ``device.py``), loaded once per (name, device, precision)."""
     from narratrace.match import device as devices
 
-    name = name or os.environ.get("NARRATRACE_EMBEDDER") or DEFAULT
+    name = name or settings.get("NARRATRACE_EMBEDDER") or DEFAULT
     if name not in BACKENDS:
         raise EmbedderError(f"unknown embedder '{name}' (choose one of: {', '.join(BACKENDS)})")
     try:

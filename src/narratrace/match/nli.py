@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from narratrace.errors import Unavailable
+
 LABELS = ("entailment", "neutral", "contradiction")
 FEATURE_VERSION = 1
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "nli" / "e5-head-v1.npz"
@@ -37,7 +39,7 @@ DEFAULT_PATH = Path(__file__).resolve().parent.parent / "models" / "nli" / "e5-h
 Vectors = Callable[[list[str]], np.ndarray]
 
 
-class NLIError(RuntimeError):
+class NLIError(Unavailable):
     pass
 
 
@@ -284,3 +286,19 @@ def load_nli(path: str | Path | None = None, device: str | None = None) -> NLIMo
         raise NLIError(str(exc)) from exc
     return _load_cached(str(Path(path or DEFAULT_PATH).resolve()),
                         dev.torch_device if dev.backend == "torch" else None)
+
+
+def compare(model: NLIModel, vs, a: str, b: str) -> dict:
+    """NLI between two statements, both directions: entail / neutral / contradict with scores,
+    and their cosine similarity (``vs``: the vector store, whose cache gives the vectors)."""
+    kind = getattr(model, "kind", "query")
+    p = model.predict([a, b], [b, a], vectors=lambda t: vs.embed(t, kind=kind))
+    va, vb = vs.embed([a, b], kind="query")
+
+    def side(row):
+        return {"label": LABELS[int(row.argmax())], **{lab: round(float(x), 4) for lab, x in zip(LABELS, row)}}
+
+    both = (p[0] + p[1]) / 2
+    return {"a_to_b": side(p[0]), "b_to_a": side(p[1]), "label": LABELS[int(both.argmax())],
+            "scores": {lab: round(float(x), 4) for lab, x in zip(LABELS, both)}, "similarity": round(float(va @ vb), 4),
+            "nli_model": model.model_id, "embed_model": vs.embedder.model_id}

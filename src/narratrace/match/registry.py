@@ -26,6 +26,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from narratrace.errors import InvalidInput
 from narratrace.store.models import Narrative, NarrativeStatement
 
 FIELDS = ("id", "name", "description", "assertions", "counters", "entities", "contradicts", "disarm")
@@ -35,7 +36,7 @@ KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
 MAX_STATEMENT = 1000
 
 
-class NarrativeError(ValueError):
+class NarrativeError(InvalidInput):
     pass
 
 

@@ -21,6 +21,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import sessionmaker
 
 from narratrace.match.vectors import VectorStore
+from narratrace.run import Runner
+from narratrace.run.stages import cache_texts, nli_batches
 from narratrace.store.models import Narrative, NarrativeMatch
 
 # Calibrated on the demo corpus by sweeping against its gold (docs/decisions.md, 2026-11-23):
@@ -74,24 +76,22 @@ def decide_stance(sim_a: np.ndarray, sim_c: np.ndarray | None, nli_a: np.ndarray
     return stance, score
 
 
-def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, *, keys: list[str] | None = None,
-                     progress: Callable[[int], None] | None = None,
-                     min_similarity: float = MIN_SIMILARITY, runner=None) -> MatchReport:
-    """Candidates (ANN search) and decisions run here; the model work — sentence and statement
-    vectors, NLI of the kept pairs — runs through ``runner`` (run/, default local) in batches of
-    one narrative's pairs, so every runner stores the same rows."""
-    from narratrace.run import get_runner
-    from narratrace.run.stages import cache_texts, index_sentences, nli_batches
-
-    runner = get_runner(runner)
+def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, runner: Runner, *,
+                     keys: list[str] | None = None, progress: Callable[[int], None] | None = None,
+                     on_total: Callable[[int], None] | None = None,
+                     min_similarity: float = MIN_SIMILARITY) -> MatchReport:
+    """Candidates (ANN search) and decisions run here; the model work — statement vectors, NLI of
+    the kept pairs — runs through ``runner`` (run/) in batches of one narrative's pairs, so every
+    runner stores the same rows. Needs every sentence indexed (the ``embed`` stage)."""
     report = MatchReport()
-    index_sentences(vectors, runner)
     with sessions() as s:
         q = select(Narrative).where(Narrative.status == "active")
         if keys:
             q = q.where(Narrative.key.in_(keys))
         narratives = list(s.scalars(q))
         specs = [(n.id, [(st.id, st.kind, st.text) for st in n.statements]) for n in narratives]
+    if on_total:
+        on_total(len(specs))
     # statement vectors from the cache, never fresh float32 ones: the same inputs on every run
     cache_texts(vectors, [t for _, sts in specs for _, _, t in sts], "query", runner)
     plans = [_candidates(sessions, vectors, nid, statements, min_similarity, report) for nid, statements in specs]

@@ -12,15 +12,17 @@ data: URIs) and PDF (that same HTML printed by headless Chromium, see ``render_p
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote as urlquote
 
+from narratrace import settings
+from narratrace.errors import InvalidInput
+from narratrace.filters import Filters
 from narratrace.records import Records
 
 FORMATS = ("md", "html", "pdf")
@@ -35,7 +37,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
                   "--disable-component-update", "--no-first-run"]
 
 
-class BriefingError(ValueError):
+class BriefingError(InvalidInput):
     pass
 
 
@@ -162,20 +164,18 @@ def _language(code: str | None) -> str:
 
 class _Builder:
     def __init__(self, ws, *, narrative, actor, since, until, top, chart_format):
-        self.ws, self.narrative, self.actor, self.since, self.until = ws, narrative, actor, since, until
+        # one Filters for every read (since/until inclusive, a bare date the whole day in UTC);
+        # the bounds it keeps are compared with the stored naive-UTC times of contradictions and groups
+        self.filters = Filters.of(actor=actor, since=since, until=until)
+        self.ws, self.narrative, self.actor = ws, narrative, actor
+        self.since, self.until = self.filters.since_utc, self.filters.until_utc
         self.top, self.chart_format = top, chart_format
-        self.filters = {k: v for k, v in (("actor", actor), ("since", since), ("until", until)) if v}
         self.evidence: list[Evidence] = []
         self._by_span: dict[tuple[int, int, int], Evidence] = {}
         self.sources = {s.key: s for s in ws.sources()}
         self.narratives = {n.key: n for n in ws.narratives(include_dismissed=True)}
         self._docs: dict[int, object] = {}
-        from sqlalchemy import select
-
-        from narratrace.store.models import Actor
-
-        with ws.sessions() as s:
-            self.actors = dict(s.execute(select(Actor.key, Actor.name)).all())
+        self.actors = ws.names()["actors"]
 
     # evidence, deduplicated by span so that one quote has one footnote number
     def cite(self, document_id: int, start: int, end: int, *, source=None, audience=None, language=None,
@@ -218,7 +218,7 @@ class _Builder:
     # the statements the briefing is about: analyst reviews win over the model, as in prevalence()
     def statements(self, stance: str) -> list:
         out = []
-        for m in self.ws.matches(self.narrative, **self.filters):
+        for m in self.ws.matches(self.narrative, filters=self.filters):
             if m.review == "rejected" or m.published_at is None:
                 continue
             if (m.reviewed_stance or m.stance) == stance:
@@ -327,7 +327,7 @@ class _Builder:
         out = []
         asserts = [m for m in asserts if m.narrative in keys]
         for by, label in (("audience", "audience"), ("source", "outlet")):
-            rows = [r for r in self.ws.prevalence(period="day", by=by, narrative=self.narrative, **self.filters)
+            rows = [r for r in self.ws.prevalence(period="day", by=by, narrative=self.narrative, filters=self.filters)
                     if r.narrative in keys]
             if not rows:
                 continue
@@ -370,21 +370,10 @@ class _Builder:
                 continue
             found.append(c)
         found.sort(key=lambda c: (not c.cross_audience, c.review != "confirmed", -c.score))
-        from sqlalchemy import select
-
-        from narratrace.store.models import Sentence as SentenceRow
-
-        ids = [x for c in found[: self.top] for x in (c.a_sentence_id, c.b_sentence_id)]
-        where: dict[int, tuple[int, int, int]] = {}
-        if ids:  # contradictions carry sentence ids; footnotes need the document span
-            with self.ws.sessions() as s:
-                for sid, did, a, b in s.execute(select(SentenceRow.id, SentenceRow.document_id, SentenceRow.start,
-                                                       SentenceRow.end).where(SentenceRow.id.in_(ids))):
-                    where[sid] = (did, a, b)
         for c in found[: self.top]:
             sides = []
-            for p in ("a", "b"):
-                doc_id, start, end = where[getattr(c, f"{p}_sentence_id")]
+            for p in ("a", "b"):  # each side carries its document id and span: the footnote's evidence
+                doc_id, start, end = (getattr(c, f"{p}_document_id"), getattr(c, f"{p}_start"), getattr(c, f"{p}_end"))
                 n = self.cite(doc_id, start, end, source=getattr(c, f"{p}_source"),
                               audience=getattr(c, f"{p}_audience"), language=getattr(c, f"{p}_language"),
                               published_at=getattr(c, f"{p}_published_at"), url=getattr(c, f"{p}_url"),
@@ -407,9 +396,9 @@ class _Builder:
 
     def recycled(self) -> Section:
         sec = Section("recycled", "Recycled sources")
-        filters = {k: v for k, v in self.filters.items() if k != "actor"}  # recycled = quoted *outside* own outlets
-        for sp in self.ws.recycled_sources(**filters):
-            quotes = [q for q in self.ws.quotes(speaker=sp.entity or sp.key, **filters) if q.published_at]
+        filters = replace(self.filters, actor=None)  # recycled = quoted *outside* own outlets
+        for sp in self.ws.recycled_sources(filters=filters):
+            quotes = [q for q in self.ws.quotes(speaker=sp.entity or sp.key, filters=filters) if q.published_at]
             if self.narrative:
                 quotes = [q for q in quotes if q.document_id in self.narrative_docs]
             if self.actor:
@@ -487,9 +476,11 @@ def _renumber(b: Briefing) -> Briefing:
     return b
 
 
-def build_briefing(ws, *, narrative: str | None = None, actor: str | None = None, since: datetime | None = None,
-                   until: datetime | None = None, top: int = 3, chart_format: str = "png") -> Briefing:
-    """Collect the briefing's sentences, charts and evidence for this scope (all filters optional)."""
+def build_briefing(ws, *, narrative: str | None = None, actor: str | None = None,
+                   since: str | date | datetime | None = None, until: str | date | datetime | None = None,
+                   top: int = 3, chart_format: str = "png") -> Briefing:
+    """Collect the briefing's sentences, charts and evidence for this scope (all filters optional;
+    ``since``/``until`` are inclusive, a bare date the whole day in UTC, as in ``Filters``)."""
     if chart_format not in ("png", "svg"):
         raise BriefingError("chart format is png or svg")
     return _Builder(ws, narrative=narrative, actor=actor, since=since, until=until, top=top,
@@ -603,7 +594,7 @@ def render_html(b: Briefing) -> str:
 
 
 def find_chromium() -> str | None:
-    explicit = os.environ.get("NARRATRACE_CHROMIUM")
+    explicit = settings.get("NARRATRACE_CHROMIUM")
     if explicit:
         return explicit if Path(explicit).exists() else None
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):

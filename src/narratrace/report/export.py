@@ -7,10 +7,12 @@ import io
 import json
 import sys
 
+from narratrace.errors import InvalidInput
+
 FORMATS = ("csv", "jsonl", "parquet")
 
 
-class ExportError(ValueError):
+class ExportError(InvalidInput):
     pass
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import sys
 
+from narratrace.errors import InvalidInput
+
 GRAPH_FORMATS = ("gexf", "graphml", "csv")
 
 
-class GraphExportError(ValueError):  # a ValueError, so callers of detect/ functions catch it too
+class GraphExportError(InvalidInput):  # a ValueError, so callers of detect/ functions catch it too
     pass
 
 

@@ -33,6 +33,7 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from narratrace.errors import InvalidInput
 from narratrace.report.briefing import document_link
 
 DISARM_URL = "https://github.com/DISARMFoundation/DISARMframeworks/blob/main/generated_pages/techniques/{}.md"
@@ -46,33 +47,8 @@ EVIDENCE_NOT_VERDICT = ("This is evidence, not a verdict on truth: it records an
                         "what, where and when, and does not rate whether the statement is true.")
 
 
-class InteropError(ValueError):
+class InteropError(InvalidInput):
     pass
-
-
-def _sentence_spans(ws, ids) -> dict[int, tuple[int, int, int]]:
-    from sqlalchemy import select
-
-    from narratrace.store.models import Sentence
-
-    ids = list(ids)
-    out = {}
-    with ws.sessions() as s:
-        for i in range(0, len(ids), 900):
-            for sid, did, a, b in s.execute(select(Sentence.id, Sentence.document_id, Sentence.start, Sentence.end)
-                                            .where(Sentence.id.in_(ids[i:i + 900]))):
-                out[sid] = (did, a, b)
-    return out
-
-
-def _actors(ws) -> dict[str, dict]:
-    from sqlalchemy import select
-
-    from narratrace.store.models import Actor
-
-    with ws.sessions() as s:
-        return {a.key: {"name": a.name, "kind": a.kind, "description": a.description, "country": a.country}
-                for a in s.scalars(select(Actor))}
 
 
 def _iso(d: datetime | None) -> str | None:
@@ -88,7 +64,7 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
     ``base_url``: where the reviews will be published (ClaimReview.url is required and must be the
     page hosting the review); without it each review gets a ``narratrace://`` address."""
     sources = {s.key: s for s in ws.sources()}
-    actors = _actors(ws)
+    actors = ws.names()["actors"]
     names = {n.key: n.name for n in ws.narratives(include_dismissed=True)}
     today = datetime.now(timezone.utc).date().isoformat()
 
@@ -98,7 +74,7 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
         if src and src.domains:
             o["url"] = f"https://{src.domains[0]}"
         if src and src.actor:
-            o["parentOrganization"] = {"@type": "Organization", "name": actors.get(src.actor, {}).get("name", src.actor)}
+            o["parentOrganization"] = {"@type": "Organization", "name": actors.get(src.actor, src.actor)}
         return o
 
     def review_url(anchor: str) -> str:
@@ -130,10 +106,9 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
         })
     found = [c for c in ws.contradictions(actor=actor) if c.review == "confirmed"
              and (not narrative or narrative in (c.narrative_a, c.narrative_b))]
-    spans = _sentence_spans(ws, [x for c in found for x in (c.a_sentence_id, c.b_sentence_id)])
-    for c in found:
-        a_link = document_link(spans[c.a_sentence_id][0], c.a_url)
-        b_link = document_link(spans[c.b_sentence_id][0], c.b_url)
+    for c in found:  # each side carries its document id
+        a_link = document_link(c.a_document_id, c.a_url)
+        b_link = document_link(c.b_document_id, c.b_url)
         a_outlet = org(c.a_source)["name"]
         finding = f"Contradicts statement: “{c.a_text}”"
         out.append({
@@ -177,7 +152,7 @@ def stix_bundle(ws, *, narrative: str | None = None, actor: str | None = None, c
                               description="Findings exported from a narratrace workspace: " + EVIDENCE_NOT_VERDICT)
     common = {"created_by_ref": producer.id, "created": now, "modified": now}
     objects: dict[str, object] = {producer.id: producer}
-    actors = _actors(ws)
+    actors = ws.actors()
     sources = {s.key: s for s in ws.sources()}
     narratives = {n.key: n for n in ws.narratives()}
     if narrative and narrative not in narratives:
@@ -269,15 +244,14 @@ def stix_bundle(ws, *, narrative: str | None = None, actor: str | None = None, c
         if c.review != "rejected" and (not narrative or narrative in (c.narrative_a, c.narrative_b)):
             found.append(c)
     chosen = [c for c in found if c.review == "confirmed"] + [c for c in found if c.review is None][:contradictions]
-    spans = _sentence_spans(ws, [x for c in chosen for x in (c.a_sentence_id, c.b_sentence_id)])
     for c in chosen:
         refs = [outlet_id(c.a_source), outlet_id(c.b_source)]
         if c.actor in actors:
             refs.insert(0, actor_id(c.actor))
         refs += [campaign_id(k) for k in (c.narrative_a, c.narrative_b) if k in narratives]
-        ext = [{"source_name": src or "unknown", "url": document_link(spans[sid][0], url), "description": text[:1000]}
-               for src, sid, url, text in ((c.a_source, c.a_sentence_id, c.a_url, c.a_text),
-                                           (c.b_source, c.b_sentence_id, c.b_url, c.b_text))]
+        ext = [{"source_name": src or "unknown", "url": document_link(doc_id, url), "description": text[:1000]}
+               for src, doc_id, url, text in ((c.a_source, c.a_document_id, c.a_url, c.a_text),
+                                              (c.b_source, c.b_document_id, c.b_url, c.b_text))]
         add(stix2.Note(id=_sid("note", f"contradiction:{c.a_sentence_id}:{c.b_sentence_id}"),
                        abstract=f"Contradiction ({'across audiences' if c.cross_audience else 'same audience'}), "
                                 f"score {c.score:.2f}",

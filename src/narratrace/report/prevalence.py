@@ -9,31 +9,19 @@ Analyst reviews win over the model: a rejected match is not counted, a corrected
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
-
-from narratrace.records import Records, _Record
-from narratrace.store.models import Actor, Document, Narrative, NarrativeMatch, Review, Sentence, Source
+from narratrace.errors import InvalidInput
+from narratrace.records import PrevalenceRow, Records
 
 PERIODS = ("day", "week", "month")
-DIMENSIONS = {"source": Source.key, "actor": Actor.key, "audience": Source.audience,
-              "language": Document.language, "none": None}
+STANCES = ("asserts", "denies", "neutral", "any")
 
 
-class PrevalenceError(ValueError):
+class PrevalenceError(InvalidInput):
     pass
-
-
-@dataclass
-class PrevalenceRow(_Record):
-    narrative: str
-    period: str  # ISO date of the period's first day
-    group: str
-    documents: int
 
 
 def period_start(ts: datetime, period: str) -> str:
@@ -45,41 +33,20 @@ def period_start(ts: datetime, period: str) -> str:
     return d.isoformat()
 
 
-def prevalence(ws, *, period: str = "day", by: str = "audience", stance: str = "asserts",
-               narrative: str | None = None, unique: bool = False, **filters) -> Records:
+def prevalence(rows: Iterable[tuple], *, period: str = "day", unique: bool = False) -> Records:
+    """Documents per (narrative, period, group) from match rows ``(narrative, document id,
+    duplicate-group id, published_at, group)`` (store/queries/narratives.prevalence_rows). A
+    document counts once per narrative and period; with ``unique``, once per duplicate group."""
     if period not in PERIODS:
         raise PrevalenceError(f"period must be one of {', '.join(PERIODS)}")
-    if by not in DIMENSIONS:
-        raise PrevalenceError(f"--by must be one of {', '.join(DIMENSIONS)}")
-    if stance not in ("asserts", "denies", "neutral", "any"):
-        raise PrevalenceError("stance must be asserts, denies, neutral or any")
-    rv = aliased(Review)
-    dim = DIMENSIONS[by]
-    effective = func.coalesce(rv.stance, NarrativeMatch.stance)
-    q = (select(Narrative.key, Document.id, func.coalesce(Document.duplicate_of_id, Document.id), Document.published_at,
-                dim if dim is not None else Narrative.key)
-         .join(NarrativeMatch, NarrativeMatch.narrative_id == Narrative.id)
-         .join(Sentence, NarrativeMatch.sentence_id == Sentence.id)
-         .join(Document, Sentence.document_id == Document.id)
-         .outerjoin(Source, Document.source_id == Source.id).outerjoin(Actor, Source.actor_id == Actor.id)
-         .outerjoin(rv, and_(rv.kind == "match", rv.sentence_id == Sentence.id, rv.narrative_id == Narrative.id))
-         .where(Document.published_at.is_not(None))
-         .where(func.coalesce(rv.verdict, "") != "rejected"))
-    if stance != "any":
-        q = q.where(effective == stance)
-    if narrative:
-        q = q.where(Narrative.key == narrative)
-    q = ws._filter(q, **filters)
     seen: set[tuple] = set()
     counts: dict[tuple, int] = defaultdict(int)
-    with ws.sessions() as s:
-        for key, doc_id, group_id, pub, g in s.execute(q):
-            group = "all" if dim is None else (g or "unknown")
-            ident = (key, group_id if unique else doc_id)
-            if ident in seen:
-                continue
-            seen.add(ident)
-            counts[(key, period_start(pub, period), str(group))] += 1
+    for key, doc_id, group_id, pub, g in rows:
+        ident = (key, group_id if unique else doc_id)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        counts[(key, period_start(pub, period), str(g or "unknown"))] += 1
     return Records(PrevalenceRow(k, p, g, n) for (k, p, g), n in sorted(counts.items()))
 
 

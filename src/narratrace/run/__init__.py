@@ -23,6 +23,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from narratrace.errors import Unavailable
+from narratrace import settings
+
 RUNNERS = ("local", "ray")
 RUNNER_ENV = "NARRATRACE_RUNNER"
 # Fault injection for the resumability tests and for rehearsing a failure on a real cluster:
@@ -33,7 +36,7 @@ RUNNER_ENV = "NARRATRACE_RUNNER"
 FAULT_ENV = "NARRATRACE_FAULT"
 
 
-class RunnerError(RuntimeError):
+class RunnerError(Unavailable):
     pass
 
 
@@ -52,7 +55,7 @@ def get_runner(name: str | Runner | None = None, *, address: str | None = None,
     ``address`` (a Ray cluster, else $RAY_ADDRESS) and ``num_cpus`` (local Ray) apply to ray only."""
     if name is not None and not isinstance(name, str):
         return name
-    name = (name or os.environ.get(RUNNER_ENV) or "local").strip().lower()
+    name = (name or settings.get(RUNNER_ENV) or "local").strip().lower()
     if name == "local":
         from narratrace.run.local import LocalRunner
 
@@ -65,7 +68,7 @@ def get_runner(name: str | Runner | None = None, *, address: str | None = None,
 
 
 def fault_spec() -> str | None:
-    return os.environ.get(FAULT_ENV) or None
+    return settings.get(FAULT_ENV) or None
 
 
 class TaskCall:

@@ -3,15 +3,19 @@
 Endpoints are plain ``def``: Workspace calls are synchronous SQLite work, which FastAPI runs in
 its thread pool (the SQLAlchemy pool gives each thread its own connection). Responses are JSON
 only: document text is hostile and is never turned into HTML here (the dashboard escapes it).
-Workspace errors become 400/404 with the Workspace's own message in ``detail``."""
+
+Errors: a Workspace error is a ``NarratraceError``; the one handler in serve/app.py answers it
+with its class's ``status`` and its own message in ``detail`` (nothing here picks a status).
+Filters: every read that narrows documents takes the same query parameters, turned into one
+``Filters`` per request by ``request_filters`` (so ``until=2026-03-01`` keeps the whole day, as
+in the CLI and the Python API)."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
 import tempfile
-import threading
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,18 +23,31 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
-from narratrace.analysis import AnalysisError, MatchInfo, NarrativeInfo, SentenceHit
-from narratrace.detect.contradictions import ContradictionInfo
-from narratrace.detect.provenance import SpeakerInfo, SpreadStep
+from narratrace.errors import InvalidInput, NarratraceError, NotFound, TooLarge
+from narratrace.filters import Filters
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, Problem, RawItem
-from narratrace.provenance import CoordinationInfo, EntityInfo, ProvenanceError, QuoteInfo
-from narratrace.report.prevalence import PrevalenceError, PrevalenceRow
+from narratrace.records import (
+    AuditInfo,
+    ContradictionInfo,
+    CoordinationInfo,
+    DocumentInfo,
+    EntityInfo,
+    MatchInfo,
+    NarrativeInfo,
+    PrevalenceRow,
+    QuoteInfo,
+    ReviewInfo,
+    SearchHit,
+    SentenceHit,
+    SentenceRecord,
+    SourceInfo,
+    SpeakerInfo,
+    SpreadStep,
+)
 from narratrace.serve.auth import User, current_user, require_analyst
-from narratrace.serve.schemas import DocumentDetail, ErrorOut, ImportResult, IngestResult, ReviewIn, ReviewOut, Span
-from narratrace.store.models import AuditEvent, Entity, Mention, Narrative, NarrativeMatch, Quote, Review, Sentence
-from narratrace.workspace import DocumentInfo, SearchHit, SentenceRecord, SourceInfo, Workspace, WorkspaceError
+from narratrace.serve.schemas import DocumentDetail, ErrorOut, ImportResult, IngestResult, ReviewIn
+from narratrace.workspace import Workspace
 
 MAX_LIMIT = 1000  # one page; larger reads go through exports (`narratrace export`) or the Python API
 MAX_UPLOAD_FILES = 200
@@ -39,15 +56,20 @@ MAX_REGISTRY_BYTES = 5 * 1024 * 1024
 
 _ERR = {"model": ErrorOut}
 router = APIRouter(dependencies=[Depends(current_user)],
-                   responses={400: {**_ERR, "description": "Bad input or a workspace error (the message says which)"},
+                   responses={400: {**_ERR, "description": "Bad input (a parameter, a body, a file): the message says "
+                                                           "which and what to do"},
                               401: {**_ERR, "description": "No valid token"},
                               403: {**_ERR, "description": "Role or CSRF header missing"},
                               404: {**_ERR, "description": "No such document or narrative"}})
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}")]
 Filter = Annotated[str | None, Query(max_length=256)]
-_ERRORS = (WorkspaceError, AnalysisError, ProvenanceError, PrevalenceError, ValueError)
-_semantic_lock = threading.Lock()  # the vector store loads and updates lazily: one thread at a time
+_BOUND = ("inclusive; YYYY-MM-DD is that whole day in UTC{}, or an ISO 8601 timestamp "
+          "(UTC when it has no zone)")
+Since = Annotated[str | None, Query(max_length=64, description="published at or after: " + _BOUND.format(
+    " (from 00:00)"), examples=["2026-03-01"])]
+Until = Annotated[str | None, Query(max_length=64, description="published at or before: " + _BOUND.format(
+    " (through 23:59:59.999999)"), examples=["2026-03-01"])]
 
 
 def ws_of(request: Request) -> Workspace:
@@ -57,14 +79,18 @@ def ws_of(request: Request) -> Workspace:
 WS = Annotated[Workspace, Depends(ws_of)]
 
 
-def _bad(exc: Exception) -> HTTPException:
-    msg = str(exc) or exc.__class__.__name__
-    return HTTPException(404 if msg.startswith(("no document", "no narrative", "unknown narrative")) else 400, msg)
+def request_filters(source: Annotated[str | None, Query(max_length=256, description="a source key")] = None,
+                    actor: Annotated[str | None, Query(max_length=256, description="sources owned by this actor "
+                                                                                   "key")] = None,
+                    audience: Annotated[str | None, Query(max_length=256, description="domestic, foreign, "
+                                                                                      "…")] = None,
+                    language: Annotated[str | None, Query(max_length=256, description="en, fa, …")] = None,
+                    since: Since = None, until: Until = None) -> Filters:
+    """The request's one ``Filters`` (``Filters.of``: a bad date is a 400 naming the parameter)."""
+    return Filters.of(source=source, actor=actor, audience=audience, language=language, since=since, until=until)
 
 
-def _filters(source, actor, audience, language, since=None, until=None) -> dict:
-    return {k: v for k, v in dict(source=source, actor=actor, audience=audience, language=language,
-                                  since=since, until=until).items() if v not in (None, "")}
+Scope = Annotated[Filters, Depends(request_filters)]
 
 
 def _plain(x: Any) -> Any:
@@ -89,15 +115,8 @@ def _json(x: Any) -> JSONResponse:
     return JSONResponse(_plain(x))
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
 def _audit(ws: Workspace, user: User, action: str, target: str | None, detail: dict | None) -> datetime:
-    at = _now()
-    with ws.sessions.begin() as s:
-        s.add(AuditEvent(at=at, user=user.name, role=user.role, action=action, target=target, detail=detail))
-    return at
+    return ws.record_audit(user.name, user.role, action, target, detail)
 
 
 # -- the record -------------------------------------------------------------------------------
@@ -108,82 +127,30 @@ def sources(ws: WS):
 
 
 @router.get("/documents", response_model=list[DocumentInfo], summary="Documents, oldest first (no text)")
-def documents(ws: WS, source: Filter = None, actor: Filter = None, audience: Filter = None, language: Filter = None,
-              since: datetime | None = None, until: datetime | None = None, limit: Limit = 100,
-              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
-    try:
-        filters = _filters(source, actor, audience, language, since, until)
-        return _json(ws.documents(limit=limit, offset=offset, **filters))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+def documents(ws: WS, filters: Scope, limit: Limit = 100, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
+    return _json(ws.documents(limit=limit, offset=offset, filters=filters))
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail,
             summary="One document: clean text, sentences and spans to highlight (quotes, mentions, matches)")
 def document(ws: WS, doc_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]):
-    try:
-        info = ws.document(doc_id)
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
-    return _json({**_plain(info), "spans": document_spans(ws, doc_id, info.text or "")})
-
-
-def document_spans(ws: Workspace, doc_id: int, text: str) -> list[Span]:
-    """Every stored span of a document, in text order; ``text[start:end]`` is each span's text."""
-    spans: list[Span] = []
-
-    def add(kind, a, b, **kw):
-        if a is not None and b is not None and 0 <= a < b <= len(text):
-            spans.append(Span(kind=kind, start=a, end=b, text=text[a:b], **kw))
-
-    with ws.sessions() as s:
-        for q, ekey, ename in s.execute(select(Quote, Entity.key, Entity.name)
-                                        .outerjoin(Entity, Quote.entity_id == Entity.id)
-                                        .where(Quote.document_id == doc_id)):
-            who = ename or q.speaker_name
-            add("quote", q.start, q.end, quote_id=q.id, speaker=who, entity=ekey, label=q.kind)
-            add("cue", q.cue_start, q.cue_end, quote_id=q.id, speaker=who)
-            add("speaker", q.speaker_start, q.speaker_end, quote_id=q.id, speaker=who, entity=ekey)
-            if (q.speaker_name_start, q.speaker_name_end) != (q.speaker_start, q.speaker_end):
-                add("speaker_name", q.speaker_name_start, q.speaker_name_end, quote_id=q.id, speaker=who, entity=ekey)
-        for m, ekey in s.execute(select(Mention, Entity.key).outerjoin(Entity, Mention.entity_id == Entity.id)
-                                 .where(Mention.document_id == doc_id)):
-            add("mention", m.start, m.end, label=m.label, entity=ekey)
-        for se, key, m, verdict in s.execute(
-                select(Sentence, Narrative.key, NarrativeMatch, Review.verdict)
-                .join(NarrativeMatch, NarrativeMatch.sentence_id == Sentence.id)
-                .join(Narrative, NarrativeMatch.narrative_id == Narrative.id)
-                .outerjoin(Review, (Review.kind == "match") & (Review.sentence_id == Sentence.id)
-                           & (Review.narrative_id == Narrative.id))
-                .where(Sentence.document_id == doc_id)):
-            add("match", se.start, se.end, sentence_id=se.id, narrative=key, stance=m.stance, review=verdict)
-    spans.sort(key=lambda sp: (sp.start, -sp.end, sp.kind))
-    return spans
+    info = ws.document(doc_id)
+    return _json({**_plain(info), "spans": ws.document_spans(doc_id)})
 
 
 @router.get("/sentences", response_model=list[SentenceRecord], summary="Sentences with their spans")
-def sentences(ws: WS, source: Filter = None, actor: Filter = None, audience: Filter = None, language: Filter = None,
-              since: datetime | None = None, until: datetime | None = None, limit: Limit = 100):
-    try:
-        return _json(ws.sentences(limit=limit, **_filters(source, actor, audience, language, since, until)))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+def sentences(ws: WS, filters: Scope, limit: Limit = 100):
+    return _json(ws.sentences(limit=limit, filters=filters))
 
 
 @router.get("/search", response_model=list[SearchHit] | list[SentenceHit],
+            responses={503: {**_ERR, "description": "semantic=1 needs the sentence encoder, which is missing"}},
             summary="Full-text search (BM25), or with semantic=1 sentences closest in meaning, any language")
-def search(ws: WS, q: Annotated[str, Query(min_length=1, max_length=1000)], semantic: bool = False,
-           source: Filter = None, actor: Filter = None, audience: Filter = None, language: Filter = None,
-           since: datetime | None = None, until: datetime | None = None,
+def search(ws: WS, q: Annotated[str, Query(min_length=1, max_length=1000)], filters: Scope, semantic: bool = False,
            limit: Annotated[int, Query(ge=1, le=200)] = 20):
-    filters = _filters(source, actor, audience, language, since, until)
-    try:
-        if semantic:
-            with _semantic_lock:
-                return _json(ws.semantic_search(q, limit=limit, **filters))
-        return _json(ws.search(q, limit=limit, **filters))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+    if semantic:  # the Workspace runs one model-backed read at a time
+        return _json(ws.semantic_search(q, limit=limit, filters=filters))
+    return _json(ws.search(q, limit=limit, filters=filters))
 
 
 @router.get("/stats", response_model=dict[str, Any], summary="What the workspace holds")
@@ -198,88 +165,55 @@ def narratives(ws: WS, include_dismissed: bool = False):
     return _json(ws.narratives(include_dismissed=include_dismissed))
 
 
-def _known(ws: Workspace, key: str) -> None:
-    with ws.sessions() as s:
-        if s.scalar(select(Narrative.id).where(Narrative.key == key)) is None:
-            raise HTTPException(404, f"no narrative '{key}' (GET /api/narratives lists them)")
-
-
 @router.get("/narratives/{key}/matches", response_model=list[MatchInfo],
             summary="Sentences matched to a narrative, with stance, scores and review")
-def narrative_matches(ws: WS, key: str,
+def narrative_matches(ws: WS, key: str, filters: Scope,
                       stance: Annotated[str | None, Query(pattern="^(asserts|denies|neutral)$")] = None,
-                      source: Filter = None, actor: Filter = None, audience: Filter = None, language: Filter = None,
-                      since: datetime | None = None, until: datetime | None = None, limit: Limit = 200):
-    _known(ws, key)
-    try:
-        filters = _filters(source, actor, audience, language, since, until)
-        return _json(ws.matches(key, stance=stance, limit=limit, **filters))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+                      limit: Limit = 200):
+    ws.narrative_exists(key)
+    return _json(ws.matches(key, stance=stance, limit=limit, filters=filters))
 
 
 @router.get("/narratives/{key}/prevalence", response_model=list[PrevalenceRow],
             summary="Documents carrying a narrative per period and group")
-def narrative_prevalence(ws: WS, key: str, period: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
+def narrative_prevalence(ws: WS, key: str, filters: Scope,
+                         period: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
                          by: Annotated[str, Query(max_length=32)] = "audience",
                          stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts"):
-    _known(ws, key)
-    try:
-        return _json(ws.prevalence(period=period, by=by, stance=stance, narrative=key))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+    ws.narrative_exists(key)
+    return _json(ws.prevalence(period=period, by=by, stance=stance, narrative=key, filters=filters))
 
 
 @router.get("/narratives/{key}/spread", response_model=list[SpreadStep],
             summary="Where a narrative appeared first, then each outlet in the order it carried it")
-def narrative_spread(ws: WS, key: str):
-    try:
-        return _json(ws.narrative_spread(key))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+def narrative_spread(ws: WS, key: str, filters: Scope):
+    return _json(ws.narrative_spread(key, filters=filters))
 
 
 @router.get("/matches", response_model=list[MatchInfo], summary="Narrative matches of every narrative")
-def matches(ws: WS, narrative: Filter = None,
-            stance: Annotated[str | None, Query(pattern="^(asserts|denies|neutral)$")] = None,
-            source: Filter = None, actor: Filter = None, audience: Filter = None, language: Filter = None,
-            limit: Limit = 200):
-    try:
-        filters = _filters(source, actor, audience, language)
-        return _json(ws.matches(narrative, stance=stance, limit=limit, **filters))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+def matches(ws: WS, filters: Scope, narrative: Filter = None,
+            stance: Annotated[str | None, Query(pattern="^(asserts|denies|neutral)$")] = None, limit: Limit = 200):
+    return _json(ws.matches(narrative, stance=stance, limit=limit, filters=filters))
 
 
 @router.get("/contradictions", response_model=list[ContradictionInfo],
             summary="Statements of one actor that contradict each other (leads, not verdicts)")
 def contradictions(ws: WS, actor: Filter = None, cross_audience: bool | None = None, limit: Limit = 100):
-    try:
-        return _json(ws.contradictions(actor=actor, cross_audience=cross_audience, limit=limit))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+    return _json(ws.contradictions(actor=actor, cross_audience=cross_audience, limit=limit))
 
 
 # -- provenance ----------------------------------------------------------------------------------
 
 @router.get("/quotes", response_model=list[QuoteInfo], summary="Quotes with speaker, cue and spans")
-def quotes(ws: WS, speaker: Filter = None, document: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
-           kind: Filter = None, source: Filter = None, audience: Filter = None, language: Filter = None,
-           limit: Limit = 200):
-    try:
-        return _json(ws.quotes(speaker=speaker, document=document, kind=kind, limit=limit,
-                         **_filters(source, None, audience, language)))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+def quotes(ws: WS, filters: Scope, speaker: Filter = None,
+           document: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None, kind: Filter = None, limit: Limit = 200):
+    return _json(ws.quotes(speaker=speaker, document=document, kind=kind, limit=limit, filters=filters))
 
 
 @router.get("/speakers", response_model=list[SpeakerInfo],
             summary="Who is quoted, by how many outlets (recycled voices first)")
-def speakers(ws: WS, min_outlets: Annotated[int, Query(ge=1, le=10_000)] = 1, limit: Limit = 200):
-    try:
-        return _json(ws.speakers(min_outlets=min_outlets, limit=limit))
-    except _ERRORS as exc:
-        raise _bad(exc) from exc
+def speakers(ws: WS, filters: Scope, min_outlets: Annotated[int, Query(ge=1, le=10_000)] = 1, limit: Limit = 200):
+    return _json(ws.speakers(min_outlets=min_outlets, limit=limit, filters=filters))
 
 
 @router.get("/coordination", response_model=list[CoordinationInfo],
@@ -296,26 +230,15 @@ def entities(ws: WS):
 
 # -- writes (analyst) ------------------------------------------------------------------------------
 
-@router.post("/reviews", response_model=ReviewOut, summary="Confirm or reject a match or a contradiction")
+@router.post("/reviews", response_model=ReviewInfo, summary="Confirm or reject a match or a contradiction")
 def post_review(ws: WS, body: ReviewIn, user: Annotated[User, Depends(require_analyst)]):
     try:
-        ws.review(body.kind, body.sentence_id, body.verdict, narrative=body.narrative,
-                  other_sentence_id=body.other_sentence_id, stance=body.stance, note=body.note, reviewer=user.name)
-    except _ERRORS as exc:
-        raise HTTPException(400, str(exc)) from exc
-    sid, other = body.sentence_id, 0
-    if body.kind == "contradiction":
-        sid, other = sorted((body.sentence_id, body.other_sentence_id or 0))
-    with ws.sessions() as s:
-        nid = 0
-        if body.kind == "match":
-            nid = s.scalar(select(Narrative.id).where(Narrative.key == body.narrative))
-        r = s.scalar(select(Review).where(Review.kind == body.kind, Review.sentence_id == sid,
-                                          Review.other_sentence_id == other, Review.narrative_id == nid))
-        return _json(ReviewOut(id=r.id, kind=r.kind, sentence_id=r.sentence_id,
-                               other_sentence_id=r.other_sentence_id or None,
-                         narrative=body.narrative if body.kind == "match" else None, verdict=r.verdict, stance=r.stance,
-                         note=r.note, reviewer=r.reviewer, at=r.at))
+        review = ws.review(body.kind, body.sentence_id, body.verdict, narrative=body.narrative,
+                           other_sentence_id=body.other_sentence_id, stance=body.stance, note=body.note,
+                           reviewer=user.name)
+    except NotFound as exc:  # /api/reviews exists; a sentence or narrative the body names does not
+        raise InvalidInput(str(exc)) from exc
+    return _json(review)
 
 
 async def _registry_body(request: Request, file: UploadFile | None) -> tuple[bytes, str]:
@@ -325,9 +248,9 @@ async def _registry_body(request: Request, file: UploadFile | None) -> tuple[byt
     else:
         data, name = await request.body(), "body.yaml"
     if not data.strip():
-        raise HTTPException(400, "empty body: send YAML (Content-Type: application/yaml) or upload a file as 'file'")
+        raise InvalidInput("empty body: send YAML (Content-Type: application/yaml) or upload a file as 'file'")
     if len(data) > MAX_REGISTRY_BYTES:
-        raise HTTPException(413, f"{name}: larger than {MAX_REGISTRY_BYTES // 1024 // 1024} MB")
+        raise TooLarge(f"{name}: larger than {MAX_REGISTRY_BYTES // 1024 // 1024} MB")
     return data, name
 
 
@@ -338,8 +261,8 @@ def _import(ws: Workspace, user: User, data: bytes, name: str, action: str, fn) 
         path.write_bytes(data)
         try:
             counts = fn(path)
-        except Exception as exc:  # registry loaders raise several types; all of them are bad input
-            raise HTTPException(400, f"{name}: " + str(exc).replace(str(path), name)) from exc
+        except NarratraceError as exc:  # the message names the temporary file: name the upload instead
+            raise HTTPException(exc.status, f"{name}: " + str(exc).replace(str(path), name)) from exc
     at = _audit(ws, user, action, name, {"counts": counts, "bytes": len(data)})
     return _json(ImportResult(counts=counts, by=user.name, at=at))
 
@@ -384,9 +307,9 @@ def post_ingest(ws: WS, user: Annotated[User, Depends(require_analyst)],
                 files: Annotated[list[UploadFile], File(description="HTML, text, Markdown, PDF, JSONL, CSV, WARC …")],
                 source: Annotated[str | None, Form(max_length=128)] = None):
     if not files:
-        raise HTTPException(400, "no files: upload them as multipart field 'files'")
+        raise InvalidInput("no files: upload them as multipart field 'files'")
     if len(files) > MAX_UPLOAD_FILES:
-        raise HTTPException(413, f"{len(files)} files in one upload: at most {MAX_UPLOAD_FILES}")
+        raise TooLarge(f"{len(files)} files in one upload: at most {MAX_UPLOAD_FILES}")
     names = [_safe_name(f.filename, i) for i, f in enumerate(files)]
     with tempfile.TemporaryDirectory(prefix="narratrace-ingest-") as tmp:
         paths: list[Path] = []
@@ -412,7 +335,7 @@ def post_ingest(ws: WS, user: Annotated[User, Depends(require_analyst)],
     result = IngestResult(**out, document_ids=report.document_ids, by=user.name)
     if report.added == 0 and report.already_present == 0 and (report.skipped or report.failed):
         why = "; ".join(f"{p.origin}: {p.reason}" for p in report.failed + report.skipped)
-        raise HTTPException(400, f"nothing ingested: {why[:4000]}")
+        raise InvalidInput(f"nothing ingested: {why[:4000]}")
     return _json(result)
 
 
@@ -432,11 +355,7 @@ def _items(paths: list[Path], root: Path, problems: list[Problem]):
                               item.reason.replace(str(root), "upload"))
 
 
-@router.get("/audit", response_model=list[dict[str, Any]],
+@router.get("/audit", response_model=list[AuditInfo],
             summary="Who changed the record through the API, newest first")
 def audit(ws: WS, limit: Limit = 100):
-    with ws.sessions() as s:
-        rows = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
-        return [{"id": e.id, "at": _plain(e.at), "user": e.user, "role": e.role, "action": e.action,
-                 "target": e.target, "detail": e.detail} for e in rows]
-
+    return _json(ws.audit(limit))

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from narratrace import __version__
+from narratrace.errors import NarratraceError
 from narratrace.serve.auth import COOKIE, Tokens, check_bind, check_token
 from narratrace.workspace import Workspace
 
@@ -76,6 +77,12 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
     app.state.host = host
 
     app.add_middleware(SecurityHeaders)
+
+    @app.exception_handler(NarratraceError)
+    async def narratrace_error(request: Request, exc: NarratraceError):
+        # The one place an error becomes a status: the class says which (errors.py), the message
+        # is the Workspace's own (ErrorOut). Runs inside the middleware: the headers are added there.
+        return JSONResponse({"detail": str(exc) or exc.__class__.__name__}, status_code=exc.status)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):

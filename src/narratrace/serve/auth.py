@@ -14,11 +14,13 @@ DNS-rebinding page would send to a server on 127.0.0.1.
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
+
+from narratrace.errors import InvalidInput
+from narratrace import settings
 
 ROLES = ("viewer", "analyst")
 COOKIE = "narratrace_token"
@@ -31,7 +33,7 @@ LOCAL_HOST_NAMES = frozenset(LOOPBACK) | {"testserver", "[::1]"}
 Tokens = dict[str, tuple[str, str]]
 
 
-class AuthConfigError(ValueError):
+class AuthConfigError(InvalidInput):
     """A token specification or a bind address that would leave the store unprotected."""
 
 
@@ -72,7 +74,7 @@ def parse_tokens(specs: Iterable[str]) -> Tokens:
 
 
 def tokens_from_env(env: str | None = None) -> Tokens:
-    raw = os.environ.get("NARRATRACE_TOKENS", "") if env is None else env
+    raw = (settings.get("NARRATRACE_TOKENS") or "") if env is None else env
     return parse_tokens(raw.split(","))
 
 

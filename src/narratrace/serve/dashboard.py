@@ -24,6 +24,9 @@ from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
+from narratrace.errors import InvalidInput, NarratraceError
+from narratrace.filters import Filters
+
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -188,21 +191,6 @@ def narrative_chart(request: Request, key: str, by: str = "audience", user=USER)
 
 # -- contradictions -------------------------------------------------------------------------------
 
-def _sentence_documents(ws, ids) -> dict[int, int]:
-    """sentence id -> document id, so that both sides of a pair link to the document viewer."""
-    from sqlalchemy import select
-
-    from narratrace.store.models import Sentence
-
-    ids = sorted(set(ids))
-    out: dict[int, int] = {}
-    with ws.sessions() as s:
-        for i in range(0, len(ids), 900):
-            out.update(s.execute(select(Sentence.id, Sentence.document_id)
-                                 .where(Sentence.id.in_(ids[i:i + 900]))).all())
-    return out
-
-
 @router.get("/contradictions", response_class=HTMLResponse)
 def contradictions_page(request: Request, cross: str = "", page: int = 1, user=USER):
     ws = _ws(request)
@@ -211,8 +199,7 @@ def contradictions_page(request: Request, cross: str = "", page: int = 1, user=U
     pages = max(1, math.ceil(len(found) / PAGE))
     page = min(max(1, page), pages)
     rows = found[(page - 1) * PAGE:page * PAGE]
-    docs = _sentence_documents(ws, [c.a_sentence_id for c in rows] + [c.b_sentence_id for c in rows])
-    return _page(request, "contradictions.html", user, rows=rows, docs=docs, cross=cross, page=page, pages=pages,
+    return _page(request, "contradictions.html", user, rows=rows, cross=cross, page=page, pages=pages,
                  total=len(found))
 
 
@@ -265,31 +252,25 @@ def provenance_page(request: Request, user=USER):
 
 def _document_spans(ws, doc_id: int) -> list[tuple[int, int, str, str]]:
     """(start, end, css class, label) for quotes (content, speaker, cue), entity mentions and
-    narrative matches of one document, straight from the store."""
-    from sqlalchemy import select
-
-    from narratrace.store.models import Entity, Mention, Narrative, NarrativeMatch, Quote, Sentence
-
-    spans = []
-    with ws.sessions() as s:
-        for q, ename in s.execute(select(Quote, Entity.name).outerjoin(Entity, Quote.entity_id == Entity.id)
-                                  .where(Quote.document_id == doc_id)):
-            who = ename or q.speaker_name or "unattributed"
-            spans.append((q.start, q.end, "hl-quote", f"quote ({q.kind}) — {who}"))
-            if q.speaker_start is not None and q.speaker_end is not None:
-                spans.append((q.speaker_start, q.speaker_end, "hl-speaker", f"speaker: {who}"))
-            if q.cue_start is not None and q.cue_end is not None:
-                spans.append((q.cue_start, q.cue_end, "hl-cue", f"cue: {q.cue or ''}"))
-        for m, ename in s.execute(select(Mention, Entity.name).outerjoin(Entity, Mention.entity_id == Entity.id)
-                                  .where(Mention.document_id == doc_id)):
-            spans.append((m.start, m.end, "hl-mention", f"{m.label}: {ename or 'unlinked'} ({m.method})"))
-        for se, key, nm in s.execute(select(Sentence, Narrative.key, NarrativeMatch)
-                                     .join(NarrativeMatch, NarrativeMatch.sentence_id == Sentence.id)
-                                     .join(Narrative, NarrativeMatch.narrative_id == Narrative.id)
-                                     .where(Sentence.document_id == doc_id)):
-            spans.append((se.start, se.end, f"hl-match hl-{nm.stance}",
-                          f"narrative {key}: {nm.stance} ({nm.stance_score:.2f})"))
-    return spans
+    narrative matches of one document: the API's spans (``Workspace.document_spans``) as the
+    highlighter wants them. NotFound when there is no such document."""
+    spans = ws.document_spans(doc_id)
+    entity_names = {e.key: e.name for e in ws.entities()} if any(sp.kind == "mention" for sp in spans) else {}
+    out = []
+    for sp in spans:
+        if sp.kind == "quote":
+            out.append((sp.start, sp.end, "hl-quote", f"quote ({sp.label}) — {sp.speaker or 'unattributed'}"))
+        elif sp.kind == "speaker":
+            out.append((sp.start, sp.end, "hl-speaker", f"speaker: {sp.speaker or 'unattributed'}"))
+        elif sp.kind == "cue":
+            out.append((sp.start, sp.end, "hl-cue", f"cue: {sp.text}"))
+        elif sp.kind == "mention":
+            who = entity_names.get(sp.entity, sp.entity) if sp.entity else "unlinked"
+            out.append((sp.start, sp.end, "hl-mention", f"{sp.label}: {who}"))
+        elif sp.kind == "match":
+            review = f", {sp.review} by an analyst" if sp.review else ""
+            out.append((sp.start, sp.end, f"hl-match hl-{sp.stance}", f"narrative {sp.narrative}: {sp.stance}{review}"))
+    return out
 
 
 def highlight(text: str, spans) -> Markup:
@@ -315,13 +296,8 @@ def highlight(text: str, spans) -> Markup:
 
 @router.get("/documents/{doc_id}", response_class=HTMLResponse)
 def document_page(request: Request, doc_id: int, user=USER):
-    from narratrace.workspace import WorkspaceError
-
     ws = _ws(request)
-    try:
-        doc = ws.document(doc_id)
-    except WorkspaceError:
-        raise HTTPException(404, "no such document") from None
+    doc = ws.document(doc_id)  # NotFound: a 404 from the app's one error handler
     spans = _document_spans(ws, doc_id)
     quotes = ws.quotes(document=doc_id)
     matches = sorted({(lab, a) for a, b, c, lab in spans if c.startswith("hl-match")}, key=lambda t: t[1])
@@ -346,29 +322,28 @@ def _snippet(s: str) -> Markup:
 def search_page(request: Request, q: str = "", semantic: str = "", source: str = "", audience: str = "",
                 language: str = "", since: str = "", until: str = "", user=USER):
     ws = _ws(request)
-    filters = {k: v for k, v in (("source", source), ("audience", audience), ("language", language)) if v}
-    error = None
-    for name, v in (("since", since), ("until", until)):
-        if v:
-            try:
-                filters[name] = datetime.fromisoformat(v)
-                if name == "until" and len(v) == 10:  # a bare date means "through that day"
-                    filters[name] = filters[name].replace(hour=23, minute=59, second=59)
-            except ValueError:
-                error = f"{name}: use a date like 2026-03-01"
+    error, status = None, 200
+    try:  # one meaning of since/until everywhere: inclusive, a bare date is that whole day (UTC)
+        filters = Filters.of(source=source, audience=audience, language=language, since=since, until=until)
+    except InvalidInput as e:
+        filters, error, status = None, str(e), 400
     hits, sem = [], semantic == "1"
-    if q.strip() and not error:
+    if q.strip() and filters is not None:
         try:
-            hits = ws.semantic_search(q, limit=30, **filters) if sem else ws.search(q, limit=30, **filters)
-        except Exception as e:  # a malformed FTS query or a missing index is the user's to fix
+            hits = (ws.semantic_search(q, limit=30, filters=filters) if sem
+                    else ws.search(q, limit=30, filters=filters))
+        except NarratraceError as e:  # a missing model or index is the user's to fix: say so on the page
             error = f"search failed: {str(e)[:200]}"
     snippets = {h.document_id: _snippet(h.snippet) for h in hits} if hits and not sem else {}
-    sources = sorted(s.key for s in ws.sources())
-    audiences = sorted({s.audience for s in ws.sources() if s.audience})
+    all_sources = ws.sources()
+    sources = sorted(s.key for s in all_sources)
+    audiences = sorted({s.audience for s in all_sources if s.audience})
     languages = sorted(k for k in ws.stats()["languages"] if k != "None")
-    return _page(request, "search.html", user, q=q, sem=sem, hits=hits, snippets=snippets, error=error,
+    page = _page(request, "search.html", user, q=q, sem=sem, hits=hits, snippets=snippets, error=error,
                  f={"source": source, "audience": audience, "language": language, "since": since, "until": until},
                  sources=sources, audiences=audiences, languages=languages)
+    page.status_code = status
+    return page
 
 
 # -- login ---------------------------------------------------------------------------------------------------

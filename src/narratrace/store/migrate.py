@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Table, func, select, text, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
+from narratrace.errors import StoreFailure
 from narratrace.store import db
 from narratrace.store.models import Base
 
@@ -27,7 +28,7 @@ CHUNK = 2000  # rows per INSERT batch: measured flat from 1k to 5k rows on the 1
 Progress = Callable[[str, int], None]
 
 
-class MigrateError(RuntimeError):
+class MigrateError(StoreFailure):
     pass
 
 

@@ -322,6 +322,17 @@ class EnrichState(Base):
     version: Mapped[str] = mapped_column(String(32))
 
 
+class StageState(Base):
+    """The last completed run of each pipeline stage (pipeline.py): its declared version, when it
+    finished and what it reported. A stage whose declared version differs is redone."""
+
+    __tablename__ = "stage_state"
+    stage: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+
 class Mention(Base):
     """A named mention with its span in Document.text, linked to an entity when an alias matches."""
 

