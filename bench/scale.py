@@ -60,6 +60,7 @@ def stage_load(store: str, n: int) -> dict:
 
 def stage_fts(store: str, n: int) -> dict:
     import serve as corpus
+
     from narratrace import Workspace
 
     rng = random.Random(3)
@@ -140,6 +141,7 @@ def stage_vectors(store: str, n: int, n_vec: int) -> dict:
 
 def stage_embed(store: str, n: int, runner: str) -> dict:
     import serve as corpus
+
     from narratrace import Workspace
 
     corpus.build(store, n)

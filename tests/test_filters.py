@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,16 +12,16 @@ from narratrace.filters import Filters
 
 def test_a_bare_date_is_the_whole_day_in_utc():
     f = Filters.of(since="2026-03-01", until="2026-03-01")
-    assert f.since == datetime(2026, 3, 1, tzinfo=timezone.utc)
-    assert f.until == datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    assert f.since == datetime(2026, 3, 1, tzinfo=UTC)
+    assert f.until == datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=UTC)
     assert f.until_utc == datetime(2026, 3, 1, 23, 59, 59, 999999)  # what the store compares (naive UTC)
     assert Filters.of(until=date(2026, 3, 1)).until == f.until
 
 
 def test_timestamps_are_utc_and_zones_are_converted():
-    assert Filters.of(since="2026-03-01 10:00").since == datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    assert Filters.of(since="2026-03-01 10:00").since == datetime(2026, 3, 1, 10, tzinfo=UTC)
     assert Filters.of(since="2026-03-01T10:00:00+03:30").since_utc == datetime(2026, 3, 1, 6, 30)
-    assert Filters.of(until=datetime(2026, 3, 1, 10)).until.tzinfo is timezone.utc
+    assert Filters.of(until=datetime(2026, 3, 1, 10)).until.tzinfo is UTC
 
 
 def test_bad_dates_name_the_field_and_empty_values_mean_no_filter():

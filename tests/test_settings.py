@@ -19,17 +19,7 @@ START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 
 # Modules (paths under src/narratrace, fnmatch patterns) still allowed to read NARRATRACE_*
 # variables without narratrace.settings. Delete a line once its module is switched.
-ALLOWED_DIRECT_READS = (
-    # switched by the pipeline change
-    "workspace.py",
-    "analysis.py",
-    "provenance.py",
-    "cli/*.py",
-    "detect/contradictions.py",
-    "match/stance.py",
-    "run/stages.py",
-    "demo/run.py",
-)
+ALLOWED_DIRECT_READS: tuple[str, ...] = ()  # every module reads its settings through settings.get()
 
 
 def _scanned_files() -> list[Path]:

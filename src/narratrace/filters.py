@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from narratrace.clean.text import parse_date
 from narratrace.errors import InvalidInput
@@ -75,11 +75,11 @@ class Filters:
     # The store keeps published_at as naive UTC (SQLite has no zones); these are what it compares.
     @property
     def since_utc(self) -> datetime | None:
-        return None if self.since is None else self.since.astimezone(timezone.utc).replace(tzinfo=None)
+        return None if self.since is None else self.since.astimezone(UTC).replace(tzinfo=None)
 
     @property
     def until_utc(self) -> datetime | None:
-        return None if self.until is None else self.until.astimezone(timezone.utc).replace(tzinfo=None)
+        return None if self.until is None else self.until.astimezone(UTC).replace(tzinfo=None)
 
 
 def parse_bound(value: str | date | datetime, name: str, *, end: bool = False) -> datetime:
@@ -104,9 +104,9 @@ def parse_bound(value: str | date | datetime, name: str, *, end: bool = False) -
 
 
 def _day(d: date, end: bool) -> datetime:
-    start = datetime.combine(d, time.min, tzinfo=timezone.utc)
+    start = datetime.combine(d, time.min, tzinfo=UTC)
     return start + _DAY_END if end else start
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -21,7 +21,7 @@ What ``run`` does for a selection:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -129,7 +129,7 @@ def _record(ctx: Context, st: Stage, result: dict) -> None:
     with ctx.sessions.begin() as s:
         row = s.get(StageState, st.name) or StageState(stage=st.name)
         row.version, row.result = st.version, _jsonable(result)
-        row.finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        row.finished_at = datetime.now(UTC).replace(tzinfo=None)
         s.add(row)
 
 

@@ -1,4 +1,5 @@
-"""Console progress for the faces (CLI, demo): Rich bars on a terminal, a line per stage when piped; on stderr, so --json output stays clean."""
+"""Console progress for the faces (CLI, demo): Rich bars on a terminal, a line per stage when piped;
+on stderr, so --json output stays clean."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from narratrace.context import Context, Progress, SilentProgress
 from narratrace.errors import InvalidInput, NotFound
 from narratrace.filters import Filters
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
-from narratrace.ingest.pipeline import IngestReport, Ingestor
+from narratrace.ingest.pipeline import Ingestor, IngestReport
 from narratrace.ingest.pipeline import Progress as IngestProgress
 from narratrace.records import DocumentInfo, Records, ReviewInfo, SpanInfo
 from narratrace.store import db
@@ -521,7 +521,7 @@ class Workspace:
     def record_audit(self, user: str, role: str, action: str, target: str | None = None,
                      detail: dict | None = None) -> datetime:
         """Log a change made through the REST API (who, role, what, on what); returns its time (naive UTC)."""
-        at = datetime.now(timezone.utc).replace(tzinfo=None)
+        at = datetime.now(UTC).replace(tzinfo=None)
         with self.sessions.begin() as s:
             q_provenance.record_audit(s, at, user, role, action, target, detail)
         return at

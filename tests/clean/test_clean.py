@@ -69,7 +69,7 @@ def test_mojibake_is_repaired_but_quotes_are_not_rewritten():
     garbled = s.encode("utf-8").decode("latin-1")  # UTF-8 read as Latin-1, saved again as UTF-8
     fixed, _ = decode(garbled.encode("utf-8"))
     assert "«این گروه یک فرقه است»" in fixed
-    assert decode("“quoted” – text".encode("utf-8"))[0] == "“quoted” – text"
+    assert decode("“quoted” – text".encode())[0] == "“quoted” – text"
 
 
 def test_binary_is_refused():

@@ -7,11 +7,19 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import shared_path
-from narratrace.detect.coordination import (Item, coordinated_subgraph, coortweet_network, coortweet_pairs,
-                                            estimate_window, near_duplicate_groups, outlet_network,
-                                            sentence_vectors, translation_groups)
+
+from narratrace.detect.coordination import (
+    Item,
+    coordinated_subgraph,
+    coortweet_network,
+    coortweet_pairs,
+    estimate_window,
+    near_duplicate_groups,
+    outlet_network,
+    sentence_vectors,
+    translation_groups,
+)
 from narratrace.report.graphs import write_graph
 
 T0 = 1_780_000_000.0

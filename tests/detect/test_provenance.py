@@ -260,7 +260,8 @@ def test_coordination_groups_and_graph_exports(cws, tmp_path):
     (g,) = cws.coordination()
     assert g.sources == ["gpw", "kt", "meridian"] and g.first_source == "kt" and g.span_seconds == 13 * 60
     assert [d.source for d in g.documents] == ["kt", "meridian", "gpw"]
-    assert cws.analyze(["coordination"], options={"coordination": {"window": 420, "translations": False}})["coordination"]["near_duplicate"] == 1  # gpw (13 min) falls out at 7
+    found = cws.analyze(["coordination"], options={"coordination": {"window": 420, "translations": False}})
+    assert found["coordination"]["near_duplicate"] == 1  # gpw (13 min) falls out at 7
     assert cws.coordination()[0].sources == ["kt", "meridian"]
     cws.analyze(["coordination"], options={"coordination": {"translations": False}})["coordination"]
     nodes, edges = cws.export_graph("coordination", "gexf", str(tmp_path / "o.gexf"))

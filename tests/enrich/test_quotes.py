@@ -14,8 +14,8 @@ import tomllib
 
 import pytest
 import yaml
-
 from conftest import DEMO_DATA, REPO, shared_path
+
 from narratrace.enrich.quotes import english_pipeline, extract_quotes
 
 FLOORS = tomllib.loads((REPO / "quality" / "floors.toml").read_text(encoding="utf-8"))["quotes"]

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 from conftest import REPO, shared_path
 
-from narratrace.evaluation.claims import DEFAULT_CACHE, BM25, average_precision_at_k, evaluate, map_at_k, recall_at_k, tokenize
+from narratrace.evaluation.claims import BM25, DEFAULT_CACHE, average_precision_at_k, evaluate, map_at_k, recall_at_k, tokenize
 
 FLOORS = tomllib.loads((REPO / "quality" / "floors.toml").read_text()).get("claims", {})
 

@@ -57,7 +57,8 @@ def test_every_local_format(ws, tmp_path):
     ]}, ensure_ascii=False))
     write(d / "ignored.png", b"\x89PNG\r\n")
     report = ws.ingest([str(d)])
-    csv_path = write(tmp_path / "f.csv", "headline,body,when\nCSV one,The Front has no roots at home; officials repeat.,2026-01-09\n")
+    csv_path = write(tmp_path / "f.csv",
+                     "headline,body,when\nCSV one,The Front has no roots at home; officials repeat.,2026-01-09\n")
     csv_report = ws.ingest([str(csv_path)], mapping={"title": "headline", "text": "body", "published_at": "when"})
     by_type = {doc.content_type: doc for doc in ws.documents(with_text=True)}
     assert report.added == 7 and csv_report.added == 1, report.as_dict()

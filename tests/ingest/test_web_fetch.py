@@ -89,7 +89,8 @@ class Server(ThreadingHTTPServer):
 def site():
     srv = Server(("127.0.0.1", 0), Handler)
     srv.site = Site(srv.server_address[1])
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    # poll often: shutdown() waits out one poll interval (0.5 s by default), in the teardown of every test
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     t.start()
     yield srv.site
     srv.shutdown()

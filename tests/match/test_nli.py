@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from conftest import REPO, shared_path
 
-from narratrace.match.nli import (DEFAULT_PATH, LABELS, N_LEXICAL, NLIError, NLIModel, lexical_features,
-                                  load_nli, read_weights)
+from narratrace.match.nli import DEFAULT_PATH, LABELS, N_LEXICAL, NLIError, NLIModel, lexical_features, load_nli, read_weights
 
 FLOORS = tomllib.loads((REPO / "quality" / "floors.toml").read_text())
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from narratrace import Workspace
 from narratrace.cli.main import app
+from narratrace.errors import StoreFailure
 from narratrace.ingest.items import RawItem
 from narratrace.store import db
 from narratrace.store.migrate import MigrateError, copy_store, count_rows, verify
@@ -196,7 +197,7 @@ def test_unreachable_server_gives_a_clear_error(tmp_path):
     with pytest.raises(db.StoreError, match="cannot connect to postgresql"):
         Workspace("postgresql://someone:secret@127.0.0.1:1/nowhere")
     res = CliRunner().invoke(app, ["stats", "-w", "postgresql://someone:secret@127.0.0.1:1/nowhere"])
-    assert res.exit_code == 1 and "cannot connect" in res.output and "secret" not in res.output
+    assert res.exit_code == StoreFailure.exit_code == 4 and "cannot connect" in res.output and "secret" not in res.output
 
 
 API_READS = ["/api/sources", "/api/documents?limit=500", "/api/documents?language=fa&limit=5", "/api/documents/12",

@@ -11,8 +11,8 @@ from datetime import datetime
 import lxml.html
 import trafilatura
 
-from narratrace.errors import InvalidInput
 from narratrace.clean.text import parse_date
+from narratrace.errors import InvalidInput
 
 # Elements per page. The largest page of the 181-page extraction benchmark has ~1.7k
 # elements; 50k leaves room for long live-blogs while bounding trafilatura at ~4 s a page.

@@ -4,7 +4,7 @@ from HTML (after trafilatura), a .txt transcript, a PDF, a CSV cell or a Telegra
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from narratrace.clean.boilerplate import cut_tail, is_rule_boilerplate
 from narratrace.clean.normalize import normalize_text
@@ -95,7 +95,7 @@ def parse_date(value: str) -> datetime | None:
 
 def to_utc(dt: datetime) -> datetime:
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc).replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt
 
 

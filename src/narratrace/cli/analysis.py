@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from narratrace import pipeline
 from narratrace.cli.common import (
     ActorF,
     AudienceF,
@@ -27,7 +28,6 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
-from narratrace import pipeline
 from narratrace.progress import CliProgress
 from narratrace.run import get_runner
 from narratrace.workspace import Workspace

@@ -11,8 +11,8 @@ from rich.table import Table
 from narratrace import __version__
 from narratrace.cli.common import (
     ActorF,
-    Group,
     AudienceF,
+    Group,
     JsonOpt,
     LanguageF,
     SinceF,
@@ -111,9 +111,11 @@ def ingest(
     sitemap: Annotated[list[str] | None, typer.Option("--sitemap", help="Fetch the pages listed in this sitemap.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Attribute everything to this source id.")] = None,
     map_: Annotated[list[str] | None, typer.Option("--map", help="CSV/JSONL column mapping FIELD=COLUMN "
-                                                   "(fields: text, html, url, title, author, published_at, source, language).")] = None,
+                                                   "(fields: text, html, url, title, author, published_at, source, "
+                                                   "language).")] = None,
     max_mb: Annotated[float, typer.Option("--max-mb", help="Largest single document accepted, in MB.")] = 50,
-    allow_private: Annotated[bool, typer.Option("--allow-private", help="Allow fetching from private/loopback addresses.")] = False,
+    allow_private: Annotated[bool, typer.Option("--allow-private",
+                                                help="Allow fetching from private/loopback addresses.")] = False,
     no_recursive: Annotated[bool, typer.Option("--no-recursive", help="Do not descend into sub-directories.")] = False,
     source_from_folder: Annotated[bool, typer.Option(
         "--source-from-folder", help="A file under DIR/<source-id>/ belongs to that registered source.")] = False,
@@ -342,7 +344,8 @@ def export(
 
 @app.command()
 def demo(
-    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Where to build the demo workspace: a file or a postgresql:// URL.")] = "narratrace-demo.db",
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Where to build the demo workspace: a file or a "
+                                                                    "postgresql:// URL.")] = "narratrace-demo.db",
     fresh: Annotated[bool, typer.Option("--fresh/--keep", help="Start from an empty workspace.")] = True,
     record_only: Annotated[bool, typer.Option("--record-only", help="Skip narratives and contradictions "
                                                                     "(no embeddings: a few seconds).")] = False,

@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from narratrace import pipeline
-from narratrace.progress import CliProgress, ingest_progress
 from narratrace.demo.gold import CORPUS, ENTITIES, GOLD, NARRATIVES, SOURCES, load_gold, relative_origin, score_record
 from narratrace.evaluation.demo_gold import (
     score_contradictions,
@@ -22,6 +21,7 @@ from narratrace.evaluation.demo_gold import (
     score_quotes,
     score_translations,
 )
+from narratrace.progress import CliProgress, ingest_progress
 from narratrace.report.prevalence import chart
 from narratrace.store.db import redact
 from narratrace.workspace import Workspace
@@ -90,7 +90,8 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
         "ingest": report.as_dict(),
         "stats": stats,
         "cleaning": dict(cleaning),
-        "duplicate_groups": [[{"id": d.id, "source": d.source, "published_at": d.published_at.isoformat() if d.published_at else None,
+        "duplicate_groups": [[{"id": d.id, "source": d.source,
+                               "published_at": d.published_at.isoformat() if d.published_at else None,
                                "duplicate_kind": d.duplicate_kind, "duplicate_score": d.duplicate_score,
                                "file": relative_origin(d.origin)} for d in g] for g in groups],
         "gold_record": record.as_dict() if record else None,

@@ -86,7 +86,8 @@ def render(outlet: tuple, chrome: dict, title: str, paras: list[str], when: date
     footer = "".join(f"<p>{escape(x)}</p>" for x in chrome["footer"])
     related = "".join(f'<li><a href="/r/{i}">{escape(t)}</a></li>' for i, t in enumerate(chrome["nav"][1:4]))
     direction = ' dir="rtl"' if lang == "fa" else ""
-    return (f'<!DOCTYPE html><html lang="{lang}"{direction}><head><meta charset="utf-8"><title>{escape(title)} | {escape(name)}</title>'
+    return (f'<!DOCTYPE html><html lang="{lang}"{direction}><head><meta charset="utf-8">'
+            f'<title>{escape(title)} | {escape(name)}</title>'
             f'<meta property="og:title" content="{escape(title)}">'
             f'<meta property="article:published_time" content="{when.isoformat()}+00:00">'
             f'<link rel="canonical" href="https://{key}.example/news/{slug}"></head><body>'

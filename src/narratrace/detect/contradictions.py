@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select
@@ -100,7 +100,7 @@ def find_contradictions(sessions: sessionmaker, vs: VectorStore, nli, runner: Ru
         incompatible = {(a, by_key[k]) for a, n in narr.items() for k in (n.contradicts or []) if k in by_key}
         incompatible |= {(b, a) for a, b in incompatible}
     totals = {"actors": 0, "narratives": 0, "nli": 0}
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     # NLI candidates of every actor first, so the runner gets one job for all of them (a Ray job
     # per actor would pay its start-up and model loads once per actor)
     ranked_by_actor = {actor_id: _nli_candidates(sessions, vs, actor_id) for actor_id, _key in actors}

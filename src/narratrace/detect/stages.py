@@ -5,7 +5,7 @@ input rows from the store and writes the groups back."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 
@@ -74,7 +74,7 @@ def _coordination(ctx: Context, window, threshold, translations: bool, translati
         tr = co.translation_groups([it for _, it in dated], vecs, [r[3] for r, _ in dated], **kw)
         groups += tr.groups
         found["translation"] = len(tr.groups)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     with ctx.sessions.begin() as s:
         s.execute(delete(CoordinationGroup))
         src_ids = dict(s.execute(select(Source.key, Source.id)).all())
@@ -101,8 +101,8 @@ class _CachedEmbedder:
 
 
 def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, timezone.utc).replace(tzinfo=None)
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
 
 
 def _epoch(dt: datetime | None) -> float | None:
-    return None if dt is None else dt.replace(tzinfo=timezone.utc).timestamp()
+    return None if dt is None else dt.replace(tzinfo=UTC).timestamp()

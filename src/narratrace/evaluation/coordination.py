@@ -22,8 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from narratrace.detect.coordination import (_share_frame, coordinated_subgraph, coortweet_network, coortweet_pairs,
-                                            network_summary)
+from narratrace.detect.coordination import _share_frame, coordinated_subgraph, coortweet_network, coortweet_pairs, network_summary
 
 # CooRTweet vignette (2.0.x): min(E(coord_graph)$weight[E(coord_graph)$weight_threshold == 1]) for
 # russian_coord_tweets, time_window 600, min_participation 2, edge_weight 0.99.

@@ -88,7 +88,7 @@ def score_contradictions(ws, gold: dict, incompatible: set[tuple[str, str]]) -> 
             label[sid].add((g["narrative"], g.get("stance", "")))
     judged = correct = 0
     top_judged = top_correct = 0
-    for rank, c in enumerate(ws.contradictions()):
+    for c in ws.contradictions():
         la, lb = label.get(c.a_sentence_id), label.get(c.b_sentence_id)
         if not la or not lb:
             continue

@@ -11,7 +11,7 @@ import csv
 import glob
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from narratrace.clean.encoding import DecodeError, decode, fix_mojibake
@@ -152,7 +152,7 @@ def _parse_when(value: str | None) -> datetime | None:
         return None
     try:  # a hostile date ("99999999999999999999", "²²²²²²²²²", year 1 at +14:00) is no date, not a crash
         if value.isdigit() and len(value) >= 9:  # unix seconds
-            return datetime.fromtimestamp(int(value), tz=timezone.utc).replace(tzinfo=None)
+            return datetime.fromtimestamp(int(value), tz=UTC).replace(tzinfo=None)
         return parse_date(value)
     except (ValueError, OverflowError, OSError):
         return None

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -385,7 +385,7 @@ class Ingestor:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _similarity(s: Session, doc_id: int | None, doc_hash: str, root_hash: str, root_sig,

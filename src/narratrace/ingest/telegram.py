@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from narratrace.clean.text import parse_date
@@ -47,7 +47,7 @@ def read_telegram(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
         when = None
         try:  # a hostile date is no date, not the end of the batch
             if str(msg.get("date_unixtime", "")).isdigit():
-                when = datetime.fromtimestamp(int(msg["date_unixtime"]), tz=timezone.utc).replace(tzinfo=None)
+                when = datetime.fromtimestamp(int(msg["date_unixtime"]), tz=UTC).replace(tzinfo=None)
             elif isinstance(msg.get("date"), str):
                 when = parse_date(msg["date"])
         except (ValueError, OverflowError, OSError):

@@ -17,8 +17,8 @@ import importlib.util
 import os
 from dataclasses import dataclass
 
-from narratrace.errors import Unavailable
 from narratrace import settings
+from narratrace.errors import Unavailable
 
 ENV = "NARRATRACE_DEVICE"
 ENV_PRECISION = "NARRATRACE_PRECISION"

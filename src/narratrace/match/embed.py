@@ -24,8 +24,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from narratrace.errors import Unavailable
 from narratrace import settings
+from narratrace.errors import Unavailable
 
 Kind = Literal["passage", "query"]
 DEFAULT = "e5-small"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import delete, insert, select
@@ -115,7 +115,7 @@ def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, runner: 
                     nli_c = nli_out.pop(0)
             keep, sim, sim_a, sim_c, ids, best_a = p["keep"], p["sim"], p["sim_a"], p["sim_c"], p["ids"], p["best_a"]
             stance, score = decide_stance(sim_a[keep], None if sim_c is None else sim_c[keep], nli_a, nli_c)
-            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            now = datetime.now(UTC).replace(tzinfo=None)
             for j, k in enumerate(keep):
                 rows.append({
                     "sentence_id": ids[k], "narrative_id": nid, "similarity": float(sim[k]),

@@ -23,8 +23,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from narratrace.errors import Unavailable
 from narratrace import settings
+from narratrace.errors import Unavailable
 
 RUNNERS = ("local", "ray")
 RUNNER_ENV = "NARRATRACE_RUNNER"

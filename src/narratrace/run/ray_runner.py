@@ -26,6 +26,7 @@ import numpy as np
 
 from narratrace.run import RunnerError, TaskCall, fault_spec
 
+
 def _import_ray():
     # Ray 2.60 writes an auth token under the home folder unless told not to; a local instance
     # started by narratrace needs none (the cluster's own setting wins when it has one).

@@ -35,7 +35,8 @@ EMBED_BATCH = 64
 # Batches handed to the runner at once; on Ray each window is one Ray Data job, whose workers start
 # and load their model once (~5-7 s a job in bench/ray_batch.py's Ray timings on the CI machine).
 # 1,024 embedding batches (~65k texts) keep that under ~10 % of a job for up to ~16 workers at
-# ~45 texts/s each (65k / 16 / 45 ≈ 90 s), while bounding the driver's memory. NLI batches are the callers' own (one narrative's pairs in matching, NLI_CHUNK
+# ~45 texts/s each (65k / 16 / 45 ≈ 90 s), while bounding the driver's memory. NLI batches are the
+# callers' own (one narrative's pairs in matching, NLI_CHUNK
 # pairs in contradictions) and carry their vectors (up to 6 MB), hence 32 per window (~200 MB).
 EMBED_WINDOW = 1024
 NLI_WINDOW = 32

@@ -28,8 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from narratrace.errors import StoreFailure
 from narratrace import settings
+from narratrace.errors import StoreFailure
 
 
 class LocalPostgresError(StoreFailure):

@@ -19,13 +19,13 @@ import re
 import shutil
 import sys
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
-from narratrace.errors import InvalidInput
 from narratrace.demo.authoring.outlets import OUTLETS, PEOPLE, chrome_lines, registry
+from narratrace.errors import InvalidInput
 
 HERE = Path(__file__).parent
 ARTICLES = HERE / "articles"
@@ -160,7 +160,7 @@ def _when(a: dict) -> datetime | None:
 
 def _utc(a: dict) -> str | None:
     ts = _when(a)
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
 
 
 def _esc(text: str) -> str:
@@ -328,7 +328,7 @@ def build(out: Path = OUT) -> int:
         print("\n".join(errs), file=sys.stderr)
         return 1
     by_id = {a["id"]: a for a in articles}
-    articles.sort(key=lambda a: (a["source"], _when(a) or datetime.max.replace(tzinfo=timezone.utc), a["id"]))
+    articles.sort(key=lambda a: (a["source"], _when(a) or datetime.max.replace(tzinfo=UTC), a["id"]))
     paras_of = {a["id"]: _paragraphs(a, by_id) for a in articles}
     corpus = out / "corpus"
     if corpus.exists():

@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -81,7 +81,7 @@ def _seq(s: str, char_map: dict[str, str]) -> tuple[str, ...]:
     return tuple(normalize(s, char_map).split())
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_rules(language: str) -> RuleSet | None:
     """The rule set for a language, or None when there is no data file for it."""
     path = RULES_DIR / f"{(language or '').lower()}.yaml"

@@ -3,7 +3,7 @@ analyst reviews (and the one place a review's key is derived)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, aliased
@@ -168,7 +168,7 @@ def save_review(s: Session, kind: str, sentence_id: int, verdict: str, *, narrat
         r = Review(kind=kind, sentence_id=sid, other_sentence_id=other, narrative_id=nid)
         s.add(r)
     r.verdict, r.stance, r.note, r.reviewer = verdict, stance, note, reviewer
-    r.at = datetime.now(timezone.utc).replace(tzinfo=None)
+    r.at = datetime.now(UTC).replace(tzinfo=None)
     s.flush()
     return _review_info(r, narrative if kind == "match" else None)
 
