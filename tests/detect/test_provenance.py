@@ -131,6 +131,7 @@ def test_quote_trails_do_not_chain_through_similar_quotes():
     assert [(t.first.document_id, [r.document_id for r in t.repeats]) for t in trails] == [(0, [1])]
 
 
+@pytest.mark.integration  # builds an HNSW index over 20,400 vectors (4 s on 2 idle cores, 11 s under load)
 def test_neighbour_pairs_exact_and_hnsw_agree():
     from narratrace.detect.provenance import neighbour_pairs
 

@@ -184,6 +184,7 @@ def test_narrative_file_errors_name_the_line_and_store_nothing(ws, tmp_path):
     assert ws.narratives()[0].counters == ["The Rah-e Azadi Front has wide support inside Kavaran."]
 
 
+@pytest.mark.integration  # e5 over a 100,000-character text (3 s on 2 idle cores, 10 s under load)
 def test_embedding_edge_cases(ws):
     from narratrace.errors import InvalidInput
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import DEMO_DATA
 
 NARR = "no-domestic-support"
@@ -234,9 +233,10 @@ def test_cli_help_and_commands(demo, tmp_path):
     import typer
     from typer.testing import CliRunner
 
+    from narratrace.cli.common import Group
     from narratrace.cli.report import register
 
-    app = typer.Typer()
+    app = typer.Typer(cls=Group)  # with the CLI's one error handler, as cli/main.py builds it
     register(app)
     runner = CliRunner()
     for cmd in ("report", "interop"):

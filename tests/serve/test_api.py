@@ -239,8 +239,8 @@ def test_hostile_uploads_name_the_file_and_lose_nothing(client, dws):
     after = dws.stats()
     assert (after["documents"], after["sentences"]) == (before["documents"], before["sentences"])
     assert dws.document(1).text  # the store still reads
-    good = [("files", ("note.txt", "A fictional note about the Dastgerd hearings, written for the API "
-                                   "test. It has two sentences.".encode(), "text/plain"))]
+    good = [("files", ("note.txt", b"A fictional note about the Dastgerd hearings, written for the API "
+                                   b"test. It has two sentences.", "text/plain"))]
     r = client.post("/api/ingest", files=good, headers=CSRF)
     assert r.status_code == 200 and r.json()["added"] == 1, r.text
     doc = dws.document(r.json()["document_ids"][0])

@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import write
+from fastapi.testclient import TestClient
 
 CSRF = {"X-Narratrace": "1"}
 SOURCES = """actors:

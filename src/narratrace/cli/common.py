@@ -21,7 +21,7 @@ err = Console(stderr=True)
 WorkspaceOpt = Annotated[str | None, typer.Option(
     "--workspace", "-w", help="Workspace: an SQLite file or a postgresql://user@host/db URL "
                             "(default: $NARRATRACE_WORKSPACE, else ./narratrace.db).",
-    envvar="NARRATRACE_WORKSPACE", show_default=False)]
+    show_default=False)]  # unset: Workspace reads the setting (settings.py), as every face does
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of a table.")]
 SourceF = Annotated[list[str] | None, typer.Option("--source", help="Only these source ids (repeatable).")]
 ActorF = Annotated[str | None, typer.Option("--actor", help="Only documents of sources owned by this actor id.")]

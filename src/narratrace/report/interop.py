@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from narratrace.errors import InvalidInput
@@ -66,7 +66,7 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
     sources = {s.key: s for s in ws.sources()}
     actors = ws.names()["actors"]
     names = {n.key: n.name for n in ws.narratives(include_dismissed=True)}
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
 
     def org(source: str | None) -> dict:
         src = sources.get(source)
@@ -146,7 +146,7 @@ def stix_bundle(ws, *, narrative: str | None = None, actor: str | None = None, c
     ``contradictions``: how many unreviewed contradictions to add beside every confirmed one."""
     import stix2
 
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     producer = stix2.Identity(id=_sid("identity", "narratrace-export"), name="narratrace export",
                               identity_class="system", created=now, modified=now,
                               description="Findings exported from a narratrace workspace: " + EVIDENCE_NOT_VERDICT)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
 
-from narratrace.errors import InvalidInput
 from narratrace import settings
+from narratrace.errors import InvalidInput
 
 ROLES = ("viewer", "analyst")
 COOKIE = "narratrace_token"
