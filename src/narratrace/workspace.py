@@ -35,6 +35,7 @@ from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
 from narratrace.ingest.pipeline import Ingestor, IngestReport
 from narratrace.ingest.pipeline import Progress as IngestProgress
 from narratrace.records import DocumentInfo, Records, ReviewInfo, SpanInfo
+from narratrace.run import get_runner
 from narratrace.store import db
 from narratrace.store.queries import contradictions as q_contradictions
 from narratrace.store.queries import narratives as q_narratives
@@ -105,16 +106,12 @@ class Workspace:
 
     # -- the pipeline ----------------------------------------------------------------------------
 
-    def context(self, *, progress: Progress | None = None, runner: Any = None) -> Context:
+    def context(self) -> Context:
         """The Context stages run in. The vector store and NLI model it loads are kept for the
         Workspace's lifetime (shared by every later analyze and model-backed read)."""
         if self._ctx is None:
             self._ctx = Context(self.sessions, self.engine, self.path, runner=self.runner, embedder=self.embedder_name)
-        ctx = self._ctx
-        ctx.progress = progress or SilentProgress()
-        if runner is not None:
-            ctx.runner = Context(self.sessions, self.engine, self.path, runner=runner).runner
-        return ctx
+        return self._ctx
 
     def analyze(self, stages: Iterable[str] | None = None, *, options: dict[str, dict] | None = None,
                 progress: Progress | None = None, runner: Any = None) -> dict[str, dict]:
@@ -127,7 +124,15 @@ class Workspace:
         >>> ws.analyze(["contradictions"], options={"contradictions": {"actor": "kv-gov"}})
         """
         with self._models_lock:
-            return pipeline.run(self.context(progress=progress, runner=runner), stages, options)
+            ctx = self.context()
+            saved = ctx.runner, ctx.progress
+            ctx.progress = progress or SilentProgress()
+            if runner is not None:
+                ctx.runner = get_runner(runner)
+            try:
+                return pipeline.run(ctx, stages, options)
+            finally:
+                ctx.runner, ctx.progress = saved
 
     def stages(self) -> list[dict]:
         """Every declared stage in pipeline order: name, requires, writes, version, whether it runs

@@ -245,8 +245,14 @@ async def _registry_body(request: Request, file: UploadFile | None) -> tuple[byt
     """A YAML/CSV registry from a multipart upload (field ``file``) or the raw request body."""
     if file is not None:
         data, name = await file.read(MAX_REGISTRY_BYTES + 1), Path(file.filename or "upload.yaml").name
-    else:
-        data, name = await request.body(), "body.yaml"
+    else:  # streamed, and no further than the cap (app.BodyGuard caps every body at a larger size)
+        chunks, size, name = [], 0, "body.yaml"
+        async for chunk in request.stream():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_REGISTRY_BYTES:
+                break
+        data = b"".join(chunks)
     if not data.strip():
         raise InvalidInput("empty body: send YAML (Content-Type: application/yaml) or upload a file as 'file'")
     if len(data) > MAX_REGISTRY_BYTES:

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Form, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from narratrace import __version__
-from narratrace.errors import NarratraceError
-from narratrace.serve.auth import COOKIE, Tokens, check_bind, check_token
+from narratrace import __version__, settings
+from narratrace.errors import InvalidInput, NarratraceError, TooLarge
+from narratrace.serve.auth import (
+    COOKIE,
+    PUBLIC_WRITES,
+    SAFE_METHODS,
+    Tokens,
+    check_before_body,
+    check_bind,
+    check_token,
+)
 from narratrace.workspace import Workspace
 
 SECURITY_HEADERS = {
@@ -64,6 +75,122 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# The public writes' bodies (the /login form: a token and a path) are read before anyone is known.
+PUBLIC_BODY_BYTES = 64 * 1024
+MB = 1024 * 1024
+
+
+def max_body_bytes() -> int:
+    """NARRATRACE_MAX_BODY_MB in bytes; a value that is not a positive number is an InvalidInput."""
+    raw = settings.get("NARRATRACE_MAX_BODY_MB") or ""
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = math.nan
+    if not (math.isfinite(mb) and mb * MB >= 1):
+        raise InvalidInput(f"NARRATRACE_MAX_BODY_MB is '{raw[:32]}': set a positive number of MB (e.g. 64)")
+    return int(mb * MB)
+
+
+def error_response(exc: NarratraceError) -> JSONResponse:
+    """The one place an error becomes a status: the class says which (errors.py), the message
+    is the Workspace's own (ErrorOut)."""
+    return JSONResponse({"detail": str(exc) or exc.__class__.__name__}, status_code=exc.status)
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:g} MB" if n >= MB else f"{n / 1024:g} KB" if n >= 1024 else f"{n} bytes"
+
+
+def _route_path(scope) -> str:
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+def _declared_length(scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server refuses a malformed length itself
+    return None
+
+
+class BodyGuard:
+    """Pure ASGI middleware: nobody makes the server read, hold or spool a body it will refuse.
+
+    FastAPI reads (and spools to disk) a request's body before it solves the auth dependencies,
+    so first, for every write (a method outside SAFE_METHODS), ``auth.check_before_body`` gives
+    the dependencies' verdict from the headers alone and its 400/401/403 is answered without
+    reading a byte. Then, for every request, a declared Content-Length over the limit is a 413 at
+    once; otherwise the bytes the app pulls through ``receive()`` are counted and the request ends
+    in a 413 as soon as they cross the limit (a chunked body declares no length), whatever the
+    app made of the interruption. Limit: NARRATRACE_MAX_BODY_MB (``max_bytes``), and
+    PUBLIC_BODY_BYTES for the public writes. An answer given before the body was read closes the
+    connection, so the server does not drain what the client still sends."""
+
+    def __init__(self, app, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        path = _route_path(scope)
+        public = path in PUBLIC_WRITES
+        limit = min(self.max_bytes, PUBLIC_BODY_BYTES) if public else self.max_bytes
+        if scope["method"] not in SAFE_METHODS and not public:
+            request = Request(scope)  # no receive: a check that tried to read the body would fail
+            try:
+                check_before_body(request, path)
+            except StarletteHTTPException as exc:  # the same answer FastAPI gives the dependency's
+                return await _close_with(await http_exception_handler(request, exc), scope, receive, send)
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            return await _close_with(error_response(self._too_large(limit)), scope, receive, send)
+
+        read = 0
+        over = started = refusing = False
+
+        async def counted_receive():
+            nonlocal read, over, refusing
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                read += len(message.get("body", b""))
+                if read > limit:
+                    over, refusing = True, not started
+                    raise self._too_large(limit)
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if refusing:  # the app's own answer to the interruption (FastAPI's: a 400) is replaced
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not refusing:
+                raise
+        if refusing:
+            await _close_with(error_response(self._too_large(limit)), scope, receive, send)
+
+    def _too_large(self, limit: int) -> TooLarge:
+        why = "" if limit < self.max_bytes else " (NARRATRACE_MAX_BODY_MB)"
+        return TooLarge(f"request body larger than {_size(limit)}{why}: send less, or split the upload")
+
+
+async def _close_with(response, scope, receive, send) -> None:
+    response.headers["connection"] = "close"
+    await response(scope, receive, send)
+
+
 def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host: str = "127.0.0.1") -> FastAPI:
     """The ASGI app for one workspace. ``tokens``: {token: (user name, role)}; None or empty on a
     loopback host means open mode; any other host without tokens is refused."""
@@ -76,13 +203,13 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
     app.state.tokens = dict(tokens) if tokens else None
     app.state.host = host
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyGuard, max_bytes=max_body_bytes())
+    app.add_middleware(SecurityHeaders)  # added last, so outermost: it also heads BodyGuard's answers
 
     @app.exception_handler(NarratraceError)
     async def narratrace_error(request: Request, exc: NarratraceError):
-        # The one place an error becomes a status: the class says which (errors.py), the message
-        # is the Workspace's own (ErrorOut). Runs inside the middleware: the headers are added there.
-        return JSONResponse({"detail": str(exc) or exc.__class__.__name__}, status_code=exc.status)
+        # Runs inside the middleware: the security headers are added there.
+        return error_response(exc)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):

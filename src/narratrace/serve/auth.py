@@ -144,6 +144,21 @@ def require_analyst(request: Request) -> User:
     return user
 
 
+# Writes anyone may send: /login carries its token in the body, /logout only clears a cookie.
+PUBLIC_WRITES = frozenset({"/login", "/logout"})
+
+
+def check_before_body(request: Request, path: str) -> User | None:
+    """The auth dependencies' verdict on a write, from its headers alone (``path`` without the
+    root path). FastAPI reads a request's body before it solves the dependencies, so the app's
+    body guard (serve/app.py) asks this first: every write under /api/ needs the analyst role
+    (require_analyst), any other write a user (current_user), the public writes nobody (None).
+    Raises their own 400/401/403."""
+    if path in PUBLIC_WRITES:
+        return None
+    return require_analyst(request) if path.startswith("/api/") else current_user(request)
+
+
 def check_token(tokens: Tokens | None, token: str) -> User | None:
     """For POST /login: the user a token belongs to, or None."""
     if not tokens:

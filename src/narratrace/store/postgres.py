@@ -129,7 +129,7 @@ class PgVectorIndex:
 
     # HNSW parameters: pgvector's defaults (m=16, ef_construction=64). ef_search is raised to k
     # (capped at pgvector's 1000) and iterative scans fill larger k, so a query for 500
-    # candidates gets 500 rows; recall@10 against exact search is checked in tests/test_postgres.py.
+    # candidates gets 500 rows; recall@10 against exact search is checked in tests/store/test_postgres.py.
     EF_SEARCH_MAX = 1000
 
     def __init__(self, engine: Engine, model_id: str, dim: int) -> None:

@@ -39,6 +39,12 @@ MAX_QUOTE_CHARS = 2000
 # spaces, so "گفت\u200f:" still reads as the cue "گفت".
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 
+# Regexes here read hostile text: none may backtrack more than a constant number of times per
+# character. The shape to avoid is a quantified group whose parts can split one run of characters
+# in many ways ("(?:[a-z][a-z.]*\s?){1,4}" on a long word): write the inner run possessive
+# (``*+``), so a word always takes its whole run. tests/enrich/test_quote_rules_bounded.py and
+# bench/hostile.py hold them to that. WORD is safe as written: its separators [.'’] are not in
+# [^\W_], so every character can be consumed one way only.
 WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*\.?", re.UNICODE)
 
 
@@ -273,7 +279,11 @@ def _multi_quote(text: str, i: int, op: str, closer: str, para_ends: list[int], 
     return k + len(closer)
 
 
-SENT_END = re.compile(r"[.!?؟…]+[»”\"’')\]]*(?=\s)|\n+")
+# A run of stops starts a boundary only at its first character (the lookbehind): tried from every
+# character of "!!!…!x", the run made finditer quadratic (20,000 marks: 15 s). Same matches: the
+# stops, closers and space are disjoint classes, so a run that fails from its start fails from
+# anywhere inside it, and one that succeeds is consumed whole.
+SENT_END = re.compile(r"(?<![.!?؟…])[.!?؟…]++[»”\"’')\]]*+(?=\s)|\n+")
 
 
 def sentences(text: str, quotes: list[Quote]) -> list[tuple[int, int]]:
@@ -514,7 +524,14 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
     return merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs)
 
 
-LABEL = re.compile(r"^[^\w\n]{0,3}((?:[^\W\d_][\w.'’\-]*\s?){1,4}):\s*(\S)", re.MULTILINE)
+# A paragraph-initial label of one to four words before a colon. Each word takes its whole run of
+# word characters (``*+``): as ``*``, a paragraph opening with n letters and no colon was tried
+# split into up to four words in ~n⁴/24 ways (200 letters: 9 s, 1,000: minutes, 100,000: never).
+# The labels found are the same: a word that stops inside its run leaves a letter for the next
+# word (fewer words would do) or for the colon (which is no letter), so the longest one wins
+# anyway. The prefix and the space after the colon are possessive too; their classes are disjoint
+# from what follows them, so giving characters back never helped.
+LABEL = re.compile(r"^[^\w\n]{0,3}+((?:[^\W\d_][\w.'’\-]*+\s?){1,4}):\s*+(\S)", re.MULTILINE)
 # Words allowed lower-case inside an English "Label:" speaker ("Minister of State", "Kavaran's …").
 LABEL_CONNECTORS = {"of", "the", "and", "for", "de", "al", "von", "van", "'s", "’s"}
 
@@ -553,7 +570,7 @@ def label_findings(text: str, rules: RuleSet, quotes: list[Quote]) -> list[Quote
         label = _trim(text, m.start(1), m.end(1))
         if not plausible_label(text, norm, label, rules):
             continue
-        colon = m.end(1) + text[m.end(1):].index(":")
+        colon = m.end(1)  # LABEL puts the colon right after the label (slicing to find it copied the rest)
         q = q_by_open.get(m.start(2))
         if q is not None:
             content = (q.start, q.end)
@@ -652,8 +669,11 @@ def dash_attribution(text: str, q: Quote, rules: RuleSet) -> tuple[tuple[int, in
     four words (capitalised, in a cased script) ending the line. Returns (cue span, speaker span)."""
     if not rules.dash_cues or not q.closed:
         return None
+    # The words are possessive (``*+``) for LABEL's reason: as ``*`` a 115-letter name that does
+    # not end the line took 1.5 s per quotation. The first match is the same: the engine tries a
+    # longer word first, and a word cut inside its run only ever re-creates a longer one's match.
     m = re.match(r"[\s\u00a0]*(" + "|".join(map(re.escape, rules.dash_cues)) +
-                 r")[\s\u00a0]*((?:[^\W\d_][\w.'’\-]*[\s\u00a0]?){1,4}?)[\s\u00a0.]*(?:\n|$)",
+                 r")[\s\u00a0]*((?:[^\W\d_][\w.'’\-]*+[\s\u00a0]?){1,4}?)[\s\u00a0.]*(?:\n|$)",
                  text[q.close + 1:q.close + 120])
     if not m:
         return None
