@@ -1,4 +1,4 @@
-"""Texts per embedding batch for the runners (run/stages.py EMBED_BATCH): sentences/s of one worker
+"""Texts per embedding batch for the runners (match/batches.py EMBED_BATCH): sentences/s of one worker
 at 16/32/64/128/256 texts per task call, on the demo corpus's sentences.
 
 One worker is what each Ray actor runs (the same TaskCall, in-process here), so the best size per
@@ -42,8 +42,8 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2)
     args = ap.parse_args()
     from narratrace.match.embed import get_embedder
+    from narratrace.match.tasks import EmbedTask
     from narratrace.run import TaskCall
-    from narratrace.run.tasks import EmbedTask
 
     texts = demo_sentences(args.texts)
     name = get_embedder().name

@@ -17,7 +17,7 @@ from narratrace.cli.main import app
 from narratrace.context import REGISTRY
 from narratrace.errors import Conflict, InvalidInput
 from narratrace.ingest.items import RawItem
-from narratrace.run import stages as run_stages
+from narratrace.match import batches
 
 SOURCES = """
 actors:
@@ -55,8 +55,8 @@ def small(tmp_path):
 
 def test_one_analyze_embeds_once_in_the_declared_order(small, monkeypatch):
     calls, order = [], []
-    real = run_stages.embed_sentences
-    monkeypatch.setattr(run_stages, "embed_sentences", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = batches.embed_sentences
+    monkeypatch.setattr(batches, "embed_sentences", lambda *a, **k: calls.append(1) or real(*a, **k))
     for name in pipeline.DEFAULT:  # record the order the stages actually run in
         st = REGISTRY[name]
         monkeypatch.setitem(REGISTRY, name, dataclasses.replace(

@@ -26,7 +26,11 @@ from sqlalchemy.orm import sessionmaker
 
 from narratrace import settings
 from narratrace.errors import InvalidInput
+from narratrace.match.embed import get_embedder
+from narratrace.match.nli import load_nli
+from narratrace.match.vectors import VectorStore
 from narratrace.run import get_runner
+from narratrace.store.postgres import PgVectorIndex
 
 Count = Callable[[int], None]
 
@@ -117,13 +121,8 @@ class Context:
     def vectors(self):
         """The vector store (embedding cache + nearest-neighbour index), loaded once."""
         if self._vectors is None:
-            from narratrace.match.embed import get_embedder  # lazy: loads the encoder's weights
-            from narratrace.match.vectors import VectorStore
-
             index_dir, factory = None, None
             if self.dialect == "postgresql":
-                from narratrace.store.postgres import PgVectorIndex  # lazy: [postgres] extra
-
                 factory = lambda model_id, dim: PgVectorIndex(self.engine, model_id, dim)  # noqa: E731
             elif self.path != ":memory:":
                 index_dir = Path(str(self.path) + ".vectors")
@@ -134,8 +133,6 @@ class Context:
     def nli(self):
         """The NLI model ($NARRATRACE_NLI_MODEL, else the shipped one), loaded once."""
         if self._nli is None:
-            from narratrace.match.nli import load_nli  # lazy: loads model weights
-
             self._nli = load_nli(settings.get("NARRATRACE_NLI_MODEL") or None)
         return self._nli
 

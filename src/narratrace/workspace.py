@@ -29,12 +29,24 @@ from typing import Any
 
 from narratrace import pipeline, settings
 from narratrace.context import Context, Progress, SilentProgress
+from narratrace.detect import coordination as co
+from narratrace.detect import provenance as prov
+from narratrace.detect.discovery import set_status
+from narratrace.enrich.annotate import speaker_keys
+from narratrace.enrich.entities import apply_entities, load_entities
 from narratrace.errors import InvalidInput, NotFound
 from narratrace.filters import Filters
+from narratrace.ingest.files import discover, read_path
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
 from narratrace.ingest.pipeline import Ingestor, IngestReport
 from narratrace.ingest.pipeline import Progress as IngestProgress
+from narratrace.ingest.web import Fetcher, iter_urls
+from narratrace.match import nli as match_nli
+from narratrace.match.registry import apply_narratives, load_narratives
 from narratrace.records import DocumentInfo, Records, ReviewInfo, SpanInfo
+from narratrace.report import prevalence as report_prevalence
+from narratrace.report.export import export_records
+from narratrace.report.graphs import write_graph
 from narratrace.run import get_runner
 from narratrace.store import db
 from narratrace.store.queries import contradictions as q_contradictions
@@ -158,8 +170,6 @@ class Workspace:
 
     def import_narratives(self, path: str | os.PathLike) -> dict[str, int]:
         """Import or update narratives (YAML with a ``narratives:`` list); checked before written."""
-        from narratrace.match.registry import apply_narratives, load_narratives  # lazy: match/ loads numpy models
-
         specs = load_narratives(path)
         with self.sessions.begin() as s:
             return apply_narratives(s, specs)
@@ -167,16 +177,12 @@ class Workspace:
     def import_entities(self, path: str | os.PathLike) -> dict[str, int]:
         """Import or update the alias registry (YAML or CSV). Afterwards run
         ``analyze(["quotes"], options={"quotes": {"redo": True}})`` to re-link stored quotes."""
-        from narratrace.enrich.entities import apply_entities, load_entities  # lazy: loads spaCy's stack
-
         rows = load_entities(Path(path))
         with self.sessions.begin() as s:
             return apply_entities(s, rows)
 
     def set_narrative_status(self, key: str, status: str, *, name: str | None = None) -> None:
         """Promote (``active``), dismiss or reopen (``candidate``) a narrative; optionally rename it."""
-        from narratrace.detect.discovery import set_status  # lazy: detect/ loads numpy models
-
         set_status(self.sessions, key, status, name=name)
 
     # -- ingest ----------------------------------------------------------------------------------
@@ -192,8 +198,6 @@ class Workspace:
         which is how transcripts and posts without a URL get their source. A page's own URL
         still decides where no folder key applies.
         """
-        from narratrace.ingest.files import discover, read_path
-
         files, problems = discover([str(x) for x in inputs], recursive=recursive)
         if on_files:
             on_files(len(files))
@@ -225,8 +229,6 @@ class Workspace:
                     allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
                     progress: IngestProgress | None = None, fetcher=None) -> IngestReport:
         """Fetch pages, feeds (mode="feed") or sitemaps (mode="sitemap"); only when asked."""
-        from narratrace.ingest.web import Fetcher, iter_urls  # lazy: the network code loads only when asked
-
         fetcher = fetcher or Fetcher(allow_private=allow_private, max_bytes=max_bytes)
         return self.ingest_items(iter_urls(fetcher, list(urls), mode), source=source, progress=progress)
 
@@ -366,27 +368,23 @@ class Workspace:
         """Documents carrying each narrative per ``period`` (day, week, month) and group (``by``:
         source, actor, audience, language, none), with ``stance`` (asserts, denies, neutral, any);
         reviews win over the model. Undated documents cannot be placed in a period and are left out."""
-        from narratrace.report.prevalence import STANCES, PrevalenceError, prevalence
-
-        if stance not in STANCES:
-            raise PrevalenceError("stance must be asserts, denies, neutral or any")
+        if stance not in report_prevalence.STANCES:
+            raise report_prevalence.PrevalenceError("stance must be asserts, denies, neutral or any")
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             rows = q_narratives.prevalence_rows(s, f, by=by, stance=stance, narrative=narrative)
-        return prevalence(rows, period=period, unique=unique)
+        return report_prevalence.prevalence(rows, period=period, unique=unique)
 
     def narrative_spread(self, narrative: str, *, source: Sources = None, actor: str | None = None,
                          audience: str | None = None, language: str | None = None, since: Bound = None,
                          until: Bound = None, filters: Filters | None = None) -> Records:
         """Where a narrative first appeared, then each outlet in the order it first carried it
         (statements matched as asserting it; rejected matches left out)."""
-        from narratrace.detect.provenance import narrative_spread
-
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
-            return Records(narrative_spread(q_narratives.spread_rows(s, narrative, f)))
+            return Records(prov.narrative_spread(q_narratives.spread_rows(s, narrative, f)))
 
     # -- contradictions --------------------------------------------------------------------------
 
@@ -399,14 +397,12 @@ class Workspace:
 
     def compare(self, a: str, b: str) -> dict:
         """NLI between two statements, both directions: entail / neutral / contradict with scores."""
-        from narratrace.match.nli import compare
-
         a, b = (a or "").strip(), (b or "").strip()
         if not a or not b:
             raise InvalidInput("compare needs two non-empty statements")
         with self._models_lock:
             ctx = self.context()
-            return compare(ctx.nli, ctx.vectors, a, b)
+            return match_nli.compare(ctx.nli, ctx.vectors, a, b)
 
     # -- reviews ---------------------------------------------------------------------------------
 
@@ -446,20 +442,18 @@ class Workspace:
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
-            return q_provenance.quotes(s, f, speaker=speaker, document=document, kind=kind, attributed=attributed,
-                                       limit=limit)
+            return q_provenance.quotes(s, f, speakers=speaker_keys(speaker) if speaker else None, document=document,
+                                       kind=kind, attributed=attributed, limit=limit)
 
     def speakers(self, *, min_outlets: int = 1, limit: int | None = None, source: Sources = None,
                  actor: str | None = None, audience: str | None = None, language: str | None = None,
                  since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
         """Who is quoted, by how many outlets, first where; sorted by outlets outside the speaker's
         own actor (the recycled voices first)."""
-        from narratrace.detect.provenance import speakers
-
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
-            rows = speakers(q_provenance.speaker_rows(s, f), min_outlets=min_outlets)
+            rows = prov.speakers(q_provenance.speaker_rows(s, f), min_outlets=min_outlets)
         return Records(rows[:limit] if limit else rows)
 
     def recycled_sources(self, k: int = 3, *, source: Sources = None, actor: str | None = None,
@@ -474,30 +468,27 @@ class Workspace:
                      actor: str | None = None, audience: str | None = None, language: str | None = None,
                      since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
         """The same quote found in several documents, in any language: first carrier and repeaters."""
-        from narratrace.detect.provenance import MIN_QUOTE_CHARS, quote_trails
-
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
-            rows = [r for r in q_provenance.quote_rows(s, f) if len(r["text"].strip()) >= MIN_QUOTE_CHARS]
+            rows = [r for r in q_provenance.quote_rows(s, f) if len(r["text"].strip()) >= prov.MIN_QUOTE_CHARS]
         if speaker:
             rows = [r for r in rows if speaker in (r["entity"], r["speaker_key"], r["speaker_name"])]
         if not rows:
             return Records()
         with self._models_lock:
             vectors = self.context().vectors.embed([r["text"] for r in rows], kind="passage")
-        return Records(quote_trails(rows, vectors, min_documents=min_documents))
+        return Records(prov.quote_trails(rows, vectors, min_documents=min_documents))
 
     def citation_graph(self, *, documents: bool = False, source: Sources = None, actor: str | None = None,
                        audience: str | None = None, language: str | None = None, since: Bound = None,
                        until: Bound = None, filters: Filters | None = None):
         """networkx DiGraph speaker → outlet ("quoted by"), or speaker → document → outlet."""
-        from narratrace.detect.provenance import citation_graph
-
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
-            return citation_graph(q_provenance.speaker_rows(s, f), q_provenance.outlet_meta(s), documents=documents)
+            return prov.citation_graph(q_provenance.speaker_rows(s, f), q_provenance.outlet_meta(s),
+                                       documents=documents)
 
     # -- coordinated publication -----------------------------------------------------------------
 
@@ -510,11 +501,9 @@ class Workspace:
 
     def coordination_graph(self, *, method: str | None = None):
         """networkx Graph of outlets, edges weighted by the coordination groups they share."""
-        from narratrace.detect.coordination import Group, outlet_network
-
-        groups = [Group(g.method, [], g.first_document_id, g.first_source or "", 0.0, g.span_seconds,
+        groups = [co.Group(g.method, [], g.first_document_id, g.first_source or "", 0.0, g.span_seconds,
                         [d.source or "" for d in g.documents]) for g in self.coordination(method=method)]
-        return outlet_network(groups)
+        return co.outlet_network(groups)
 
     def finding_counts(self) -> dict[str, int]:
         """How many narratives, contradictions, quotes and coordination groups are stored."""
@@ -543,8 +532,6 @@ class Workspace:
                until: Bound = None, filters: Filters | None = None) -> int:
         """Write one record type (``RECORD_TYPES``) as CSV, JSONL or Parquet; returns the row count.
         Quotes and speakers are extracted first (incrementally) so the export is complete."""
-        from narratrace.report.export import export_records
-
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         if kind not in RECORD_TYPES:
@@ -571,8 +558,6 @@ class Workspace:
                      until: Bound = None, filters: Filters | None = None) -> tuple[int, int]:
         """Write the ``citation`` (speaker → outlet), ``citation-documents`` or ``coordination``
         (outlet network) graph as GEXF, GraphML or a CSV edge list. Returns (nodes, edges)."""
-        from narratrace.report.graphs import write_graph
-
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         if graph == "coordination":

@@ -75,10 +75,10 @@ def _embeddings(path: Path) -> list:
 
 @pytest.fixture(scope="module")
 def small_batches():
-    from narratrace.run import stages
+    from narratrace.match import batches
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(stages, "EMBED_BATCH", BATCH)
+    mp.setattr(batches, "EMBED_BATCH", BATCH)
     yield
     mp.undo()
 
@@ -154,9 +154,9 @@ def test_ray_runner_stores_exactly_what_the_local_runner_stores(reference, ray_i
 def test_failed_batch_keeps_committed_batches_and_a_rerun_does_only_the_rest(
         name, reference, demo_build, tmp_path, monkeypatch, request, small_batches):
     from narratrace import Workspace
+    from narratrace.match.batches import embed_sentences
     from narratrace.match.vectors import missing_sentence_texts
     from narratrace.run import FAULT_ENV, get_runner
-    from narratrace.run.stages import embed_sentences
 
     if name == "ray":
         request.getfixturevalue("ray_instance")

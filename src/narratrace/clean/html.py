@@ -10,6 +10,7 @@ from datetime import datetime
 
 import lxml.html
 import trafilatura
+from trafilatura.settings import use_config
 
 from narratrace.clean.text import parse_date
 from narratrace.errors import InvalidInput
@@ -20,8 +21,6 @@ MAX_TREE_SIZE = 50_000
 
 
 def _config():
-    from trafilatura.settings import use_config
-
     cfg = use_config()
     cfg.set("DEFAULT", "max_tree_size", str(MAX_TREE_SIZE))
     # Extensive date search guesses a day from any year on the page ("© 2026" in a footer

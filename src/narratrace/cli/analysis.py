@@ -28,7 +28,11 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
+from narratrace.evaluation.nli import load_snli
+from narratrace.evaluation.train_nli import train as train_head
+from narratrace.match.nli import DEFAULT_PATH
 from narratrace.progress import CliProgress
+from narratrace.report.prevalence import chart as write_chart
 from narratrace.run import get_runner
 from narratrace.workspace import Workspace
 
@@ -247,8 +251,6 @@ def narratives_prevalence(
     rows = open_ws(workspace).prevalence(period=period, by=by, stance=stance, narrative=narrative,
                 filters=_filters(source, actor, audience, language, since, until))
     if chart:
-        from narratrace.report.prevalence import chart as write_chart
-
         write_chart(rows, chart)
         err.print(f"chart written to {chart}")
     if as_json:
@@ -376,10 +378,6 @@ def train(
 
         narratrace train --from-reviews -w campaign.db --eval-dir ../shared/eval -o campaign-nli.npz
     """
-    from narratrace.evaluation.nli import load_snli
-    from narratrace.match.nli import DEFAULT_PATH
-    from narratrace.match.train_nli import train as train_head
-
     if not (eval_dir / "nli-fa").is_dir() or not (eval_dir / "nli-en").is_dir():
         fail(f"{eval_dir} must hold nli-fa/ (FarsTail *-word.csv) and nli-en/ (snli_1.0_*.jsonl); see --help")
     extra = None

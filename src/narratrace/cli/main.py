@@ -27,7 +27,10 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
+from narratrace.demo.run import run_demo
+from narratrace.ingest.pipeline import IngestReport
 from narratrace.progress import CliProgress, ingest_progress
+from narratrace.store.registry import RegistryError
 
 app = typer.Typer(
     name="narratrace",
@@ -77,8 +80,6 @@ def sources_import(file: Annotated[Path, typer.Argument(help="YAML ({actors, sou
 
     Example: narratrace sources import sources.yaml
     """
-    from narratrace.store.registry import RegistryError
-
     ws = open_ws(workspace, create=True)
     try:
         counts = ws.import_sources(file)
@@ -145,8 +146,6 @@ def ingest(
             fail(f"--map '{m}' must look like FIELD=COLUMN, e.g. --map text=body")
         k, v = m.split("=", 1)
         mapping[k.strip()] = v.strip()
-    from narratrace.store.registry import RegistryError
-
     ws = open_ws(workspace, create=True)
     max_bytes = int(max_mb * 1024 * 1024)
     reports = []
@@ -165,8 +164,6 @@ def ingest(
                                                   max_bytes=max_bytes, progress=on_item))
     except RegistryError as exc:
         fail(str(exc))
-    from narratrace.ingest.pipeline import IngestReport
-
     total = IngestReport()
     for r in reports:
         total.added += r.added
@@ -357,8 +354,6 @@ def demo(
     Example: narratrace demo --workspace demo.db
     Example: narratrace demo --workspace postgresql://analyst@db.example:5432/demo
     """
-    from narratrace.demo.run import run_demo
-
     run_demo(workspace, fresh=fresh, console=out, err=err, as_json=as_json, analysis=not record_only)
 
 

@@ -9,6 +9,8 @@ from typing import Annotated
 import typer
 
 from narratrace.cli.common import ActorF, SinceF, UntilF, WorkspaceOpt, _esc, _filters, err, fail, open_ws, out
+from narratrace.report.briefing import FORMATS, write_report
+from narratrace.report.interop import write_claimreview, write_stix
 
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write.", dir_okay=False)]
 NarrativeOpt = Annotated[str | None, typer.Option("--narrative", help="Only this narrative id.")]
@@ -38,8 +40,6 @@ def report(
 
     Example: narratrace report --format pdf --output briefing.pdf --narrative no-domestic-support --since 2026-03-01
     """
-    from narratrace.report.briefing import FORMATS, write_report
-
     fmt = fmt.lower()
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}")
@@ -72,8 +72,6 @@ def interop(
 
     Example: narratrace interop --format stix --output findings.stix.json --actor kavaran-state
     """
-    from narratrace.report.interop import write_claimreview, write_stix
-
     ws = open_ws(workspace)
     if fmt == "stix":
         n = _run(write_stix, ws, output, narrative=narrative, actor=actor, contradictions=contradictions)

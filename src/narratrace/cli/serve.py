@@ -29,8 +29,8 @@ def register(app: typer.Typer) -> None:
         Example: narratrace serve --workspace campaign.db --host 0.0.0.0 --token ana:analyst:$(openssl rand -hex 16)
         """
         try:
-            from narratrace.serve.app import create_app
-            from narratrace.serve.auth import AuthConfigError, parse_tokens, tokens_from_env
+            from narratrace.serve.app import create_app  # lazy: [web] extra (fastapi: +0.4 s at CLI start)
+            from narratrace.serve.auth import AuthConfigError, parse_tokens, tokens_from_env  # lazy: [web] extra
         except ImportError as exc:
             fail(f"the web server needs the web extra: pip install 'narratrace[web]' ({exc})")
         try:
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
             web = create_app(ws, tokens=tokens or None, host=host)
         except AuthConfigError as exc:
             fail(str(exc))
-        import uvicorn
+        import uvicorn  # lazy: [web] extra
 
         mode = f"{len(tokens)} token(s)" if tokens else "open (local user, analyst)"
         shown = f"[{host}]" if ":" in host else host

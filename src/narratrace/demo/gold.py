@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from narratrace.clean.text import parse_date
+
 DATA = Path(__file__).with_name("data")
 CORPUS = DATA / "corpus"
 SOURCES = DATA / "sources.yaml"
@@ -49,8 +51,6 @@ class RecordScore:
 def _same_minute(a: datetime | None, gold: str | None) -> bool:
     if gold is None:
         return a is None
-    from narratrace.clean.text import parse_date
-
     g = parse_date(str(gold))
     return a is not None and g is not None and abs((a - g).total_seconds()) < 60
 

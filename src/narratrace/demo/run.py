@@ -14,7 +14,7 @@ from rich.table import Table
 
 from narratrace import pipeline
 from narratrace.demo.gold import CORPUS, ENTITIES, GOLD, NARRATIVES, SOURCES, load_gold, relative_origin, score_record
-from narratrace.evaluation.demo_gold import (
+from narratrace.demo.scoring import (
     score_contradictions,
     score_matches,
     score_provenance,

@@ -29,9 +29,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import sessionmaker
 
 from narratrace.errors import NotFound
+from narratrace.match.batches import nli_batches
 from narratrace.match.vectors import VectorStore
 from narratrace.run import Runner
-from narratrace.run.stages import nli_batches
 from narratrace.store.models import Actor, Contradiction, Document, Narrative, NarrativeMatch, Sentence, Source
 
 # NLI evidence: keep a pair when p(contradiction) in either direction reaches this. Set on the

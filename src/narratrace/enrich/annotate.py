@@ -49,6 +49,12 @@ def speaker_key(entity_key: str | None, name: str | None) -> str | None:
     return f"name:{norm}" if norm else None
 
 
+def speaker_keys(speaker: str) -> list[str]:
+    """The stored speaker keys a query for ``speaker`` matches: that key as given, the entity with that
+    key, or that name (``Workspace.quotes(speaker=…)``)."""
+    return [k for k in (speaker, f"entity:{speaker}", speaker_key(None, speaker)) if k]
+
+
 def annotate(text: str, sentences: list[tuple[int, int, str | None]], doc_language: str | None,
              gazetteer: Gazetteer, entity_keys: dict[int, str], nlp_for=None) -> Annotated:
     """Mentions and quotes of one document. ``nlp_for(language)`` gives a spaCy pipeline or None."""

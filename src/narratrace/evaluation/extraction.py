@@ -16,6 +16,11 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import trafilatura
+
+from narratrace.ingest.extract import extract
+from narratrace.ingest.items import InputError, RawItem
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 
 
@@ -63,9 +68,6 @@ def load_benchmark(root: Path) -> list[tuple[str, str, str]]:
 
 def narratrace_extractor(raw: bytes) -> str:
     """What narratrace stores for a page: decode, trafilatura, normalise, rules, dedup."""
-    from narratrace.clean.extract import extract
-    from narratrace.ingest.items import InputError, RawItem
-
     try:
         return "\n\n".join(extract(RawItem(origin="eval", kind="html", data=raw)).lines)
     except InputError:
@@ -74,8 +76,6 @@ def narratrace_extractor(raw: bytes) -> str:
 
 def trafilatura_extractor(raw: bytes) -> str:
     """The baseline: trafilatura's own extract() with default settings."""
-    import trafilatura
-
     return trafilatura.extract(raw) or ""
 
 

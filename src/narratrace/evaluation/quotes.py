@@ -48,6 +48,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from narratrace.enrich.quotes import english_pipeline, extract_quotes
 from narratrace.enrich.quotes.model import QuoteFinding
 
 ROLES = ("source", "content", "cue")
@@ -194,8 +195,6 @@ def evaluate_polnear(split_dir: Path, extract: Callable[[str], list[QuoteFinding
                      limit: int | None = None) -> dict:
     """Micro P/R/F1 per role and match mode over one split, plus throughput."""
     if extract is None:
-        from narratrace.enrich.quotes import english_pipeline, extract_quotes
-
         nlp = english_pipeline()
 
         def extract(text: str) -> list[QuoteFinding]:

@@ -17,6 +17,8 @@ from pathlib import Path
 from narratrace.clean.encoding import DecodeError, decode, fix_mojibake
 from narratrace.clean.text import parse_date
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, InputError, Problem, RawItem
+from narratrace.ingest.telegram import read_telegram
+from narratrace.ingest.warc import read_warc
 
 KIND_BY_SUFFIX = {
     ".html": "html", ".htm": "html", ".xhtml": "html", ".shtml": "html",
@@ -88,12 +90,8 @@ def read_path(path: Path, *, mapping: dict[str, str] | None = None, max_bytes: i
         if kind in ("jsonl", "csv"):
             yield from _records(path, kind, mapping or {}, max_bytes)
         elif kind == "warc":
-            from narratrace.ingest.warc import read_warc
-
             yield from read_warc(path, max_bytes)
         elif kind == "json":
-            from narratrace.ingest.telegram import read_telegram
-
             yield from read_telegram(path, max_bytes)
         else:
             size = path.stat().st_size

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from narratrace.clean.normalize import visible_controls
 from narratrace.errors import InvalidInput
 
 # A single document larger than this is refused (a 200 MB "article" is an attack or a
@@ -62,8 +63,6 @@ class Problem:
     def __post_init__(self) -> None:
         # One line, always: reasons quote parser messages, which may span lines or echo input.
         # Control characters are shown as \xNN: visible to the analyst, storable everywhere.
-        from narratrace.clean.normalize import visible_controls
-
         self.reason = visible_controls(" ".join(self.reason.split())[:500])
         self.origin = visible_controls(" ".join(self.origin.split()))
 

@@ -25,10 +25,10 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
-from narratrace.clean.extract import Extracted, extract
 from narratrace.clean.normalize import normalize_title, visible_controls
 from narratrace.enrich.language import document_language, majority_language, sentence_language
 from narratrace.ingest import dedup
+from narratrace.ingest.extract import Extracted, extract
 from narratrace.ingest.items import InputError, Problem, RawItem
 from narratrace.segment.sentences import split_sentences
 from narratrace.store.models import (

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
 from narratrace.ingest.items import Problem, RawItem
 
 
 def read_warc(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
-    from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
-
     n = 0
     try:
         with path.open("rb") as fh:

@@ -17,11 +17,14 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+from defusedxml import ElementTree as DET
+from defusedxml.common import DefusedXmlException
 
-from narratrace.clean.text import parse_date
+from narratrace.clean.text import parse_date, to_utc
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, InputError, Problem, RawItem
 
 MAX_REDIRECTS = 5
@@ -139,9 +142,6 @@ class Fetcher:
 # --- XML: feeds and sitemaps ------------------------------------------------------------
 
 def _parse_xml(body: bytes, what: str):
-    from defusedxml import ElementTree as DET
-    from defusedxml.common import DefusedXmlException
-
     try:
         return DET.fromstring(body, forbid_dtd=True)
     except DefusedXmlException as exc:
@@ -194,10 +194,6 @@ def _feed_date(value: str):
 
 
 def _rfc822(value: str):
-    from email.utils import parsedate_to_datetime
-
-    from narratrace.clean.text import to_utc
-
     try:
         return to_utc(parsedate_to_datetime(value))
     except (TypeError, ValueError, OverflowError):

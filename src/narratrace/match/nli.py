@@ -1,7 +1,7 @@
 """Natural-language inference (entailment / neutral / contradiction) for English and Persian.
 
 A small MLP head over the frozen multilingual-e5-small sentence vectors (see ``embed.py``),
-trained by ``narratrace.match.train_nli`` and shipped as ``models/nli/e5-head-v1.npz``
+trained by ``narratrace.evaluation.train_nli`` and shipped as ``models/nli/e5-head-v1.npz``
 (see ``models/nli/MODEL_CARD.md`` for data, recipe and measured accuracy). Inference needs
 numpy only.
 
@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from narratrace.errors import Unavailable
+from narratrace.match import device as devices
+from narratrace.match.embed import get_embedder
 
 LABELS = ("entailment", "neutral", "contradiction")
 FEATURE_VERSION = 1
@@ -166,7 +168,7 @@ class NLIModel:
     def to(self, device: str) -> NLIModel:
         """Run ``logits`` in torch on ``device`` ("cpu", "cuda", "cuda:1"); returns self."""
         try:
-            import torch
+            import torch  # lazy: [ml] extra (torch: +1.4 s, ~230 MB RSS)
         except ImportError as exc:
             raise NLIError("the torch NLI path needs the ml extra: pip install 'narratrace[ml]'") from exc
         dev = torch.device(device)
@@ -188,7 +190,7 @@ class NLIModel:
         return h @ self.W2 + self.b2
 
     def _logits_torch(self, X: np.ndarray) -> np.ndarray:
-        import torch
+        import torch  # lazy: [ml] extra (torch: +1.4 s, ~230 MB RSS)
 
         t = self._torch
         with torch.inference_mode():
@@ -229,8 +231,6 @@ class NLIModel:
         return self.predict_vectors(P, H, premises, hypotheses)
 
     def default_vectors(self) -> Vectors:
-        from narratrace.match.embed import get_embedder
-
         emb = get_embedder(self.embedder, device=self.device_spec)
         kind = self.kind
         return lambda texts: emb.embed(texts, kind=kind)
@@ -278,8 +278,6 @@ def _load_cached(path: str, torch_device: str | None = None) -> NLIModel:
 def load_nli(path: str | Path | None = None, device: str | None = None) -> NLIModel:
     """The shipped NLI head (or the one at ``path``), loaded once per path and device. ``device``
     (else $NARRATRACE_DEVICE, else auto) picks numpy on the CPU or torch on a CUDA GPU."""
-    from narratrace.match import device as devices
-
     try:
         dev = devices.resolve(device)
     except devices.DeviceError as exc:

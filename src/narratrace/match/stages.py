@@ -1,13 +1,13 @@
 """The match stages of the pipeline: ``embed`` (sentence vectors and the index) and ``match``
-(sentences × narratives, with stance). Declarations only: the work is in run/stages.py (batches
+(sentences × narratives, with stance). Declarations only: the work is in match/batches.py (batches
 through the runner) and match/stance.py."""
 
 from __future__ import annotations
 
 from narratrace.context import Context, stage
 from narratrace.match import device
+from narratrace.match.batches import index_sentences
 from narratrace.match.stance import match_narratives
-from narratrace.run.stages import index_sentences
 
 
 def _on_device() -> str:

@@ -20,9 +20,9 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import sessionmaker
 
+from narratrace.match.batches import cache_texts, nli_batches
 from narratrace.match.vectors import VectorStore
 from narratrace.run import Runner
-from narratrace.run.stages import cache_texts, nli_batches
 from narratrace.store.models import Narrative, NarrativeMatch
 
 # Calibrated on the demo corpus by sweeping against its gold (docs/decisions.md, 2026-11-23):

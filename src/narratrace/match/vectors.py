@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
+from usearch.index import Index
 
 from narratrace.match.embed import Embedder, Kind, text_key
 from narratrace.store.models import Document, Embedding, Sentence, VectorIndexState
@@ -116,8 +117,6 @@ class VectorStore:
     def _new_index(self):
         if self.index_factory is not None:
             return self.index_factory(self.embedder.model_id, self.embedder.dim)
-        from usearch.index import Index
-
         # f16 storage: half the memory, recall unchanged at this dimension (bench/analyze.py).
         return Index(ndim=self.embedder.dim, metric="cos", dtype="f16")
 
@@ -232,15 +231,13 @@ def knn(query: np.ndarray, base: np.ndarray, k: int, *, exact_max: int = 20_000)
             keys[lo:lo + 1024] = part
             sims[lo:lo + 1024] = np.take_along_axis(s, part, axis=1)
         return keys, sims
-    from usearch.index import Index
-
     index = Index(ndim=base.shape[1], metric="cos", dtype="f16")
     index.add(np.arange(len(base)), base)
     m = index.search(query, k)
     return m.keys.astype(np.int64), (1 - m.distances).astype(np.float32)
 
 
-# -- for the runners (run/stages.py): what is missing from the cache --------------------------
+# -- for the runners (match/batches.py): what is missing from the cache --------------------------
 
 def cached_keys(s: Session, model: str, keys: Sequence[bytes]) -> set[bytes]:
     """The keys among ``keys`` that the cache holds for ``model``."""

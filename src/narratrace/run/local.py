@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from narratrace.run import TaskCall, fault_spec
+from narratrace.run.base import TaskCall, fault_spec
 
 
 class LocalRunner:

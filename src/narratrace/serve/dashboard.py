@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import networkx as nx
+import vl_convert
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
@@ -26,6 +28,7 @@ from markupsafe import Markup, escape
 
 from narratrace.errors import InvalidInput, NarratraceError
 from narratrace.filters import Filters
+from narratrace.serve.auth import current_user
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -34,19 +37,6 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 RTL = {"fa", "ar", "he", "ur", "ps", "ckb", "yi", "dv", "sd", "ug"}
 BY = ("audience", "language", "source")
 PAGE = 50  # contradiction pairs per page
-
-try:  # the API helper's auth; until it exists the dashboard runs in open mode (local analyst)
-    from narratrace.serve.auth import current_user
-except ImportError:  # pragma: no cover - only before serve/auth.py lands
-    from dataclasses import dataclass
-
-    @dataclass
-    class _LocalUser:
-        name: str = "local"
-        role: str = "analyst"
-
-    def current_user() -> _LocalUser:
-        return _LocalUser()
 
 
 class _PageRoute(APIRoute):
@@ -167,8 +157,6 @@ def narrative_page(request: Request, key: str, by: str = "audience", user=USER):
 
 @router.get("/narratives/{key}/chart.svg")
 def narrative_chart(request: Request, key: str, by: str = "audience", user=USER):
-    import vl_convert
-
     ws = _ws(request)
     _narrative(ws, key)
     by = by if by in BY else "audience"
@@ -209,8 +197,6 @@ def _graph_svg(G, width=720, height=460, pad=60):
     """Node and edge geometry for the outlet network; the template writes the SVG (escaped)."""
     if G.number_of_nodes() == 0:
         return None
-    import networkx as nx
-
     # A fixed seed: the same workspace always draws the same picture.
     pos = nx.spring_layout(G, seed=7, weight="weight") if G.number_of_nodes() > 1 else {next(iter(G)): (0.0, 0.0)}
     xs = [p[0] for p in pos.values()]

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from narratrace.errors import StoreFailure
+from narratrace.store import postgres, sqlite
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -43,8 +44,6 @@ def redact(url: str) -> str:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        from narratrace.store import sqlite
-
         engine = create_engine(url, connect_args={"timeout": 30})
         sqlite.install_pragmas(engine)
         return engine
@@ -59,12 +58,8 @@ def make_engine(url: str) -> Engine:
 def dialect_module(engine: Engine):
     """The module with this backend's own SQL (full text, vector index): sqlite or postgres."""
     if engine.dialect.name == "sqlite":
-        from narratrace.store import sqlite
-
         return sqlite
     if engine.dialect.name == "postgresql":
-        from narratrace.store import postgres
-
         return postgres
     raise ValueError(f"unsupported database backend {engine.dialect.name!r}: use SQLite or PostgreSQL")
 

@@ -147,7 +147,7 @@ class LocalPostgres:
 
     def execute(self, sql: str) -> None:
         """Run one statement as the superuser, outside a transaction (CREATE DATABASE needs that)."""
-        import psycopg
+        import psycopg  # lazy: [postgres] extra
 
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
                              autocommit=True) as conn:

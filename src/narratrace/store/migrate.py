@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import Table, func, select, text, tuple_, update
 from sqlalchemy.engine import Connection, Engine
@@ -94,8 +95,6 @@ def count_rows(engine: Engine) -> dict[str, int]:
 
 def _source_engine(source: str) -> Engine:
     """The store to copy from; a path that does not exist is an error (opening it would create it)."""
-    from pathlib import Path
-
     if "://" not in str(source) and not Path(source).expanduser().exists():
         raise MigrateError(f"no workspace at {source}: give the SQLite file to copy")
     return db.make_engine(db.store_url(source))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event, text
+from sqlalchemy import Float, Integer, event, text
 from sqlalchemy.engine import Engine
 
 # External-content FTS5 table over document(title, text). Triggers keep it in step with
@@ -86,8 +86,6 @@ def to_fts_query(query: str) -> str:
 
 def fts_subquery(query: str):
     """A selectable of (id, rank) for the FTS match, lower rank first; joined by portable code."""
-    from sqlalchemy import Float, Integer
-
     match = to_fts_query(query)
     if not match:
         return None

@@ -10,24 +10,22 @@ a language without rules yields no findings.
 
 from __future__ import annotations
 
+from .english import english_pipeline as _english_pipeline
+from .english import extract_english
 from .model import QuoteFinding
-from .rules import extract_with_rules, load_rules
+from .rules import RULES_DIR, extract_with_rules, load_rules
 from .speakers import resolve_speakers
 
 __all__ = ["QuoteFinding", "extract_quotes", "english_pipeline", "supported_languages"]
 
 
 def supported_languages() -> list[str]:
-    from .rules import RULES_DIR
-
     return sorted(p.stem for p in RULES_DIR.glob("*.yaml"))
 
 
 def english_pipeline():
     """The cached spaCy pipeline English extraction uses (loaded once per process)."""
-    from .english import english_pipeline as load
-
-    return load()
+    return _english_pipeline()
 
 
 # spaCy's parser needs roughly 1 GB of temporary memory per 100,000 characters (its own E088
@@ -70,8 +68,6 @@ def extract_quotes(text: str, language: str, *, nlp=None) -> list[QuoteFinding]:
     if rules is None:
         return []
     if lang == "en":
-        from .english import extract_english
-
         out = []
         for start, chunk in text_pieces(text):
             for q in extract_english(chunk, rules, nlp=nlp):

@@ -527,10 +527,11 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
 # A paragraph-initial label of one to four words before a colon. Each word takes its whole run of
 # word characters (``*+``): as ``*``, a paragraph opening with n letters and no colon was tried
 # split into up to four words in ~n⁴/24 ways (200 letters: 9 s, 1,000: minutes, 100,000: never).
-# The labels found are the same: a word that stops inside its run leaves a letter for the next
-# word (fewer words would do) or for the colon (which is no letter), so the longest one wins
-# anyway. The prefix and the space after the colon are possessive too; their classes are disjoint
-# from what follows them, so giving characters back never helped.
+# The labels found are the same: a word cut inside its run leaves a character there that neither
+# the space nor the colon can take, only a next word, and joining the two is a match with fewer
+# words that the engine tries first (a longer word first); so no first match ever cut a run. The
+# prefix and the space after the colon are possessive too: their classes are disjoint from what
+# follows them, so giving characters back never helped.
 LABEL = re.compile(r"^[^\w\n]{0,3}+((?:[^\W\d_][\w.'’\-]*+\s?){1,4}):\s*+(\S)", re.MULTILINE)
 # Words allowed lower-case inside an English "Label:" speaker ("Minister of State", "Kavaran's …").
 LABEL_CONNECTORS = {"of", "the", "and", "for", "de", "al", "von", "van", "'s", "’s"}
@@ -664,17 +665,23 @@ def clip_to_paragraph(text: str, f: QuoteFinding, pairs: dict[str, str]) -> Quot
     return f
 
 
+@cache
+def dash_pattern(cues: tuple[str, ...]) -> re.Pattern:
+    """A dash cue, then one to four words ending the line (for :func:`dash_attribution`).
+
+    The words are possessive (``*+``) for LABEL's reason: as ``*``, a 115-letter name that does
+    not end the line took 1.5 s per quotation. The first match is the same: the engine tries a
+    longer word first, and a word cut inside its run only re-creates a match a longer word has."""
+    return re.compile(r"[\s\u00a0]*(" + "|".join(map(re.escape, cues)) +
+                      r")[\s\u00a0]*((?:[^\W\d_][\w.'’\-]*+[\s\u00a0]?){1,4}?)[\s\u00a0.]*(?:\n|$)")
+
+
 def dash_attribution(text: str, q: Quote, rules: RuleSet) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """Epigraph style "“…” ― Sonya Herridge": a dash right after the closing mark, then one to
     four words (capitalised, in a cased script) ending the line. Returns (cue span, speaker span)."""
     if not rules.dash_cues or not q.closed:
         return None
-    # The words are possessive (``*+``) for LABEL's reason: as ``*`` a 115-letter name that does
-    # not end the line took 1.5 s per quotation. The first match is the same: the engine tries a
-    # longer word first, and a word cut inside its run only ever re-creates a longer one's match.
-    m = re.match(r"[\s\u00a0]*(" + "|".join(map(re.escape, rules.dash_cues)) +
-                 r")[\s\u00a0]*((?:[^\W\d_][\w.'’\-]*+[\s\u00a0]?){1,4}?)[\s\u00a0.]*(?:\n|$)",
-                 text[q.close + 1:q.close + 120])
+    m = dash_pattern(rules.dash_cues).match(text[q.close + 1:q.close + 120])
     if not m:
         return None
     a, b = _trim(text, q.close + 1 + m.start(2), q.close + 1 + m.end(2))

@@ -3,10 +3,11 @@ document, coordination groups, and how many findings of each kind are stored."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from narratrace.enrich.annotate import speaker_key
 from narratrace.filters import Filters
 from narratrace.records import (
     AuditInfo,
@@ -70,11 +71,13 @@ def _row(r) -> dict:
             "speaker": ename or q.speaker_name, "resolution": q.resolution}
 
 
-def quotes(s: Session, f: Filters, *, speaker: str | None, document: int | None, kind: str | None,
+def quotes(s: Session, f: Filters, *, speakers: Sequence[str] | None, document: int | None, kind: str | None,
            attributed: bool | None, limit: int | None) -> Records:
+    """``speakers``: the stored speaker keys to match (any of them); the caller builds them from what the
+    analyst typed (``enrich.annotate.speaker_keys``), so the store needs no text normalisation."""
     q = apply_filters(_quote_query(), f)
-    if speaker:
-        q = q.where(Quote.speaker_key.in_([speaker, f"entity:{speaker}", speaker_key(None, speaker)]))
+    if speakers:
+        q = q.where(Quote.speaker_key.in_(list(speakers)))
     if document is not None:
         q = q.where(Quote.document_id == document)
     if kind:

@@ -6,6 +6,8 @@ Create Date: 2026-11-23 17:00:00
 """
 from alembic import op
 
+from narratrace.store import postgres
+
 
 revision = '0006'
 down_revision = '0005'
@@ -15,8 +17,6 @@ depends_on = None
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        from narratrace.store import postgres
-
         postgres.install_extension(op.get_bind())
         for ddl in postgres.FTS_DDL:
             op.execute(ddl)
@@ -24,8 +24,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        from narratrace.store import postgres
-
         for ddl in postgres.FTS_DROP:
             op.execute(ddl)
         # The extension stays: other databases' objects or the per-model vector tables may use it.

@@ -1,4 +1,5 @@
-"""Driver side of the model stages: plan the batches, hand them to a runner, write what comes back.
+"""Driver side of the model stages: plan the batches, hand them to a runner (``narratrace.run``),
+write what comes back.
 
 Why the driver writes and the workers do not: a worker then needs narratrace and its models but
 no access to the store, so a SQLite workspace can use a whole Ray cluster and no two processes
@@ -21,9 +22,10 @@ import numpy as np
 from sqlalchemy import insert
 
 from narratrace.match.embed import Kind, text_key
+from narratrace.match.nli import DEFAULT_PATH
+from narratrace.match.tasks import EmbedTask, NLITask
 from narratrace.match.vectors import VectorStore, cached_keys, missing_sentence_texts
 from narratrace.run import Runner, RunnerError, get_runner
-from narratrace.run.tasks import EmbedTask, NLITask
 from narratrace.store.models import Embedding
 
 # Texts per embedding batch (one task call; e5-small cuts it into forward passes of 64 itself).
@@ -107,8 +109,6 @@ def index_sentences(vs: VectorStore, runner: Runner | str | None = None, *, prog
 def nli_model_path(nli) -> str | None:
     """What a worker passes to load_nli: None for the shipped head (each node loads its own copy,
     wherever narratrace is installed there), else the file, which must exist on every node."""
-    from narratrace.match.nli import DEFAULT_PATH
-
     src = getattr(nli, "source", None)
     return None if src is None or src == str(DEFAULT_PATH.resolve()) else src
 

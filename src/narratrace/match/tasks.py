@@ -1,6 +1,6 @@
 """The model stages' per-batch work, as pure functions of their input: no store access, so a Ray
 worker on another machine needs narratrace and its models, never the workspace. The driver
-(``run/stages.py``) plans the batches and writes the results.
+(``match/batches.py``) plans the batches and writes the results.
 
 Each task is a class: ``__init__`` loads the model once per worker, ``__call__`` computes one batch.
 """
@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+
+from narratrace.match.embed import get_embedder
+from narratrace.match.nli import load_nli
 
 
 class EmbedTask:
@@ -19,8 +23,6 @@ class EmbedTask:
     name = "embed"
 
     def __init__(self, embedder: str) -> None:
-        from narratrace.match.embed import get_embedder
-
         self.embedder = get_embedder(embedder)
 
     def __call__(self, batch: tuple[str, Sequence[str]]) -> tuple[str, np.ndarray]:
@@ -36,8 +38,6 @@ class NLITask:
     name = "nli"
 
     def __init__(self, path: str) -> None:
-        from narratrace.match.nli import load_nli
-
         self.nli = load_nli(path)
 
     def __call__(self, batch: dict) -> tuple[str, list[np.ndarray]]:
@@ -55,6 +55,4 @@ def _one_blas_thread():
     driver has one per core: measured on the demo, 338 of 502 stored p_entail values then differed
     in the 7th digit between the runners. One thread everywhere makes them the same bytes; the head
     is small, so it costs nothing measurable."""
-    from threadpoolctl import threadpool_limits
-
     return threadpool_limits(limits=1, user_api="blas")

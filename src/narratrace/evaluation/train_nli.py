@@ -1,6 +1,6 @@
 """Train the NLI head (``narratrace.match.nli``) on the CPU with plain numpy.
 
-    python -m narratrace.match.train_nli --eval-dir ../shared/eval \\
+    python -m narratrace.evaluation.train_nli --eval-dir ../shared/eval \\
         --out src/narratrace/models/nli/e5-head-v1.npz
 
 Data: FarsTail Train (Persian) + the SNLI dev subset (English); hyper-parameters and the
@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from narratrace.evaluation.nli import load_farstail, load_snli, score
+from narratrace.match.embed import get_embedder
 from narratrace.match.nli import FEATURE_VERSION, LABELS, NLIModel, pair_features, read_weights
 
 Pair = tuple[str, str, str]
@@ -53,8 +55,6 @@ class VectorCache:
     def __call__(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self.rows))
         if missing:
-            from narratrace.match.embed import get_embedder
-
             emb = get_embedder(self.embedder)
             t0, out = time.time(), []
             for i in range(0, len(missing), 256):
@@ -163,8 +163,6 @@ def train(out_path: str | Path | None, *, fa_dir: str | Path, en_dir: str | Path
     ``fa_dir`` holds FarsTail's Train/Val/Test-word.csv, ``en_dir`` the SNLI subset's
     snli_1.0_dev/test.jsonl. Deterministic for a given ``seed`` (and the same embeddings).
     """
-    from narratrace.evaluation.nli import load_farstail, load_snli, score
-
     t_start = time.time()
     fa_dir, en_dir = Path(fa_dir), Path(en_dir)
     rng = np.random.default_rng(seed)
@@ -297,7 +295,7 @@ def _probs(model: NLIModel, X: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m narratrace.match.train_nli", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m narratrace.evaluation.train_nli", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eval-dir", default="../shared/eval", help="folder holding nli-fa/ and nli-en/")
     ap.add_argument("--out", default="src/narratrace/models/nli/e5-head-v1.npz")

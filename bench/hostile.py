@@ -1,0 +1,169 @@
+"""Hostile paragraphs against the quote rules (enrich/quotes/rules.py): a paragraph opening with a
+long run of letters, a long run of "!", a long name after an epigraph dash.
+
+    python bench/hostile.py                # letters 200 / 2,000 / 100,000; old patterns capped at 60 s
+    python bench/hostile.py --cap 10       # a shorter cap for the old patterns
+    python bench/hostile.py --no-english   # without spaCy (the English pipeline loads in ~3 s)
+
+1. Label extraction (``label_findings``, English and Persian rules), the Persian rule engine end to
+   end (``extract_quotes(…, "fa")``) and the English pipeline end to end (spaCy + rules) on a
+   paragraph opening with N letters. Baseline, same run: the same call on an ordinary article of
+   the same length (label lines, quotations, reported speech). Printed: best of several runs and
+   the ratio hostile / ordinary. Bounded patterns keep the ratio near 1; the old label pattern
+   grew as ~N⁴ (the issue: 200 letters 8.8 s, 400 letters 102 s).
+2. Each rewritten pattern alone, old next to new, on its hostile input and on the ordinary
+   article: the old one in its own subprocess, stopped after ``--cap`` seconds (the sizes after
+   the first one stopped are not run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import textwrap
+import time
+
+from narratrace.enrich.quotes import extract_quotes
+from narratrace.enrich.quotes import rules as R
+
+SIZES = (200, 2_000, 100_000)
+
+# The patterns before the rewrite (tests/enrich/test_quote_rules_bounded.py holds the same copies).
+OLD = {
+    "LABEL": (r"^[^\w\n]{0,3}((?:[^\W\d_][\w.'’\-]*\s?){1,4}):\s*(\S)", re.MULTILINE),
+    "SENT_END": (r"[.!?؟…]+[»”\"’')\]]*(?=\s)|\n+", 0),
+    "DASH": (r"[\s\u00a0]*(―|—|–)[\s\u00a0]*((?:[^\W\d_][\w.'’\-]*[\s\u00a0]?){1,4}?)[\s\u00a0.]*(?:\n|$)", 0),
+}
+NEW = {
+    "LABEL": (R.LABEL.pattern, R.LABEL.flags),
+    "SENT_END": (R.SENT_END.pattern, R.SENT_END.flags),
+    "DASH": (R.dash_pattern(("―", "—", "–")).pattern, 0),  # the dash cues of rules/en.yaml
+}
+
+ORDINARY = [
+    "Minister of Interior: the protests were organised from abroad, the ministry said on Monday.",
+    "Ali Rezaei: «this claim has no basis», he told the state broadcaster in a short interview.",
+    "The council met on Monday and the mayor said the budget was fine, according to the minutes.",
+    "“We never met them,” said Sonya Herridge, a spokeswoman for the Kavaran embassy in Norvale.",
+    "وزیر کشور: «هیچ اعتراضی در کار نیست» و این گزارش‌ها ساختگی است.",
+    "Analysts noted that the same phrasing appeared in three outlets within an hour of each other.",
+]
+
+
+def ordinary(n: int) -> str:
+    """An ordinary article of exactly ``n`` characters: the lines above, repeated, cut at n."""
+    out, k = [], 0
+    while sum(map(len, out)) < n:
+        out.append(ORDINARY[k % len(ORDINARY)] + "\n")
+        k += 1
+    return "".join(out)[:n]
+
+
+def hostile(n: int) -> str:
+    """A paragraph opening with ``n`` letters and no colon (the label finder's worst case)."""
+    return "b" * n + " is how the post opened, and the paragraph goes on.\nAli Rezaei: a label after it.\n"
+
+
+def best(fn, text: str, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn(text)
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def old_pattern_seconds(name: str, text: str, cap: float) -> float | None:
+    """The old pattern on ``text`` in its own process; None when it ran past ``cap`` seconds."""
+    pattern, flags = OLD[name]
+    op = "list(p.finditer(text))" if name != "DASH" else "p.match(text)"
+    code = textwrap.dedent(f"""
+        import re, sys, time
+        p = re.compile({pattern!r}, {flags})
+        text = sys.stdin.read()
+        t0 = time.perf_counter()
+        {op}
+        print(time.perf_counter() - t0)
+    """)
+    try:
+        r = subprocess.run([sys.executable, "-c", code], input=text, capture_output=True, text=True,
+                           timeout=cap, check=True, encoding="utf-8")
+    except subprocess.TimeoutExpired:
+        return None
+    return float(r.stdout)
+
+
+def new_pattern_seconds(name: str, text: str, runs: int) -> float:
+    p = re.compile(*NEW[name])
+    return best((lambda t: list(p.finditer(t))) if name != "DASH" else p.match, text, runs)
+
+
+def fmt(s: float | None, cap: float | None = None) -> str:
+    if s is None:
+        return f"> {cap:g} s (stopped)" if cap is not None else "not run"
+    return f"{s * 1e6:.1f} µs" if s < 1e-3 else f"{s * 1000:.2f} ms" if s < 1 else f"{s:.1f} s"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python bench/hostile.py")
+    ap.add_argument("--cap", type=float, default=60, help="seconds an old pattern may run (default 60)")
+    ap.add_argument("--runs", type=int, default=5, help="runs per figure, best kept (default 5)")
+    ap.add_argument("--no-english", action="store_true", help="skip the spaCy pipeline")
+    args = ap.parse_args(argv)
+
+    print(f"bench/hostile.py — {platform.platform()}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+
+    en, fa = R.load_rules("en"), R.load_rules("fa")
+    calls = {
+        "labels (en rules)": lambda t: R.label_findings(t, en, R.find_quotes(t, en.quote_pairs)),
+        "labels (fa rules)": lambda t: R.label_findings(t, fa, R.find_quotes(t, fa.quote_pairs)),
+        "rule engine, fa end to end": lambda t: extract_quotes(t, "fa"),
+    }
+    if not args.no_english:
+        from narratrace.enrich.quotes import english_pipeline
+
+        nlp = english_pipeline()
+        calls["English pipeline end to end"] = lambda t: extract_quotes(t, "en", nlp=nlp)
+
+    print("\n1. quote extraction, paragraph opening with N letters vs an ordinary article of the same length")
+    print(f"{'call':<30} {'N letters':>10} {'chars':>8} {'ordinary':>12} {'hostile':>12} {'ratio':>7}")
+    for n in SIZES:
+        bad = hostile(n)
+        good = ordinary(len(bad))
+        for name, fn in calls.items():
+            runs = args.runs if n < 100_000 or "English" not in name else max(1, args.runs // 2)
+            base, t = best(fn, good, runs), best(fn, bad, runs)
+            print(f"{name:<30} {n:>10,} {len(bad):>8,} {fmt(base):>12} {fmt(t):>12} {t / base:>6.2f}×", flush=True)
+
+    print(f"\n2. each rewritten pattern alone: old (own process, cap {args.cap:g} s) vs new; "
+          "baseline: the new pattern on an ordinary text of the same length")
+    print(f"{'pattern':<9} {'hostile input':<36} {'chars':>8} {'new, ordinary':>14} {'new':>10} "
+          f"{'ratio':>7} {'old':>20}")
+    cases = [("LABEL", f"{n:,} letters, no colon", "b" * n) for n in SIZES]
+    cases += [("SENT_END", f"{n:,} '!' then 'x'", "!" * n + "x") for n in (2_000, 20_000, 100_000)]
+    cases += [("DASH", "' ― ' + 115 letters + '! and more'", " ― " + "a" * 115 + "! and more")]
+    stopped: set[str] = set()
+    for name, what, text in cases:
+        base = new_pattern_seconds(name, ordinary(len(text)), args.runs)
+        t = new_pattern_seconds(name, text, args.runs)
+        old = None if name in stopped else old_pattern_seconds(name, text, args.cap)
+        if old is None and name not in stopped:
+            stopped.add(name)
+            old_text = fmt(None, args.cap)
+        else:
+            old_text = fmt(old) if old is not None else "(a smaller N stopped)"
+        print(f"{name:<9} {what:<36} {len(text):>8,} {fmt(base):>14} {fmt(t):>10} {t / base:>6.2f}× "
+              f"{old_text:>20}", flush=True)
+
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
