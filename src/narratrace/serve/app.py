@@ -6,20 +6,26 @@ and the analyst's dashboard when ``narratrace.serve.dashboard`` is installed bes
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
+import logging
 import math
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from narratrace import __version__, settings
 from narratrace.errors import InvalidInput, NarratraceError, TooLarge
+from narratrace.serve import dashboard
+from narratrace.serve.api import router
 from narratrace.serve.auth import (
     COOKIE,
     PUBLIC_WRITES,
@@ -214,13 +220,9 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):
         # Runs outside the middleware stack: add the headers here; never echo the exception.
-        import logging
-
         logging.getLogger("narratrace.serve").exception("internal error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error: see the server log"}, status_code=500,
                             headers=SECURITY_HEADERS)
-
-    from narratrace.serve.api import router
 
     app.include_router(router, prefix="/api", tags=["api"])
 
@@ -247,16 +249,8 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
     def docs():
         return HTMLResponse(docs_page(app.openapi()))
 
-    try:
-        from narratrace.serve import dashboard
-    except ImportError as exc:
-        if exc.name != "narratrace.serve.dashboard":
-            raise  # the dashboard is there but broken: say so rather than serve without it
-    else:
-        from fastapi.staticfiles import StaticFiles
-
-        app.include_router(dashboard.router)
-        app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
 
 
@@ -286,15 +280,11 @@ def openapi_json(app: FastAPI) -> str:
 
 def _spec_app() -> FastAPI:
     """An app over a throwaway empty workspace: the spec does not depend on the data."""
-    import tempfile
-
     tmp = tempfile.mkdtemp(prefix="narratrace-openapi-")
     return create_app(Workspace(Path(tmp) / "spec.db"))
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     ap = argparse.ArgumentParser(prog="python -m narratrace.serve.app")
     ap.add_argument("--write-openapi", metavar="PATH", required=True, help="write the OpenAPI spec (JSON) here")
     args = ap.parse_args(argv)
