@@ -48,7 +48,7 @@ from narratrace.records import (
     SpreadStep,
 )
 from narratrace.serve.auth import User, current_user, require_analyst
-from narratrace.serve.schemas import DocumentDetail, ErrorOut, ImportResult, IngestResult, ReviewIn
+from narratrace.serve.schemas import AnalyzeIn, AnalyzeResult, DocumentDetail, ErrorOut, ImportResult, IngestResult, ReviewIn
 from narratrace.workspace import Workspace
 
 MAX_LIMIT = 1000  # one page; larger reads go through exports (`narratrace export`) or the Python API
@@ -355,6 +355,22 @@ def _items(paths: list[Path], root: Path, problems: list[Problem]):
             else:
                 yield Problem("upload:" + item.origin.removeprefix(prefix), item.status,
                               item.reason.replace(str(root), "upload"))
+
+
+@router.get("/stages", response_model=list[dict[str, Any]],
+            summary="The analysis stages in pipeline order: requires, writes, version, last run here")
+def stages(ws: WS):
+    return _json(ws.stages())
+
+
+@router.post("/analyze", response_model=AnalyzeResult, responses={409: _ERR, 503: _ERR},
+             summary="Run the analysis (or the named stages) in pipeline order, as `narratrace analyze` does")
+def post_analyze(ws: WS, body: AnalyzeIn, user: Annotated[User, Depends(require_analyst)]):
+    # Synchronous: the Workspace runs one analysis at a time (its models lock); a long run holds this
+    # request, which is what a script that uploads and then analyses wants.
+    report = ws.analyze(body.stages, options=body.options or None)
+    at = _audit(ws, user, "analyze", ",".join(report), {name: _plain(r) for name, r in report.items()})
+    return _json(AnalyzeResult(stages=report, by=user.name, at=at))
 
 
 @router.get("/audit", response_model=list[AuditInfo],

@@ -5,10 +5,11 @@ API cannot drift)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from narratrace import pipeline
 from narratrace.records import SentenceInfo
 
 
@@ -68,6 +69,24 @@ class ReviewIn(BaseModel):
     verdict: Literal["confirmed", "rejected"]
     stance: Literal["asserts", "denies", "neutral"] | None = None
     note: str | None = Field(default=None, max_length=10_000)
+
+
+StageName = Literal[pipeline.ORDER]  # the declared stages, so the spec lists them (pipeline.py)
+
+
+class AnalyzeIn(BaseModel):
+    """Which pipeline stages to run (null: the default analysis) and their options by stage."""
+
+    stages: list[StageName] | None = Field(default=None, max_length=len(pipeline.ORDER))
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class AnalyzeResult(BaseModel):
+    """What each stage that ran reported (counts), by stage name, in the order they ran."""
+
+    stages: dict[str, dict[str, Any]]
+    by: str
+    at: datetime
 
 
 class ImportResult(BaseModel):
