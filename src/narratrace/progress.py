@@ -82,6 +82,9 @@ class CliProgress:
             state["done"] += n
 
         yield set_total, advance
-        count = f"{state['done']}/{state['total']}" if state["total"] is not None else str(state["done"])
-        self.console.print(f"{label}: {count} done in {time.monotonic() - started:.1f} s", highlight=False,
+        if state["total"] is not None:
+            count = f"{state['done']}/{state['total']} "
+        else:  # a step that counts nothing (one pass over the store) just says it finished
+            count = f"{state['done']} " if state["done"] else ""
+        self.console.print(f"{label}: {count}done in {time.monotonic() - started:.1f} s", highlight=False,
                            markup=False)
