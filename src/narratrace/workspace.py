@@ -190,15 +190,19 @@ class Workspace:
     def ingest(self, inputs: Sequence[str | os.PathLike], *, source: str | None = None,
                mapping: dict[str, str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                recursive: bool = True, source_from_folder: bool = False, progress: IngestProgress | None = None,
-               on_files=None, workers: int | None = None) -> IngestReport:
+               on_files=None, workers: int | None = None, follow_symlinks: bool = False) -> IngestReport:
         """Ingest local files, directories and globs.
+
+        ``follow_symlinks``: walking a folder (or a glob) skips, and reports, symlinks that lead out
+        of it unless this is set; a file named directly is always read.
 
         ``source_from_folder``: analysts often keep one folder per outlet (``corpus/<key>/…``);
         a file under such a folder is attributed to that source when ``<key>`` is registered,
         which is how transcripts and posts without a URL get their source. A page's own URL
         still decides where no folder key applies.
         """
-        files, problems = discover([str(x) for x in inputs], recursive=recursive)
+        files, problems = discover([str(x) for x in inputs], recursive=recursive,
+                                   follow_symlinks=follow_symlinks)
         if on_files:
             on_files(len(files))
         roots = [Path(x).resolve() for x in inputs if Path(x).is_dir()] if source_from_folder else []
@@ -529,9 +533,10 @@ class Workspace:
 
     def export(self, kind: str, fmt: str, output: str, *, source: Sources = None, actor: str | None = None,
                audience: str | None = None, language: str | None = None, since: Bound = None,
-               until: Bound = None, filters: Filters | None = None) -> int:
+               until: Bound = None, filters: Filters | None = None, csv_formulas: bool = False) -> int:
         """Write one record type (``RECORD_TYPES``) as CSV, JSONL or Parquet; returns the row count.
-        Quotes and speakers are extracted first (incrementally) so the export is complete."""
+        Quotes and speakers are extracted first (incrementally) so the export is complete. CSV cells
+        that a spreadsheet would run as a formula are neutralised unless ``csv_formulas``."""
         f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         if kind not in RECORD_TYPES:
@@ -551,7 +556,7 @@ class Workspace:
             "contradictions": self.contradictions,
             "reviews": self.reviews,
         }[kind]()
-        return export_records(records.dicts(), fmt, output)
+        return export_records(records.dicts(), fmt, output, csv_formulas=csv_formulas)
 
     def export_graph(self, graph: str, fmt: str, output: str, *, source: Sources = None, actor: str | None = None,
                      audience: str | None = None, language: str | None = None, since: Bound = None,

@@ -118,6 +118,8 @@ def ingest(
     allow_private: Annotated[bool, typer.Option("--allow-private",
                                                 help="Allow fetching from private/loopback addresses.")] = False,
     no_recursive: Annotated[bool, typer.Option("--no-recursive", help="Do not descend into sub-directories.")] = False,
+    follow_symlinks: Annotated[bool, typer.Option(
+        "--follow-symlinks", help="Follow symlinks that lead out of a given folder (skipped and listed otherwise).")] = False,
     source_from_folder: Annotated[bool, typer.Option(
         "--source-from-folder", help="A file under DIR/<source-id>/ belongs to that registered source.")] = False,
     workers: Annotated[int, typer.Option("--workers", help="Extraction processes (0: one per core, up to 4).")] = 0,
@@ -154,6 +156,7 @@ def ingest(
             with ingest_progress(err, "files", enabled=True) as (on_total, on_item):
                 reports.append(ws.ingest(inputs, source=source, mapping=mapping, max_bytes=max_bytes,
                                          recursive=not no_recursive, source_from_folder=source_from_folder,
+                                         follow_symlinks=follow_symlinks,
                                          progress=on_item, on_files=on_total,
                                          workers=workers or None))
         for mode, urls in (("page", url), ("feed", feed), ("sitemap", sitemap)):
@@ -311,6 +314,10 @@ def export(
                                                                "gexf, graphml or csv (edge list).")] = None,
     source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
     since: SinceF = None, until: UntilF = None,
+    csv_raw_formulas: Annotated[bool, typer.Option(
+        "--csv-raw-formulas", help="Write CSV cells that start with = + - @ (or a tab/CR) as they are. By default "
+                                   "they get a leading ' so a spreadsheet shows them as text: ingested text is "
+                                   "hostile, and a cell like =HYPERLINK(…) or =cmd|… runs when the CSV is opened.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Export records as CSV, JSONL or Parquet (each document carries its clean `text`), or a graph
@@ -332,7 +339,7 @@ def export(
     unfiltered = ("sources", "entities", "coordination", "narratives", "contradictions", "reviews")
     filters = _filters(source, actor, audience, language, since, until) if records not in unfiltered else None
     try:
-        n = ws.export(records, fmt, output, filters=filters)
+        n = ws.export(records, fmt, output, filters=filters, csv_formulas=csv_raw_formulas)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
     if output != "-":

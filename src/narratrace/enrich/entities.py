@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from narratrace.errors import InvalidInput
 from narratrace.store.models import Actor, Entity, EntityAlias
+from narratrace.store.safe_yaml import load_yaml
 
 KINDS = ("person", "organisation", "place", "other")
 SPEAKER_KINDS = ("person", "organisation")  # who can be quoted
@@ -73,10 +73,7 @@ def load_entities(path: Path) -> list[dict]:
             aliases = [a.strip() for a in row.get("aliases", "").split(";") if a.strip()]
             rows.append({**row, "aliases": {row.get("language") or None: aliases}, "_at": f"{path}:{line}"})
         return rows
-    try:
-        data = yaml.safe_load(raw) or {}
-    except yaml.YAMLError as exc:
-        raise EntityError(f"{path}: invalid YAML: {exc}") from exc
+    data = load_yaml(raw, path, EntityError) or {}
     items = data.get("entities") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise EntityError(f"{path}: expected a mapping with an 'entities' list")

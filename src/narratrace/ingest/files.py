@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import codecs
 import csv
-import glob
+import fnmatch
 import json
+import os
+import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,8 @@ KIND_BY_SUFFIX = {
     ".warc": "warc", ".arc": "warc",
     ".json": "json",
 }
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # Record fields and the column names tried for each when no --map is given.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -52,22 +56,29 @@ def file_kind(path: Path) -> str | None:
     return KIND_BY_SUFFIX.get(path.suffix.lower())
 
 
-def discover(inputs: Iterable[str], recursive: bool = True) -> tuple[list[Path], list[Problem]]:
+def discover(inputs: Iterable[str], recursive: bool = True,
+             follow_symlinks: bool = False) -> tuple[list[Path], list[Problem]]:
     """Expand files, directories and globs into a sorted, de-duplicated file list.
 
     Sorted so that every run visits inputs in the same order (restart = identical store).
+    Walking a directory (or expanding a glob, from its literal leading folder) never leaves
+    that folder through a symlink unless ``follow_symlinks``, never walks one real folder
+    twice (a symlink loop is reported once, not followed), and reports what it skipped.
+    A file named directly is the caller's explicit choice and is read wherever it points.
     """
     found: dict[str, Path] = {}
     problems: list[Problem] = []
     for raw in inputs:
         p = Path(raw).expanduser()
         if any(ch in raw for ch in "*?["):
-            matches = [Path(m) for m in glob.glob(raw, recursive=True)]
-            if not matches:
+            base, parts = _glob_base(raw)
+            files = [f for f, rel in _walk(base, None if "**" in parts else len(parts), follow_symlinks, problems)
+                     if _glob_match(parts, rel)]
+            if not files:
                 problems.append(Problem(raw, "failed", "glob matched no files"))
-            candidates = matches
+            candidates = files
         elif p.is_dir():
-            candidates = list(p.rglob("*") if recursive else p.glob("*"))
+            candidates = [f for f, _rel in _walk(p, None if recursive else 1, follow_symlinks, problems)]
         elif p.exists():
             candidates = [p]
         else:
@@ -77,6 +88,89 @@ def discover(inputs: Iterable[str], recursive: bool = True) -> tuple[list[Path],
             if c.is_file() and not c.name.startswith("."):
                 found[str(c.resolve())] = c
     return [found[k] for k in sorted(found)], problems
+
+
+def _walk(top: Path, max_depth: int | None, follow: bool,
+          problems: list[Problem]) -> Iterator[tuple[Path, tuple[str, ...]]]:
+    """Files under ``top`` with their path parts relative to it, at most ``max_depth`` parts deep.
+
+    Iterative (no recursion limit), each real folder listed once. A symlink whose target lies
+    outside ``top`` is skipped with a problem unless ``follow``; a symlinked folder inside ``top``
+    is not walked through the link (its real place is walked already, or will be).
+    """
+    try:
+        base = top.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return  # a glob's missing folder: "glob matched no files" says it
+    visited = {base}
+    stack: list[tuple[Path, tuple[str, ...]]] = [(top, ())]
+    while stack:
+        folder, rel = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(str(folder), "failed", f"cannot list folder: {exc.strerror or exc}"))
+            continue
+        subdirs = []
+        for entry in entries:
+            path, parts = Path(entry.path), (*rel, entry.name)
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if entry.name.startswith(".") and not is_dir:
+                continue  # hidden files are never ingested (as before)
+            if is_dir and max_depth is not None and len(parts) >= max_depth:
+                continue
+            link = entry.is_symlink()
+            real = None
+            if link:
+                try:
+                    real = path.resolve(strict=True)
+                except (OSError, RuntimeError):  # dangling, or a loop of links (a -> b -> a)
+                    problems.append(Problem(str(path), "skipped", "broken symlink or symlink loop"))
+                    continue
+                here = Path(folder).resolve()
+                if is_dir and (real == here or real in here.parents):
+                    problems.append(Problem(str(path), "skipped", f"symlink loop: points back to {real}, not followed"))
+                    continue
+                if not follow and real != base and base not in real.parents:
+                    problems.append(Problem(str(path), "skipped", f"symlink to outside the folder: {real} "
+                                            "(use --follow-symlinks to ingest it)"))
+                    continue
+            if not is_dir:
+                yield path, parts
+                continue
+            if link and not follow:
+                continue  # a folder inside the given one: walked at its real place
+            real = real or path.resolve()
+            if real in visited:
+                continue
+            visited.add(real)
+            subdirs.append((path, parts))
+        stack.extend(subdirs)
+
+
+def _glob_base(pattern: str) -> tuple[Path, list[str]]:
+    """A glob's literal leading folder, and the pattern's parts after it."""
+    parts = pattern.split(os.sep)
+    i = next(n for n, part in enumerate(parts) if any(ch in part for ch in "*?["))
+    lead = os.sep.join(parts[:i]) or (os.sep if i else ".")
+    return Path(lead), [x for x in parts[i:] if x]
+
+
+def _glob_match(pattern: list[str], parts: tuple[str, ...]) -> bool:
+    """glob.glob's rules: ``**`` spans zero or more folders, ``*`` does not match a leading dot."""
+    if not pattern:
+        return not parts
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return any(_glob_match(rest, parts[k:]) for k in range(len(parts) + 1)
+                   if not any(x.startswith(".") for x in parts[:k]))
+    if not parts or (parts[0].startswith(".") and not head.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _glob_match(rest, parts[1:])
 
 
 def read_path(path: Path, *, mapping: dict[str, str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -107,6 +201,10 @@ def read_path(path: Path, *, mapping: dict[str, str] | None = None, max_bytes: i
         yield Problem(origin, "failed", str(exc))
     except OSError as exc:
         yield Problem(origin, "failed", f"cannot read: {exc.strerror or exc}")
+    except RecursionError:  # a Telegram export (one JSON document) nested too deep to parse
+        yield Problem(origin, "failed", f"nesting deeper than {MAX_DEPTH}")
+    except Exception as exc:  # a reader bug on hostile input costs this file, never the run
+        yield Problem(origin, "failed", f"{type(exc).__name__}: {exc}")
 
 
 def resolve_columns(columns: list[str], mapping: dict[str, str]) -> dict[str, str]:
@@ -141,7 +239,9 @@ def _value(row: dict, cols: dict[str, str], fld: str) -> str | None:
         return None
     if isinstance(v, list):
         v = ", ".join(str(x) for x in v)
-    v = str(v).strip()
+    # A JSON "\ud800" escape decodes to a lone surrogate, which no store can hold: U+FFFD, as
+    # for any other undecodable text.
+    v = _LONE_SURROGATE.sub("\ufffd", str(v)).strip()
     return v or None
 
 
@@ -184,6 +284,10 @@ def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) ->
     return item
 
 
+# A JSON record nested deeper than this is refused: no export nests past a few dozen levels,
+# and Python's parser raises RecursionError somewhere near 1,000 (depending on the stack).
+MAX_DEPTH = 200
+
 _SAMPLE = 1 << 20  # bytes read to choose a container's encoding; the rest is streamed
 
 
@@ -223,28 +327,47 @@ def _records(path: Path, kind: str, mapping: dict[str, str], max_bytes: int) -> 
         yield from (_jsonl if kind == "jsonl" else _csv)(fh, path, mapping, max_bytes)
 
 
+def _depth(value) -> int:
+    """How deeply a parsed JSON value nests (iterative: a hostile value cannot exhaust the stack)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, dict | list):
+            deepest = max(deepest, d)
+            if d <= MAX_DEPTH:
+                todo.extend((x, d + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return deepest
+
+
 def _jsonl(fh, path: Path, mapping: dict[str, str], max_bytes: int) -> Iterator[RawItem | Problem]:
     for n, line in enumerate(fh, 1):
         if not line.strip():
             continue
         origin = f"{path}#{n}"
-        if len(line) > max_bytes:
-            yield Problem(origin, "failed", f"line is over the {max_bytes / 2**20:.3g} MB limit")
-            continue
         try:
-            row = json.loads(line)
-        except ValueError as exc:
-            yield Problem(origin, "failed", f"invalid JSON: {getattr(exc, 'msg', exc)}")
-            continue
-        if not isinstance(row, dict):
-            yield Problem(origin, "failed", "JSON line is not an object")
-            continue
-        try:
-            cols = resolve_columns(list(row), mapping)
-        except InputError as exc:
-            yield Problem(origin, "failed", str(exc))
-            continue
-        yield record_item(row, cols, origin, max_bytes)
+            yield _jsonl_record(line, origin, mapping, max_bytes)
+        except Exception as exc:  # one record's surprise costs that record, not the file
+            yield Problem(origin, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def _jsonl_record(line: str, origin: str, mapping: dict[str, str], max_bytes: int) -> RawItem | Problem:
+    if len(line) > max_bytes:
+        return Problem(origin, "failed", f"line is over the {max_bytes / 2**20:.3g} MB limit")
+    try:
+        row = json.loads(line)
+    except RecursionError:
+        return Problem(origin, "failed", f"nesting deeper than {MAX_DEPTH}")
+    except ValueError as exc:
+        return Problem(origin, "failed", f"invalid JSON: {getattr(exc, 'msg', exc)}")
+    if not isinstance(row, dict):
+        return Problem(origin, "failed", "JSON line is not an object")
+    if _depth(row) > MAX_DEPTH:  # the same answer whatever the parser's stack allowed
+        return Problem(origin, "failed", f"nesting deeper than {MAX_DEPTH}")
+    try:
+        cols = resolve_columns(list(row), mapping)
+    except InputError as exc:
+        return Problem(origin, "failed", str(exc))
+    return record_item(row, cols, origin, max_bytes)
 
 
 def _csv(fh, path: Path, mapping: dict[str, str], max_bytes: int) -> Iterator[RawItem | Problem]:
@@ -254,6 +377,10 @@ def _csv(fh, path: Path, mapping: dict[str, str], max_bytes: int) -> Iterator[Ra
     try:
         cols = resolve_columns(list(reader.fieldnames or []), mapping)
         for n, row in enumerate(reader, 2):
-            yield record_item(row, cols, f"{path}#{n}", max_bytes)
+            try:
+                item = record_item(row, cols, f"{path}#{n}", max_bytes)
+            except Exception as exc:  # one row's surprise costs that row, not the file
+                item = Problem(f"{path}#{n}", "failed", f"{type(exc).__name__}: {exc}")
+            yield item
     except csv.Error as exc:
         raise InputError(f"malformed CSV at line {reader.line_num}: {exc}") from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -14,6 +15,26 @@ from narratrace.errors import InvalidInput
 # mistake). Containers (JSONL, CSV, WARC, Telegram exports) are streamed and the cap
 # applies to each record in them. Raise with --max-bytes.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(value: str) -> str:
+    """A str that cannot be encoded as UTF-8, made storable without losing what it held.
+
+    A file name that is not UTF-8 (cp1256 Persian names from zip archives) reaches Python as
+    lone surrogates (``os.fsdecode``: byte 0xE3 → U+DCE3); they are written back as the byte
+    they stand for, ``\\xe3``, so the origin still names the exact file. Other lone surrogates
+    (a JSON ``"\\ud800"``) become ``\\ud800``.
+    """
+    if not _SURROGATE.search(value):
+        return value
+
+    def esc(m: re.Match) -> str:
+        c = ord(m.group())
+        return f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else f"\\u{c:04x}"
+
+    return _SURROGATE.sub(esc, value)
 
 
 @dataclass
@@ -32,6 +53,9 @@ class RawItem:
     channel: str | None = None  # a Telegram channel name
     charset: str | None = None  # declared by HTTP headers
     meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.origin = escape_surrogates(self.origin)
 
     def raw_hash(self) -> str:
         """The idempotency key: same material in, same key, nothing added twice."""
@@ -63,8 +87,8 @@ class Problem:
     def __post_init__(self) -> None:
         # One line, always: reasons quote parser messages, which may span lines or echo input.
         # Control characters are shown as \xNN: visible to the analyst, storable everywhere.
-        self.reason = visible_controls(" ".join(self.reason.split())[:500])
-        self.origin = visible_controls(" ".join(self.origin.split()))
+        self.reason = visible_controls(" ".join(escape_surrogates(self.reason).split())[:500])
+        self.origin = visible_controls(" ".join(escape_surrogates(self.origin).split()))
 
     def line(self) -> str:
         return f"{self.origin}: {self.reason}"

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
@@ -166,7 +167,12 @@ class Ingestor:
                 for p in prepared:
                     lookahead.add(p.scope, p.keys)
                 for p in prepared:
-                    self._store(p, lookahead, report)
+                    try:
+                        self._store(p, lookahead, report)
+                    except SQLAlchemyError:
+                        raise  # the store itself failed: stop (each document is its own transaction)
+                    except Exception as exc:  # this item's material broke storing it (rolled back)
+                        self._problem(Problem(p.item.origin, "failed", f"{type(exc).__name__}: {exc}"), report)
                     if progress:
                         progress(p.item.origin, report)
         finally:
@@ -187,16 +193,20 @@ class Ingestor:
 
     def _prepare_chunk(self, chunk: list, report: IngestReport) -> list[_Prepared]:
         hashes = {}
+        broken: dict[int, Problem] = {}
         for it in chunk:
             if isinstance(it, RawItem):
-                hashes[id(it)] = it.raw_hash()
+                try:
+                    hashes[id(it)] = it.raw_hash()
+                except Exception as exc:  # a custom reader's unhashable item: that item fails, not the chunk
+                    broken[id(it)] = Problem(it.origin, "failed", f"{type(exc).__name__}: {exc}")
         with self.sessions() as s:
             stored = set(s.scalars(select(Document.raw_hash).where(Document.raw_hash.in_(list(hashes.values())))))
         todo: list[RawItem] = []
         seen: set[str] = set()
         for it in chunk:
-            if isinstance(it, Problem):
-                self._problem(it, report)
+            if isinstance(it, Problem) or id(it) in broken:
+                self._problem(broken.get(id(it), it), report)
                 continue
             h = hashes[id(it)]
             if h in stored or h in seen:
@@ -215,12 +225,15 @@ class Ingestor:
             try:
                 source_id = self.matcher.match(explicit=self.explicit_source or it.source, feed=it.feed,
                                                channel=it.channel, urls=(ext.url, it.url))
+                scope = self._scope(source_id, ext.url or it.url, it.origin, it.kind)
+                keys = learnable_keys(ext.lines)
             except RegistryError as exc:
                 self._problem(Problem(it.origin, "failed", str(exc)), report)
                 continue
-            scope = self._scope(source_id, ext.url or it.url, it.origin, it.kind)
-            out.append(_Prepared(it, hashes[id(it)], ext, done.line_sentences, source_id, scope,
-                                 learnable_keys(ext.lines)))
+            except Exception as exc:  # hostile material: this item fails, the chunk goes on
+                self._problem(Problem(it.origin, "failed", f"{type(exc).__name__}: {exc}"), report)
+                continue
+            out.append(_Prepared(it, hashes[id(it)], ext, done.line_sentences, source_id, scope, keys))
         return out
 
     @staticmethod

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from narratrace.errors import InvalidInput
 from narratrace.store.models import Narrative, NarrativeStatement
+from narratrace.store.safe_yaml import load_yaml_node
 
 FIELDS = ("id", "name", "description", "assertions", "counters", "entities", "contradicts", "disarm")
 # DISARM technique ids: T0022, or a sub-technique T0022.001 (DISARM framework numbering).
@@ -73,11 +74,7 @@ def load_narratives(path: str | Path) -> list[NarrativeSpec]:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NarrativeError(f"{path}: cannot read ({exc})") from exc
-    try:
-        root = yaml.compose(raw)
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise NarrativeError(f"{path}: invalid YAML: {exc}".replace("\n", " ")) from exc
+    root, data = load_yaml_node(raw, path, NarrativeError)
     items = data.get("narratives") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise NarrativeError(f"{path}: expected a list of narratives under 'narratives:'")

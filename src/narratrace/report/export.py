@@ -16,14 +16,31 @@ class ExportError(InvalidInput):
     pass
 
 
+# CSV injection (OWASP): a spreadsheet runs a cell that starts with one of these as a formula
+# (=HYPERLINK(…), =cmd|…, @SUM(…), +…, -…, =DDE(…)); ingested text is hostile, so CSV cells that
+# start with one get a leading single quote, which spreadsheets show as text. Only *string* cells:
+# a number stored as a number (-5) is left alone, while the string "-5" becomes "'-5" as OWASP
+# prescribes. JSONL and Parquet keep exact values: they are data formats read by programs, not
+# opened by spreadsheets, and a changed value there would be a silent corruption.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _flat(value):
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return value
 
 
-def export_records(records: list[dict], fmt: str, output: str) -> int:
-    """Write records; returns how many. Parquet needs a real file or a binary stdout."""
+def neutralise_formula(value):
+    """A CSV cell a spreadsheet will not run: ``'`` before a string that starts like a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def export_records(records: list[dict], fmt: str, output: str, *, csv_formulas: bool = False) -> int:
+    """Write records; returns how many. Parquet needs a real file or a binary stdout.
+    CSV cells that start like a formula are neutralised unless ``csv_formulas`` (see FORMULA_PREFIXES)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}' (choose one of: {', '.join(FORMATS)})")
     if fmt == "parquet":
@@ -48,8 +65,9 @@ def export_records(records: list[dict], fmt: str, output: str) -> int:
                 cols.extend(k for k in r if k not in cols)
             w = csv.DictWriter(stream, fieldnames=cols)
             w.writeheader()
+            cell = _flat if csv_formulas else (lambda v: neutralise_formula(_flat(v)))
             for r in records:
-                w.writerow({k: _flat(v) for k, v in r.items()})
+                w.writerow({k: cell(v) for k, v in r.items()})
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 
 from narratrace.errors import InvalidInput
+from narratrace.report.export import neutralise_formula
 
 GRAPH_FORMATS = ("gexf", "graphml", "csv")
 
@@ -57,8 +58,9 @@ def write_graph(g, fmt: str, output) -> tuple[int, int]:
         try:
             w = csv.writer(stream)
             w.writerow(["source", "target", "source_label", "target_label", *cols])
-            for u, v, d in h.edges(data=True):
-                w.writerow([u, v, h.nodes[u].get("label", u), h.nodes[v].get("label", v), *(d.get(c, "") for c in cols)])
+            for u, v, d in h.edges(data=True):  # names come from documents: never a live formula
+                w.writerow([neutralise_formula(x) for x in (u, v, h.nodes[u].get("label", u), h.nodes[v].get("label", v),
+                                                            *(d.get(c, "") for c in cols))])
         finally:
             if stream is not sys.stdout:
                 stream.close()

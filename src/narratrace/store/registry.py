@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from narratrace.errors import InvalidInput
 from narratrace.store.models import Actor, ActorAlias, Source, SourceLocator
+from narratrace.store.safe_yaml import load_yaml
 
 
 class RegistryError(InvalidInput):
@@ -41,10 +41,7 @@ def load_registry(path: Path) -> dict:
                 row[key] = [x.strip() for x in row.get(key, "").replace(",", ";").split(";") if x.strip()]
             sources.append(row)
         return {"actors": [], "sources": sources}
-    try:
-        data = yaml.safe_load(raw) or {}
-    except yaml.YAMLError as exc:
-        raise RegistryError(f"{path}: invalid YAML: {exc}") from exc
+    data = load_yaml(raw, path, RegistryError) or {}
     if not isinstance(data, dict):
         raise RegistryError(f"{path}: expected a mapping with 'actors' and/or 'sources'")
     return {"actors": data.get("actors") or [], "sources": data.get("sources") or []}
