@@ -272,9 +272,8 @@ class Workspace:
     def document_spans(self, doc_id: int) -> list[SpanInfo]:
         """Every stored span of a document to highlight (quotes, cues, speakers, mentions, matched
         sentences), in text order; NotFound when there is no such document."""
-        text = self.document(doc_id).text or ""
         with self.sessions() as s:
-            return q_provenance.document_spans(s, doc_id, text)
+            return q_provenance.document_spans(s, doc_id, q_record.document_text(s, doc_id))
 
     def sentences(self, *, limit: int | None = None, source: Sources = None, actor: str | None = None,
                   audience: str | None = None, language: str | None = None, since: Bound = None,

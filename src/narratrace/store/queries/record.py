@@ -66,14 +66,26 @@ def documents(s: Session, f: Filters, *, limit: int | None, offset: int, with_te
     return Records(_info(*row, with_text=with_text) for row in s.execute(q))
 
 
+def _no_document(doc_id: int) -> NotFound:
+    return NotFound(f"no document with id {doc_id} (list them with `narratrace docs list`)")
+
+
 def document(s: Session, doc_id: int) -> DocumentInfo:
     row = s.execute(_doc_query().where(Document.id == doc_id)).first()
     if row is None:
-        raise NotFound(f"no document with id {doc_id} (list them with `narratrace docs list`)")
+        raise _no_document(doc_id)
     info = _info(*row, with_text=True)
     info.sentences = [SentenceInfo(se.id, se.idx, se.start, se.end, se.language, row[0].text[se.start:se.end])
                       for se in row[0].sentences]
     return info
+
+
+def document_text(s: Session, doc_id: int) -> str:
+    """Only a document's clean text (what span reads need), not its row and sentences."""
+    text = s.scalar(select(Document.text).where(Document.id == doc_id))
+    if text is None:
+        raise _no_document(doc_id)
+    return text
 
 
 def sentences(s: Session, f: Filters, *, limit: int | None) -> Records:
