@@ -1,6 +1,6 @@
 """The analysis pipeline: every stage ``analyze`` can run, in the one order it runs them.
 
-    embed ─► match ─► contradictions ─► (discover) ─► quotes ─► coordination
+    embed ─► quotes ─► match ─► contradictions ─► (discover) ─► coordination
 
 Each stage is declared once, where its work lives (``match/stages.py``, ``enrich/stages.py``,
 ``detect/stages.py``), with ``@stage(name, requires=…, writes=…, version=…)``. This module fixes
@@ -38,8 +38,8 @@ INPUTS = ("documents", "sentences", "document_signatures", "sources", "narrative
 
 # The one order. ``discover`` is declared but not run by default: it proposes candidate narratives
 # for review, which an analyst asks for (`narratrace narratives discover`, the demo).
-ORDER = ("embed", "match", "contradictions", "discover", "quotes", "coordination")
-DEFAULT = ("embed", "match", "contradictions", "quotes", "coordination")
+ORDER = ("embed", "quotes", "match", "contradictions", "discover", "coordination")
+DEFAULT = ("embed", "quotes", "match", "contradictions", "coordination")
 
 
 def stages(names: Iterable[str] = ORDER) -> list[Stage]:

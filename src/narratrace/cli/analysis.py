@@ -28,9 +28,6 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
-from narratrace.evaluation.nli import load_snli
-from narratrace.evaluation.train_nli import train as train_head
-from narratrace.match.nli import DEFAULT_PATH
 from narratrace.progress import CliProgress
 from narratrace.report.prevalence import chart as write_chart
 from narratrace.run import get_runner
@@ -81,6 +78,10 @@ def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False, runner: Ru
             ray_address: RayAddressOpt = None, stages: StagesOpt = None,
             list_stages: Annotated[bool, typer.Option("--list-stages", help="List the stages (what each requires "
                                                       "and writes, its version, its last run here) and exit.")] = False,
+            sensitivity: Annotated[float | None, typer.Option(
+                "--sensitivity", min=0.01, max=0.99,
+                help="Narrative matching sensitivity for this run (0..1, higher matches more; overrides each "
+                     "narrative's own; see `narratrace narratives calibrate`).")] = None,
             ) -> None:
     """The whole analysis, or the --stages you name: embed sentences, match narratives, find
     contradictions, extract quotes and speakers, find coordinated publication (pipeline.py).
@@ -90,6 +91,8 @@ def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False, runner: Ru
         narratrace analyze --stages contradictions        (embeds new sentences first, then only that)
 
         narratrace analyze --list-stages
+
+        narratrace analyze --stages match --sensitivity 0.6
 
         narratrace analyze -w postgresql://analyst@db/campaign --runner ray --ray-address 10.0.0.5:6379
 
@@ -109,7 +112,8 @@ def analyze(workspace: WorkspaceOpt = None, as_json: JsonOpt = False, runner: Ru
         out.print(t)
         return
     selected = [x.strip() for x in stages.split(",") if x.strip()] if stages else None
-    rep = ws.analyze(selected, progress=CliProgress(err), runner=_runner(runner, ray_address))
+    options = {"match": {"sensitivity": sensitivity}} if sensitivity is not None else None
+    rep = ws.analyze(selected, options=options, progress=CliProgress(err), runner=_runner(runner, ray_address))
     if as_json:
         return _print_json(rep)
     out.print(summary(rep))
@@ -122,11 +126,12 @@ def summary(rep: dict[str, dict]) -> str:
         parts.append(f"indexed {rep['embed']['indexed']} new sentences")
     if "match" in rep:
         m = rep["match"]
-        parts.append(f"{m['matches']} narrative matches (asserts {m['asserts']}, denies {m['denies']}, "
-                     f"neutral {m['neutral']})")
+        parts.append(f"{m['matches']} narrative matches (asserts {m['asserts']}, denies {m['denies']}; "
+                     f"held by a speaker {m['speaker']}, reported {m['reported']})")
     if "contradictions" in rep:
         c = rep["contradictions"]
-        parts.append(f"contradictions: {c['narratives']} by narrative, {c['nli']} by NLI")
+        parts.append(f"contradictions: {c['narratives']} by narrative, {c['stance']} by stance, {c['nli']} by NLI "
+                     f"({c['folded']} more pairs folded under them)")
     if "discover" in rep:
         parts.append(f"{rep['discover']['new_candidates']} new candidate narratives")
     if "quotes" in rep:
@@ -210,6 +215,31 @@ def narratives_dismiss(key: Annotated[str, typer.Argument(help="Narrative id.")]
     out.print(f"{key} dismissed")
 
 
+@narratives_app.command("calibrate")
+def narratives_calibrate(
+    narrative: Annotated[str | None, typer.Option("--narrative", help="Only this narrative's reviews.")] = None,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Precision and recall of matching at each sensitivity, against your reviewed matches.
+
+    Each confirmed or rejected match is scored again as `analyze` scores it; the table shows what
+    each setting would keep. Set the one you want per narrative (`sensitivity:` in the YAML) or
+    for a run (`narratrace analyze --stages match --sensitivity 0.6`).
+
+    Example: narratrace narratives calibrate --narrative foreign-instigated-riots
+    """
+    rows = open_ws(workspace).calibrate_matching(narrative)
+    if as_json:
+        return _print_json(rows)
+    t = Table("sensitivity", "kept", "precision", "recall", "")
+    for r in rows:
+        fmt = lambda x: "—" if x is None else f"{x:.2f}"  # noqa: E731
+        t.add_row(f"{r['sensitivity']:.1f}", str(r["kept"]), fmt(r["precision"]), fmt(r["recall"]),
+                  "default" if r["default"] else "")
+    out.print(t)
+    err.print("recall is measured on reviewed matches only: matches never shown cannot be counted")
+
+
 @narratives_app.command("matches")
 def narratives_matches(
     narrative: Annotated[str | None, typer.Argument(help="Narrative id (default: all).")] = None,
@@ -265,7 +295,10 @@ def contradictions(
     refresh: Annotated[bool, typer.Option("--refresh", help="Detect again first (after new documents or narratives).")] = False,
     actor: Annotated[str | None, typer.Option("--actor", help="Only this actor id.")] = None,
     cross_audience: Annotated[bool, typer.Option("--cross-audience", help="Only pairs across audiences.")] = False,
-    limit: Annotated[int, typer.Option("--limit", "-n")] = 30,
+    top: Annotated[int, typer.Option("--top", help="At most this many findings per actor (the head of its list).")] = 10,
+    review: Annotated[str | None, typer.Option(
+        "--review", help="unreviewed | hide-rejected | confirmed | rejected (default: hide-rejected).")] = "hide-rejected",
+    limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many findings in all.")] = 100,
     workspace: WorkspaceOpt = None, as_json: JsonOpt = False, runner: RunnerOpt = None,
     ray_address: RayAddressOpt = None,
 ) -> None:
@@ -273,13 +306,20 @@ def contradictions(
 
     Examples: narratrace contradictions --cross-audience --actor kavaran-state
 
+        narratrace contradictions --top 20 --review unreviewed   (the review queue)
+
         narratrace contradictions --refresh --runner ray   (NLI scoring as a Ray job)
+
+    One finding per actor, claim pair and pair of documents; "+N folded" counts the other sentence
+    pairs of the same claims in the same two documents. Scores are probabilities: evidence to read,
+    not a verdict.
     """
     ws = open_ws(workspace)
     if refresh:
         ws.analyze(["contradictions"], options={"contradictions": {"actor": actor}} if actor else None,
                    progress=CliProgress(err), runner=_runner(runner, ray_address))
-    rows = ws.contradictions(actor=actor, cross_audience=True if cross_audience else None, limit=limit)
+    rows = ws.contradictions(actor=actor, cross_audience=True if cross_audience else None, limit=limit, top=top,
+                             review=review)
     if as_json:
         return _print_json(rows.dicts())
     if not rows:
@@ -289,8 +329,8 @@ def contradictions(
         flags = " ".join(f for f, on in (("[bold red]cross-audience[/]", c.cross_audience),
                                           ("[magenta]cross-language[/]", c.cross_language)) if on)
         why = f"{c.narrative_a} ✕ {c.narrative_b}" if c.kind != "nli" else f"NLI p(contradiction)={c.p_contradict:.2f}"
-        out.print(f"\n[bold]#{c.id}[/] {c.actor or '—'} · {c.kind} · score {c.score:.3f} · {why} {flags}"
-                  + (f" · review: {c.review}" if c.review else ""))
+        out.print(f"\n[bold]#{c.id}[/] {c.actor or '—'} · {c.kind} · p {c.score:.2f} · {why} {flags}"
+                  + (f" · +{c.folded} folded" if c.folded else "") + (f" · review: {c.review}" if c.review else ""))
         t = Table(show_header=False, box=None, padding=(0, 1))
         t.add_column(width=34)
         t.add_column()
@@ -318,13 +358,12 @@ def compare(
             res = ws.compare(a, b)
     if as_json:
         return _print_json(res)
-    out.print(f"[bold]{res['label']}[/]  (entailment {res['scores']['entailment']:.2f} · neutral "
-              f"{res['scores']['neutral']:.2f} · contradiction {res['scores']['contradiction']:.2f}; "
+    out.print(f"[bold]{res['label']}[/]  (p contradiction either way {res['p_contradiction']:.2f}; "
               f"similarity {res['similarity']:.3f})")
     for k, name in (("a_to_b", "A ⇒ B"), ("b_to_a", "B ⇒ A")):
         r = res[k]
         out.print(f"  {name}: {r['label']} (e {r['entailment']:.2f} · n {r['neutral']:.2f} · c {r['contradiction']:.2f})")
-    out.print(f"[dim]model: {res['nli_model']} over {res['embed_model']} — evidence, not a verdict[/]")
+    out.print(f"[dim]model: {res['nli_model']} — evidence, not a verdict[/]")
 
 
 @review_app.command("match")
@@ -364,40 +403,43 @@ def review_contradiction(
 
 def train(
     from_reviews: Annotated[bool, typer.Option("--from-reviews", help="Add the workspace's analyst reviews "
-                                                                      "as training pairs and fine-tune.")] = False,
-    eval_dir: Annotated[Path, typer.Option("--eval-dir", help="Folder with nli-fa/ (FarsTail) and nli-en/ (SNLI).")]
+                                                                      "as training pairs.")] = False,
+    eval_dir: Annotated[Path, typer.Option("--eval-dir", help="Folder holding nli-train/ (see its README).")]
     = Path("../shared/eval"),
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the new head (.npz).")]
-    = Path("nli-head.npz"),
-    epochs: Annotated[int, typer.Option("--epochs")] = 6,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the model (.npz deltas).")]
+    = Path("nli-cross.npz"),
+    steps: Annotated[int, typer.Option("--steps", help="Optimiser steps (the shipped CPU recipe: 3000).")] = 3000,
+    device: Annotated[str, typer.Option("--device", help="cpu, or cuda for a GPU run.")] = "cpu",
+    train_layers: Annotated[int, typer.Option("--train-layers", help="Top encoder layers fine-tuned (1-12).",
+                                              min=1, max=12)] = 8,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
     workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Train the NLI head (entail / neutral / contradict) on the CPU, optionally with analyst reviews.
+    """Train the NLI cross-encoder (needs the ml extra: torch), optionally with analyst reviews.
 
-    Use the result with NARRATRACE_NLI_MODEL=PATH. Example:
+    The shipped recipe runs on a CPU in about an hour (2 cores); a GPU run of the same script
+    takes minutes. Use the result with NARRATRACE_NLI_MODEL=PATH, then re-run `narratrace
+    analyze` (matches and contradictions are re-scored; reviews are kept). Example:
 
         narratrace train --from-reviews -w campaign.db --eval-dir ../shared/eval -o campaign-nli.npz
     """
-    if not (eval_dir / "nli-fa").is_dir() or not (eval_dir / "nli-en").is_dir():
-        fail(f"{eval_dir} must hold nli-fa/ (FarsTail *-word.csv) and nli-en/ (snli_1.0_*.jsonl); see --help")
+    if not (eval_dir / "nli-train").is_dir():
+        fail(f"{eval_dir} must hold nli-train/ (the training data; see its README); give --eval-dir")
+    try:
+        from narratrace.training.cross_nli import train as train_cross  # lazy: torch, training only
+    except ImportError as exc:
+        fail(f"training needs torch: pip install 'narratrace[ml]' ({exc})")
     extra = None
     if from_reviews:
         extra = open_ws(workspace).reviewed_pairs()
         if not extra:
             fail("no reviews to learn from yet: confirm or reject matches first (`narratrace review --help`)")
         err.print(f"{len(extra)} reviewed pairs added to the training data")
-    # the English held-out slice for choosing the epoch: 200 pairs, or a sixth of a small set
-    n_en = len(load_snli(eval_dir / "nli-en" / "snli_1.0_dev.jsonl"))
-    metrics = train_head(output, fa_dir=eval_dir / "nli-fa", en_dir=eval_dir / "nli-en", epochs=epochs,
-                   en_holdout=min(200, max(1, n_en // 6)),
-                   extra_pairs=extra, init_from=DEFAULT_PATH if from_reviews else None, refit=False,
-                   log=lambda m: err.print(m, highlight=False))
-    metrics.pop("model", None)
-    metrics.pop("history", None)
+    result = train_cross(str(eval_dir), str(output), steps=steps, device=device, train_layers=train_layers,
+                         seed=seed, extra_pairs=extra, log=lambda m: err.print(m, highlight=False))
     if as_json:
-        return _print_json(metrics)
-    out.print(f"wrote {output}; use it with NARRATRACE_NLI_MODEL={output}")
-    out.print({k: v for k, v in metrics.items() if "accuracy" in k})
+        return _print_json({k: v for k, v in result.items() if k != "history"})
+    out.print(f"wrote {output} (best dev accuracy {result['best_dev']:.4f}); use it with NARRATRACE_NLI_MODEL={output}")
 
 
 def register(app: typer.Typer) -> None:

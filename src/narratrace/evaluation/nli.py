@@ -1,14 +1,20 @@
-"""NLI evaluation on published data: FarsTail (Persian) and an SNLI 1.0 subset (English).
+"""NLI evaluation on published data, never trained or tuned on.
 
-The data lives beside the project in ``../shared/eval`` (``nli-fa/`` and ``nli-en/``); it is
-read here, never copied into the repository. Published FarsTail test accuracy for comparison:
-mBERT 0.834, ESIM 0.712.
+    python -m narratrace.evaluation.nli --eval-dir ../shared/eval [--model PATH] [--json OUT]
+
+Gate sets (floors in quality/floors.toml): FarsTail Test (Persian; published mBERT 0.834, ESIM
+0.712) and the SNLI subset in ``nli-en/`` (SNLI *dev* pairs, held out of training). Report-only
+sets: ParsiNLU entailment test and the SICK test sample (``tests-only/``; ParsiNLU mT5-large
+0.713, SICK SemEval-2014 best 0.846), and the negation/monotonicity benchmarks of ``nli-train/``
+that the training mix leaves out. The data lives beside the project in ``../shared/eval``; it is
+read here, never copied into the repository.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -66,21 +72,89 @@ def score(probs: np.ndarray, gold: list[str]) -> dict:
     return {"n": int(cm.sum()), "accuracy": round(acc, 4), "per_class": per, "confusion": cm.tolist()}
 
 
-def test_sets(eval_dir: str | Path) -> dict[str, list[Pair]]:
+def load_jsonl(path: str | Path) -> list[Pair]:
+    """premise / hypothesis / label JSONL (nli-train and tests-only formats); other labels dropped."""
+    out: list[Pair] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                d = json.loads(line)
+                if d.get("label") in LABELS:
+                    out.append((d["premise"], d["hypothesis"], d["label"]))
+    return out
+
+
+# report-only sets: name -> path under eval_dir (skipped when absent)
+REPORT_SETS = {
+    "parsinlu_test": "tests-only/parsinlu_test.jsonl",
+    "sick_test": "tests-only/sick_test2000.jsonl",
+    "negation_snli": "nli-train/negation-nli-hossain2020/benchmark_snli.jsonl",
+    "negation_mnli": "nli-train/negation-nli-hossain2020/benchmark_mnli.jsonl",
+    "nan_nli": "nli-train/nan-nli/benchmark.jsonl",
+    "breaking_nli": "nli-train/breaking-nli/benchmark.jsonl",
+}
+
+
+# Report-only sets above this size are scored on a fixed sample (seeded), so a full report runs in
+# minutes on a laptop CPU; the sample size is printed with every figure.
+REPORT_CAP = 1500
+
+
+def test_sets(eval_dir: str | Path, report: bool = False) -> dict[str, list[Pair]]:
     eval_dir = Path(eval_dir)
-    return {"fa_test": load_farstail(eval_dir / "nli-fa" / "Test-word.csv"),
-            "en_test": load_snli(eval_dir / "nli-en" / "snli_1.0_test.jsonl")}
+    out = {"fa_test": load_farstail(eval_dir / "nli-fa" / "Test-word.csv"),
+           "en_test": load_snli(eval_dir / "nli-en" / "snli_1.0_test.jsonl")}
+    if report:
+        for name, rel in REPORT_SETS.items():
+            if (eval_dir / rel).is_file():
+                pairs = load_jsonl(eval_dir / rel)
+                if len(pairs) > REPORT_CAP:
+                    keep = np.random.default_rng(0).choice(len(pairs), REPORT_CAP, replace=False)
+                    pairs = [pairs[i] for i in sorted(keep)]
+                out[name] = pairs
+    return out
 
 
 def evaluate(model, eval_dir: str | Path,
-             vectors: Callable[[list[str]], np.ndarray] | None = None) -> dict:
-    """Accuracy of ``model`` (an NLIModel) on FarsTail Test and the SNLI test subset.
+             vectors: Callable[[list[str]], np.ndarray] | None = None, report: bool = False, log=None) -> dict:
+    """Accuracy of ``model`` on FarsTail Test and the SNLI test subset (and, with ``report``,
+    the report-only sets), each with per-class figures and the confusion matrix.
 
     ``eval_dir`` is the folder holding ``nli-fa/`` and ``nli-en/`` (``../shared/eval``).
     """
     result: dict = {"model": getattr(model, "model_id", "?")}
-    for name, pairs in test_sets(eval_dir).items():
+    for name, pairs in test_sets(eval_dir, report).items():
+        if log:
+            log(f"scoring {name} ({len(pairs)} pairs)")
         probs = model.predict([p for p, _, _ in pairs], [h for _, h, _ in pairs], vectors=vectors)
         result[name] = score(probs, [lab for _, _, lab in pairs])
         result[f"{name}_accuracy"] = result[name]["accuracy"]
     return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Score an NLI model on the held-out test sets.", epilog=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--eval-dir", default="../shared/eval")
+    ap.add_argument("--model", default=None, help="weights file (default: the shipped model)")
+    ap.add_argument("--json", default=None, help="write every figure here")
+    a = ap.parse_args(argv)
+    if not (Path(a.eval_dir) / "nli-fa").is_dir():
+        print(f"no test data under {a.eval_dir} (give --eval-dir)", file=sys.stderr)
+        return 1
+    from narratrace.match.nli import load_nli
+
+    res = evaluate(load_nli(a.model), a.eval_dir, report=True, log=lambda m: print(m, file=sys.stderr, flush=True))
+    for name, r in res.items():
+        if isinstance(r, dict):
+            per = " ".join(f"{k[:6]} P{v['precision']:.2f}/R{v['recall']:.2f}" for k, v in r["per_class"].items())
+            print(f"{name:14s} n={r['n']:5d} acc={r['accuracy']:.4f}  {per}")
+    if a.json:
+        Path(a.json).write_text(json.dumps(res, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

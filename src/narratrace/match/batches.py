@@ -117,24 +117,15 @@ def nli_batches(vs: VectorStore, nli, batches: Sequence[tuple[list[str], list[st
                 runner: Runner | str | None = None) -> list[list[np.ndarray]]:
     """NLI probabilities for each batch of (premises, hypotheses, both directions?): a list of
     (n, 3) arrays per batch, the reverse direction second. Equal to ``nli.predict(premises,
-    hypotheses, vectors=<the cache>)``: the vectors are cached first (through the runner), then
-    read by the driver and sent with the batch."""
+    hypotheses)``, computed through ``runner``."""
     runner = get_runner(runner)
-    kind = getattr(nli, "kind", "query")
-    cache_texts(vs, (t for p, h, _ in batches for t in (*p, *h)), kind, runner)
     out: list[list[np.ndarray] | None] = [None] * len(batches)
     config = {"path": nli_model_path(nli)}
     for win in _windows(len(batches), NLI_WINDOW):
-        payload = []
-        for i in win:
-            prem, hyp, both = batches[i]
-            uniq = list(dict.fromkeys(prem + hyp))  # as NLIModel.predict asks its vectors function
-            V = vs.embed(uniq, kind=kind)
-            row = {t: r for r, t in enumerate(uniq)}
-            payload.append({"P": V[[row[t] for t in prem]], "H": V[[row[t] for t in hyp]],
-                            "premises": list(prem), "hypotheses": list(hyp), "both": both})
+        payload = [{"premises": list(batches[i][0]), "hypotheses": list(batches[i][1]), "both": batches[i][2]}
+                   for i in win]
         for j, (model_id, probs) in runner.map(NLITask, config, payload):
             if model_id != nli.model_id:
-                raise RunnerError(f"a worker loaded NLI head '{model_id}', the driver uses '{nli.model_id}'")
+                raise RunnerError(f"a worker loaded NLI model '{model_id}', the driver uses '{nli.model_id}'")
             out[win[j]] = probs
     return out  # type: ignore[return-value]

@@ -13,6 +13,7 @@ and what denying it sounds like. Errors name the file and line.
         entities: [rah-e-azadi-front]  # related actors/entities (optional)
         contradicts: [front-organises-unrest]  # narratives one cannot hold together with this one
         disarm: [T0022]                 # DISARM technique ids the analyst tags (optional; STIX export)
+        sensitivity: 0.6                # 0..1, higher matches more (optional; default in match/stance.py)
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from narratrace.errors import InvalidInput
 from narratrace.store.models import Narrative, NarrativeStatement
 from narratrace.store.safe_yaml import load_yaml_node
 
-FIELDS = ("id", "name", "description", "assertions", "counters", "entities", "contradicts", "disarm")
+FIELDS = ("id", "name", "description", "assertions", "counters", "entities", "contradicts", "disarm", "sensitivity")
 # DISARM technique ids: T0022, or a sub-technique T0022.001 (DISARM framework numbering).
 DISARM_ID = re.compile(r"^T\d{4}(\.\d{3})?$")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,127}$")
@@ -51,6 +52,7 @@ class NarrativeSpec:
     entities: list[str] = field(default_factory=list)
     contradicts: list[str] = field(default_factory=list)
     disarm: list[str] = field(default_factory=list)
+    sensitivity: float | None = None
     line: int = 0
 
 
@@ -108,6 +110,12 @@ def load_narratives(path: str | Path) -> list[NarrativeSpec]:
                              entities=_strings(item.get("entities"), where, "entities"),
                              contradicts=_strings(item.get("contradicts"), where, "contradicts"),
                              disarm=[t.upper() for t in _strings(item.get("disarm"), where, "disarm")])
+        if item.get("sensitivity") is not None:
+            sens = item["sensitivity"]
+            if isinstance(sens, bool) or not isinstance(sens, int | float) or not 0 < sens < 1:
+                raise NarrativeError(f"{where}: 'sensitivity' must be a number between 0 and 1 (got {sens!r}); "
+                                     "higher matches more sentences")
+            spec.sensitivity = float(sens)
         bad = [t for t in spec.disarm if not DISARM_ID.match(t)]
         if bad:
             raise NarrativeError(f"{where}: '{bad[0]}' is not a DISARM technique id (like T0022 or T0022.001)")
@@ -131,6 +139,7 @@ def apply_narratives(session: Session, specs: list[NarrativeSpec]) -> dict[str, 
             session.add(n)
         n.name, n.description = spec.name, spec.description
         n.entities, n.contradicts, n.disarm = spec.entities or None, spec.contradicts or None, spec.disarm or None
+        n.sensitivity = spec.sensitivity
         if n.status == "dismissed":
             n.status = "active"
         want = [("assertion", t) for t in spec.assertions] + [("counter", t) for t in spec.counters]

@@ -5,6 +5,7 @@ through the runner) and match/stance.py."""
 from __future__ import annotations
 
 from narratrace.context import Context, stage
+from narratrace.errors import InvalidInput
 from narratrace.match import device
 from narratrace.match.batches import index_sentences
 from narratrace.match.stance import match_narratives
@@ -27,10 +28,14 @@ def embed(ctx: Context) -> dict:
         return {"indexed": index_sentences(ctx.vectors, ctx.runner, progress=advance, on_total=on_total)}
 
 
-@stage("match", requires=("sentence_vectors", "narratives"), writes=("narrative_match",), version="1")
-def match(ctx: Context, *, keys: list[str] | None = None) -> dict:
-    """Match sentences to the active narratives and score each match's stance (asserts / denies /
-    neutral); replaces the stored matches of each narrative matched, never the reviews."""
+@stage("match", requires=("sentence_vectors", "narratives", "quotes"), writes=("narrative_match",), version="2")
+def match(ctx: Context, *, keys: list[str] | None = None, sensitivity: float | None = None) -> dict:
+    """Match sentences to the active narratives: related only when the sentence (or the claim it
+    reports) asserts or denies the narrative, with its stance and holder; replaces the stored
+    matches of each narrative matched, never the reviews. ``sensitivity`` (0..1) overrides every
+    narrative's own setting for this run."""
+    if sensitivity is not None and not 0 < sensitivity < 1:
+        raise InvalidInput(f"sensitivity must be between 0 and 1 (got {sensitivity}); higher matches more")
     with ctx.progress.step("match narratives") as (on_total, advance):
         return match_narratives(ctx.sessions, ctx.vectors, ctx.nli, ctx.runner, keys=keys, progress=advance,
-                                on_total=on_total).as_dict()
+                                on_total=on_total, sensitivity=sensitivity).as_dict()

@@ -32,8 +32,7 @@ class EmbedTask:
 
 
 class NLITask:
-    """Pairs with their vectors → (n, 3) probabilities per direction asked for. The vectors come from
-    the store's cache (read by the driver), so local and Ray runs see the same float16-rounded inputs."""
+    """Pairs → (n, 3) probabilities per direction asked for (the cross-encoder reads the texts)."""
 
     name = "nli"
 
@@ -41,18 +40,19 @@ class NLITask:
         self.nli = load_nli(path)
 
     def __call__(self, batch: dict) -> tuple[str, list[np.ndarray]]:
-        P, H, prem, hyp = batch["P"], batch["H"], batch["premises"], batch["hypotheses"]
+        prem, hyp = batch["premises"], batch["hypotheses"]
         with _one_blas_thread():
-            out = [self.nli.predict_vectors(P, H, prem, hyp)]
+            out = [self.nli.predict(prem, hyp)]
             if batch.get("both"):
-                out.append(self.nli.predict_vectors(H, P, hyp, prem))
+                out.append(self.nli.predict(hyp, prem))
         return self.nli.model_id, out
 
 
 def _one_blas_thread():
-    """The MLP's matrix products on one BLAS thread. OpenBLAS sums in a different order with
-    another thread count, and Ray gives each worker one thread (OMP_NUM_THREADS=1) while the
-    driver has one per core: measured on the demo, 338 of 502 stored p_entail values then differed
-    in the 7th digit between the runners. One thread everywhere makes them the same bytes; the head
-    is small, so it costs nothing measurable."""
+    """NLI matrix products on one BLAS thread. OpenBLAS sums in a different order with another
+    thread count, and Ray gives each worker one thread (OMP_NUM_THREADS=1) while the driver has
+    one per core: stored probabilities then differed in the 7th digit between the runners
+    (measured with the earlier vector head: 338 of 502 p_entail values on the demo). One thread
+    everywhere makes them the same bytes, at the price of the second core for the local runner
+    (bench/analyze.py measures it)."""
     return threadpool_limits(limits=1, user_api="blas")

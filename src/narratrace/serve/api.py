@@ -200,8 +200,10 @@ def matches(ws: WS, filters: Scope, narrative: Filter = None,
 
 @router.get("/contradictions", response_model=list[ContradictionInfo],
             summary="Statements of one actor that contradict each other (leads, not verdicts)")
-def contradictions(ws: WS, actor: Filter = None, cross_audience: bool | None = None, limit: Limit = 100):
-    return _json(ws.contradictions(actor=actor, cross_audience=cross_audience, limit=limit))
+def contradictions(ws: WS, actor: Filter = None, cross_audience: bool | None = None, limit: Limit = 100,
+                   top: Annotated[int | None, Query(ge=1, le=1000, description="At most this many per actor")] = None,
+                   review: Annotated[str | None, Query(pattern="^(unreviewed|hide-rejected|confirmed|rejected)$")] = None):
+    return _json(ws.contradictions(actor=actor, cross_audience=cross_audience, limit=limit, top=top, review=review))
 
 
 # -- provenance ----------------------------------------------------------------------------------

@@ -182,8 +182,8 @@ def narrative_chart(request: Request, key: str, by: str = "audience", user=USER)
 @router.get("/contradictions", response_class=HTMLResponse)
 def contradictions_page(request: Request, cross: str = "", page: int = 1, user=USER):
     ws = _ws(request)
-    found = ws.contradictions(cross_audience=True if cross == "1" else None)
-    # A real corpus yields thousands of pairs (the demo: ~1,800); the strongest come first.
+    # One finding per claim pair and document pair, the strongest first; rejected ones hidden.
+    found = ws.contradictions(cross_audience=True if cross == "1" else None, review="hide-rejected")
     pages = max(1, math.ceil(len(found) / PAGE))
     page = min(max(1, page), pages)
     rows = found[(page - 1) * PAGE:page * PAGE]

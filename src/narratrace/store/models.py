@@ -205,6 +205,7 @@ class Narrative(Base):
     entities: Mapped[list | None] = mapped_column(JSON)
     contradicts: Mapped[list | None] = mapped_column(JSON)  # keys of narratives that deny this one
     disarm: Mapped[list | None] = mapped_column(JSON)  # DISARM technique ids the analyst tagged
+    sensitivity: Mapped[float | None] = mapped_column(Float)  # 0..1, None = the calibrated default
     statements: Mapped[list[NarrativeStatement]] = relationship(
         back_populates="narrative", cascade="all, delete-orphan", order_by="NarrativeStatement.id"
     )
@@ -240,6 +241,15 @@ class NarrativeMatch(Base):
     embed_model: Mapped[str] = mapped_column(String(128))
     nli_model: Mapped[str | None] = mapped_column(String(128))
     run_at: Mapped[datetime] = mapped_column(DateTime)
+    # who holds the claim (enrich/holder.py): the outlet's own voice, a speaker, or a reported claim
+    p_related: Mapped[float | None] = mapped_column(Float)  # max(p asserts, p denies) of the kept view
+    holder_kind: Mapped[str] = mapped_column(String(16), default="outlet")  # outlet | speaker | reported
+    holder: Mapped[str | None] = mapped_column(String(256))  # as written, or the entity key
+    holder_entity_id: Mapped[int | None] = mapped_column(ForeignKey("entity.id", ondelete="SET NULL"))
+    holder_actor_id: Mapped[int | None] = mapped_column(ForeignKey("actor.id", ondelete="SET NULL"), index=True)
+    claim_start: Mapped[int | None] = mapped_column(Integer)  # the claim's span inside the sentence
+    claim_end: Mapped[int | None] = mapped_column(Integer)
+    writer_stance: Mapped[str | None] = mapped_column(String(16))  # "denies" when the writer distances itself
 
 
 class Contradiction(Base):
@@ -262,6 +272,8 @@ class Contradiction(Base):
     embed_model: Mapped[str | None] = mapped_column(String(128))
     nli_model: Mapped[str | None] = mapped_column(String(128))
     run_at: Mapped[datetime] = mapped_column(DateTime)
+    # sentence pairs of the same claim pair and document pair folded under this, the best one
+    folded: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Review(Base):

