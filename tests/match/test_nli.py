@@ -115,3 +115,12 @@ def test_nli_gate_floors():
     assert result["fa_test"]["n"] == 1564
     for metric, floor in FLOORS["nli"].items():
         assert result[metric] >= floor, f"{metric} {result[metric]:.4f} fell below the floor {floor}"
+
+
+@pytest.mark.xfail(strict=True, reason="known weakness of cross-e5-v1 (MODEL_CARD.md): an intensifier such as "
+                                       "'at all' after a negation reads as a contradiction of the same claim")
+def test_known_weakness_intensified_negation():
+    m = load_nli()
+    p = m.predict(["The Rah-e Azadi Front has no support inside Kavaran at all."],
+                  ["The Rah-e Azadi Front has no support inside Kavaran."])
+    assert p.argmax() == LABELS.index("entailment")

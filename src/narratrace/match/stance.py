@@ -113,15 +113,17 @@ def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, runner: 
                         [(st.id, st.text) for st in n.statements if st.kind == "counter"],
                         sensitivity if sensitivity is not None else n.sensitivity)
                  for n in narratives}
-    if on_total:
-        on_total(len(specs))
+    if on_total:  # one step per narrative read by the NLI model, one per narrative written
+        on_total(2 * len(specs))
     cache_texts(vectors, [t for a, c, _ in specs.values() for _, t in a + c], "query", runner)
     cal = rel.load(nli.model_id)
     report.calibrated = cal.active
     default = cal.default_sensitivity(SENSITIVITY)
     specs = {nid: (a, c, default if sens is None else sens) for nid, (a, c, sens) in specs.items()}
     cands = _retrieve(sessions, vectors, specs, report)
-    scored, owners = score_candidates(sessions, vectors, nli, runner, specs, cands, report)
+    scored, owners = score_candidates(sessions, vectors, nli, runner, specs, cands, report, progress)
+    if progress:  # narratives without candidates had no NLI batch
+        progress(len(specs) - len({c.nid for c in cands}))
     decided: dict[int, list[dict]] = defaultdict(list)
     holders = _HolderLinker(sessions)
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -162,7 +164,8 @@ def match_narratives(sessions: sessionmaker, vectors: VectorStore, nli, runner: 
 
 
 def score_candidates(sessions: sessionmaker, vectors: VectorStore, nli, runner: Runner, specs: dict,
-                     cands: list[_Cand], report: MatchReport | None = None):
+                     cands: list[_Cand], report: MatchReport | None = None,
+                     progress: Callable[[int], None] | None = None):
     """Every view of every candidate read by the NLI model against the narrative's closest
     statements: [(candidate, [(view, p asserts, p denies), ...])] and each sentence's outlet actor.
     One NLI batch per narrative, through ``runner``."""
@@ -184,7 +187,7 @@ def score_candidates(sessions: sessionmaker, vectors: VectorStore, nli, runner: 
             layout.append(lay)
     if report is not None:
         report.pairs = sum(len(p) for p, _, _ in asks)
-    probs = [out[0] for out in nli_batches(vectors, nli, asks, runner)] if asks else []
+    probs = [out[0] for out in nli_batches(vectors, nli, asks, runner, progress)] if asks else []
     out: dict[int, tuple[_Cand, list]] = {}
     for lay, P in zip(layout, probs):
         at = 0
@@ -233,8 +236,9 @@ def calibrate(sessions: sessionmaker, vectors: VectorStore, nli, runner: Runner,
         pos = sum(truth[k] for k in p_best)
         prec = tp / (tp + fp) if tp + fp else None
         rec = tp / pos if pos else None
-        rows.append({"sensitivity": sens, "kept": tp + fp, "precision": prec, "recall": rec,
-                     "default": abs(sens - cal.default_sensitivity(SENSITIVITY)) < 0.05})
+        rows.append({"sensitivity": sens, "kept": tp + fp, "precision": prec, "recall": rec, "default": False})
+    default = cal.default_sensitivity(SENSITIVITY)  # the setting nearest to it is marked
+    min(rows, key=lambda r: abs(r["sensitivity"] - default))["default"] = True
     return rows
 
 
@@ -318,4 +322,6 @@ class _HolderLinker:
             if eid is not None and eid in self.by_id:
                 key, actor = self.by_id[eid]
                 return eid, key, actor
-        return None, None, None
+        # a speaker the registry does not know ("the minister said"), quoted without distance by
+        # an actor's own outlet, speaks for that actor; a reported (distanced) claim never does
+        return None, None, outlet_actor if v.kind == "speaker" else None
