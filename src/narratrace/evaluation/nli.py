@@ -43,16 +43,23 @@ def load_farstail(path: str | Path) -> list[Pair]:
     return out
 
 
-def load_snli(path: str | Path) -> list[Pair]:
-    """An SNLI jsonl file (sentence1, sentence2, gold_label); pairs without agreement ('-') dropped."""
+def load_jsonl(path: str | Path, fields: tuple[str, str, str] = ("premise", "hypothesis", "label")) -> list[Pair]:
+    """One pair per JSON line, read from ``fields`` (nli-train and tests-only use premise /
+    hypothesis / label); rows whose label is not one of LABELS are dropped."""
+    p, h, lab = fields
     out: list[Pair] = []
     with open(path, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 d = json.loads(line)
-                if d.get("gold_label") in LABELS:
-                    out.append((d["sentence1"], d["sentence2"], d["gold_label"]))
+                if d.get(lab) in LABELS:
+                    out.append((d[p], d[h], d[lab]))
     return out
+
+
+def load_snli(path: str | Path) -> list[Pair]:
+    """An SNLI jsonl file (sentence1, sentence2, gold_label); pairs without agreement ('-') dropped."""
+    return load_jsonl(path, ("sentence1", "sentence2", "gold_label"))
 
 
 def score(probs: np.ndarray, gold: list[str]) -> dict:
@@ -71,18 +78,6 @@ def score(probs: np.ndarray, gold: list[str]) -> dict:
                     "f1": round(float(2 * p * r / (p + r)) if p + r else 0.0, 4), "support": int(cm[i, :].sum())}
     acc = float(np.trace(cm) / cm.sum()) if cm.sum() else 0.0
     return {"n": int(cm.sum()), "accuracy": round(acc, 4), "per_class": per, "confusion": cm.tolist()}
-
-
-def load_jsonl(path: str | Path) -> list[Pair]:
-    """premise / hypothesis / label JSONL (nli-train and tests-only formats); other labels dropped."""
-    out: list[Pair] = []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                d = json.loads(line)
-                if d.get("label") in LABELS:
-                    out.append((d["premise"], d["hypothesis"], d["label"]))
-    return out
 
 
 # report-only sets: name -> path under eval_dir (skipped when absent)

@@ -232,7 +232,8 @@ def train(eval_dir: str, out: str, *, steps: int = 1800, batch: int = 32, train_
             opt.step()
             sched.step()
             step += 1
-            loss_avg = float(loss) if loss_avg is None else 0.98 * loss_avg + 0.02 * float(loss)
+            lv = float(loss.detach())
+            loss_avg = lv if loss_avg is None else 0.98 * loss_avg + 0.02 * lv
             if step % 20 == 0:
                 el = time.time() - t_train
                 log(f"step {step}/{steps} loss {loss_avg:.3f} {el / step:.2f}s/step "
