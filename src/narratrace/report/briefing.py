@@ -217,11 +217,12 @@ class _Builder:
     def narrative_name(self, key: str | None) -> str:
         return self.narratives[key].name if key in self.narratives else (key or "")
 
-    # the statements the briefing is about: analyst reviews win over the model, as in prevalence()
+    # the statements the briefing is about: analyst reviews win over the model, and a claim an
+    # outlet only reports ("state media claimed …") is not its statement — as in prevalence()
     def statements(self, stance: str) -> list:
         out = []
         for m in self.ws.matches(self.narrative, filters=self.filters):
-            if m.review == "rejected" or m.published_at is None:
+            if m.review == "rejected" or m.published_at is None or m.holder_kind == "reported":
                 continue
             if (m.reviewed_stance or m.stance) == stance:
                 out.append(m)
