@@ -168,7 +168,9 @@ def test_pdf_briefing_renders_chart_footnotes_and_persian(demo, tmp_path):
     img = pdf[0].render(scale=1.5).to_numpy()[..., :3].astype(int)
     assert img.std() > 20  # not blank
     colored = (img.max(axis=2) - img.min(axis=2)) > 80  # chart bars; the text is black
-    assert colored.sum() > 8000, "the prevalence chart is not on page 1"
+    # the demo's chart covers ~6,500 coloured pixels since matching became stricter (23 documents;
+    # ~12,000 before): half of that still tells a chart from a page of text and links
+    assert colored.sum() > 3500, "the prevalence chart is not on page 1"
     text = _norm("".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))))
     squash = re.sub(r"\s+", "", text)
     assert "Evidence" in text and "Prevalence over time" in text
