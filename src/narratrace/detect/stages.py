@@ -17,7 +17,7 @@ from narratrace.ingest.dedup import from_bytes
 from narratrace.store.models import CoordinationGroup, CoordinationMember, Document, DocumentSignature, Source
 
 
-@stage("contradictions", requires=("sentence_vectors", "narrative_match"), writes=("contradiction",), version="1")
+@stage("contradictions", requires=("sentence_vectors", "narrative_match"), writes=("contradiction",), version="2")
 def contradictions(ctx: Context, *, actor: str | None = None) -> dict:
     """Pairs of one actor's own statements that cannot both hold: incompatible narratives asserted,
     a narrative asserted and denied, or an NLI contradiction between near-topic statements."""
