@@ -12,7 +12,7 @@ NLI data, and were chosen so one pass fits the CPU recipe's ~1,800 steps of 32):
 
 Held out, never read here: the benchmark folders of nli-train (breaking-nli, med-monotonicity,
 negation-nli-hossain2020, nan-nli — kept as the negation gate), FarsTail Test, the SNLI subset in
-``nli-en/``, and everything in ``tests-only/``.
+``nli-en/``, and the report-only published test sets (scored by evaluation/nli.py, never read here).
 
 Each language is then class-balanced: no class above 1.25× the language's rarest class.
 Every pair is (premise, hypothesis, label, group), group = "<lang>:<set>".
