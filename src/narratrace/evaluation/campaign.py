@@ -115,8 +115,10 @@ def _when(value: str | None) -> datetime | None:
         return None
 
 
-def build(ws: Workspace, corpus: Path, manifest: list[dict], manifest_dates: bool = True) -> dict:
-    """Import the registries, ingest the manifest's documents with their metadata, run analyze().
+def build(ws: Workspace, corpus: Path, manifest: list[dict], manifest_dates: bool = True,
+          stages: list[str] | None = None) -> dict:
+    """Import the registries, ingest the manifest's documents with their metadata, run analyze()
+    (``stages``: only those and what they need; None: all).
     ``manifest_dates=False`` leaves dates to the ingest's own extraction (the manifest's are the gold's)."""
     out: dict = {}
     t = time.monotonic()
@@ -137,7 +139,7 @@ def build(ws: Workspace, corpus: Path, manifest: list[dict], manifest_dates: boo
     out["ingest"] = report.as_dict()
     log(f"build: ingested {len(manifest)} documents: {report.summary()} ({time.monotonic() - t:.1f}s)")
     t = time.monotonic()
-    out["analyze"] = ws.analyze(progress=StageLines())
+    out["analyze"] = ws.analyze(stages, progress=StageLines())
     out["analyze_seconds"] = round(time.monotonic() - t, 1)
     return out
 
@@ -495,7 +497,7 @@ def render(res: dict) -> str:
 
 
 def run(eval_dir: Path, workspace: str | None = None, reuse: bool = False, limit: int | None = None,
-        manifest_dates: bool = True) -> dict:
+        manifest_dates: bool = True, stages: list[str] | None = None) -> dict:
     corpus = eval_dir / CORPUS
     manifest = read_manifest(corpus, limit)
     gold = read_gold(corpus, {r["file"] for r in manifest})
@@ -513,7 +515,7 @@ def run(eval_dir: Path, workspace: str | None = None, reuse: bool = False, limit
             if existed:
                 log(f"build: reusing {path}: no ingest, no analysis")
             else:
-                built = build(ws, corpus, manifest, manifest_dates)
+                built = build(ws, corpus, manifest, manifest_dates, stages)
                 info.update(built)
                 ing = built["ingest"]
                 info["ingest_summary"] = (f"added {ing['added']}, already present {ing['already_present']}, "
@@ -544,13 +546,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="OUT", help="write every figure to this JSON file")
     ap.add_argument("--no-manifest-dates", action="store_true",
                     help="do not pass the manifest's dates at ingest, so the date score measures the ingest's own dating")
+    ap.add_argument("--stages", metavar="A,B",
+                    help="run only these analysis stages (and what they need), e.g. 'quotes' for a build of a few "
+                         "minutes that scores dates, boilerplate and quotes; matches and contradictions then score 0")
     args = ap.parse_args(argv)
     if not (args.eval_dir / CORPUS / "manifest.jsonl").is_file():
         print(f"error: no {CORPUS} corpus at {args.eval_dir / CORPUS} (expected manifest.jsonl and gold.tsv there; "
               "point --eval-dir at the folder that holds it)", file=sys.stderr)
         return 1
     try:
-        res = run(args.eval_dir, args.workspace, args.reuse, args.limit_docs, not args.no_manifest_dates)
+        res = run(args.eval_dir, args.workspace, args.reuse, args.limit_docs, not args.no_manifest_dates,
+                  [x.strip() for x in args.stages.split(",") if x.strip()] if args.stages else None)
     except CampaignError as exc:
         print(exc, file=sys.stderr)
         return 1
