@@ -100,10 +100,10 @@ def _analyse(path: Path, runner) -> dict:
         t1 = time.perf_counter()
         embedded = _embeddings(path)
         ws.analyze(["match"], runner=runner)
-        ws.analyze(["contradictions"], runner=runner)
+        report = ws.analyze(["contradictions"], runner=runner)["contradictions"]
         t2 = time.perf_counter()
     print(f"\n{getattr(runner, 'name', runner)}: embed {t1 - t0:.1f} s, match + contradictions {t2 - t1:.1f} s")
-    return {"after_index": embedded, **_snapshot(path)}
+    return {"after_index": embedded, "contradictions_report": report, **_snapshot(path)}
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +135,9 @@ def test_missing_ray_says_which_extra_to_install(monkeypatch):
 
 def test_reference_run_embedded_and_matched(reference):
     assert reference["narrative_match"] and reference["contradiction"]
-    kinds = {r[3] for r in reference["contradiction"]}
-    assert "nli" in kinds  # the NLI stage ran through the runner and kept pairs
+    # the cross-encoder read every match and the candidate pairs through the runner
+    assert all(r[7] is not None and r[11] for r in reference["narrative_match"])  # p_entail, nli_model
+    assert reference["contradictions_report"]["nli_pairs_scored"] > 0
 
 
 def test_ray_runner_stores_exactly_what_the_local_runner_stores(reference, ray_instance, tmp_path, small_batches,

@@ -42,7 +42,7 @@ def demo_pair(demo_build, pg_server, tmp_path_factory):
 def test_migrate_copies_every_record_and_verify_compares_them_all(demo_pair):
     a, b, report, url = demo_pair
     expected = count_rows(a.engine)
-    assert report.rows == expected and report.total > 5000
+    assert report.rows == expected and report.total > 2000  # the demo: ~2,900 rows
     checked = verify(a.path, url)
     assert checked.ok, checked.mismatches
     assert checked.rows == expected
