@@ -318,9 +318,15 @@ def test_empty_and_unknown_language(nlp):
 
 
 def test_unattributed_quote_says_why(nlp):
-    t = 'The word "cult" appears often in the coverage.'
-    f = one(en(t, nlp), t, "cult")
+    t = 'A banner on the bridge read: "The river belongs to the people of Sorkhabad and no one else" in red.'
+    f = one(en(t, nlp), t, "The river belongs")
     assert f.speaker_name is None and f.cue is None and "no cue" in f.reason
+
+
+def test_scare_quote_is_not_a_quote(nlp):
+    """Issue 14: a short term mark nobody is said to have said ("cult") is not stored as a quote."""
+    t = 'The word "cult" appears often in the coverage.'
+    assert not covering(en(t, nlp), t, "cult")
 
 
 @pytest.mark.integration  # spaCy over 100,000 noisy characters, twice (7 s on 2 idle cores)

@@ -18,7 +18,7 @@ from narratrace.enrich.quotes.model import QuoteFinding
 
 # Bump when extraction changes in a way that should redo stored quotes (`narratrace quotes --redo`
 # is not needed then: documents enriched with an older version are done again by the next run).
-VERSION = "quotes-2"
+VERSION = "quotes-3"
 # NER reads the first 200,000 characters of a language run (a long article is ~20k); a hostile
 # document longer than that gets gazetteer mentions and quotes over all of it, NER on its start.
 NER_MAX_CHARS = 200_000
@@ -64,7 +64,8 @@ def annotate(text: str, sentences: list[tuple[int, int, str | None]], doc_langua
     for start, end, lang in language_runs(sentences, doc_language):
         chunk = text[start:end]
         nlp = nlp_for(lang) if nlp_for else None
-        for q in extract_quotes(chunk, lang, nlp=nlp):
+        # a speaker written as a registered title ("the Leader") is that entity, before any guess
+        for q in extract_quotes(chunk, lang, nlp=nlp, is_alias=gazetteer.is_speaker_alias):
             shift_spans(q, start)
             eid = gazetteer.link(q.speaker_name)
             out.quotes.append((q, eid, speaker_key(entity_keys.get(eid), q.speaker_name)))

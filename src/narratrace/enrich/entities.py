@@ -174,6 +174,11 @@ class Gazetteer:
                 out.append(MentionSpan(m.start(), m.end(), hit[1].upper(), "gazetteer", hit[0]))
         return out
 
+    def is_speaker_alias(self, name: str) -> bool:
+        """Whether ``name`` is exactly a registered alias of someone who can be quoted."""
+        hit = self.by_norm.get(normalize(name))
+        return hit is not None and hit[1] in SPEAKER_KINDS
+
     def link(self, name: str | None, kinds: tuple[str, ...] = SPEAKER_KINDS) -> int | None:
         """The entity a speaker's name refers to: an exact alias, else the one entity whose
         alias occurs inside it ("Foreign Minister Shirin Afkham" → Shirin Afkham). Only entities of

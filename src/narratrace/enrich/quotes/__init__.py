@@ -51,16 +51,19 @@ def shift_spans(q: QuoteFinding, offset: int) -> QuoteFinding:
     """Move every span of a finding by ``offset`` (a finding from a piece of a longer text)."""
     if offset:
         for name in ("start", "end", "cue_start", "cue_end", "speaker_start", "speaker_end",
-                     "speaker_name_start", "speaker_name_end"):
+                     "speaker_name_start", "speaker_name_end", "carrier_start", "carrier_end"):
             v = getattr(q, name)
             if v is not None:
                 setattr(q, name, v + offset)
     return q
 
 
-def extract_quotes(text: str, language: str, *, nlp=None) -> list[QuoteFinding]:
+def extract_quotes(text: str, language: str, *, nlp=None, is_alias=None) -> list[QuoteFinding]:
     """All quote findings in one document's text, in text order. Never raises on odd input:
-    empty text, unbalanced marks, bidi controls and mixed scripts give findings or []."""
+    empty text, unbalanced marks, bidi controls and mixed scripts give findings or [].
+    ``is_alias(phrase) -> bool``: whether the analyst's entity registry lists a phrase as an alias
+    (``Gazetteer``): a speaker written as a registered title ("the Leader") is then that entity's
+    alias rather than a guess from the document."""
     if not text or not text.strip():
         return []
     lang = (language or "").lower().split("-")[0].split("_")[0]
@@ -70,8 +73,24 @@ def extract_quotes(text: str, language: str, *, nlp=None) -> list[QuoteFinding]:
     if lang == "en":
         out = []
         for start, chunk in text_pieces(text):
-            for q in extract_english(chunk, rules, nlp=nlp):
+            for q in extract_english(chunk, rules, nlp=nlp, is_alias=is_alias):
                 out.append(shift_spans(q, start))
-        return out
+        return drop_scare_quotes(text, out, rules)
     findings = extract_with_rules(text, rules)
-    return resolve_speakers(text, findings, rules)
+    return drop_scare_quotes(text, resolve_speakers(text, findings, rules, is_alias=is_alias), rules)
+
+
+def is_scare_quote(text: str, q: QuoteFinding, max_words: int) -> bool:
+    """A quotation no cue claims, of at most ``max_words`` words and not a sentence of its own: a
+    term mark or scare quote ("vote rigging", «جنگ سایبری»), not a statement (``scare_quote_words``
+    in the rule file). "We want our wages." ends like a sentence: a statement, kept."""
+    content = text[q.start:q.end].strip()
+    return (q.cue_start is None and q.speaker_start is None and max_words > 0
+            and len(content.split()) <= max_words and not content.endswith(SENTENCE_STOPS))
+
+
+SENTENCE_STOPS = (".", "!", "?", "؟", "…")
+
+
+def drop_scare_quotes(text: str, findings: list[QuoteFinding], rules) -> list[QuoteFinding]:
+    return [q for q in findings if not is_scare_quote(text, q, rules.scare_quote_words)]

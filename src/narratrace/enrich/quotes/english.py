@@ -138,8 +138,44 @@ def _trailing(v):
     return None
 
 
+def _carrier_verb(v, rules: RuleSet):
+    """The "quoted"/"cited" that a reporting verb hangs on in "Outlet quoted X as saying …" / "X was
+    quoted as saying …" (``carrier_verbs``), or None."""
+    h = v.head
+    if h.i != v.i and h.lower_ == "as" and h.dep_ == "prep":
+        h = h.head
+    elif v.dep_ not in ("advcl", "xcomp", "pcomp"):
+        return None
+    if h.i != v.i and h.pos_ == "VERB" and h.lemma_.lower() in rules.carrier_verbs:
+        return h
+    return None
+
+
+def carried(v, rules: RuleSet):
+    """(speaker, carrier) for a reporting verb relayed by a carrier verb: in "Press TV quoted Vahidi
+    as saying" Vahidi speaks and Press TV carries; in "Montazeri was quoted as saying by ISNA"
+    Montazeri speaks and ISNA (the agent) carries. None when ``v`` is not relayed so."""
+    h = _carrier_verb(v, rules)
+    if h is None:
+        return None
+    kids = list(h.children)
+    obj = next((c for c in kids if c.dep_ == "dobj"), None)
+    subj = next((c for c in kids if c.dep_ == "nsubj"), None)
+    passive = next((c for c in kids if c.dep_ == "nsubjpass"), None)
+    agent = next((a for a in kids if a.dep_ == "agent"), None)
+    by = next((p for p in agent.children if p.dep_ == "pobj"), None) if agent is not None else None
+    if obj is not None:
+        return obj, subj
+    if passive is not None:
+        return passive, by
+    return None
+
+
 def _subject(v, rules: RuleSet):
     """(subject token or None, reason when None)."""
+    relay = carried(v, rules)
+    if relay is not None:
+        return relay[0], None
     tail = _trailing(v)
     if tail is not None and tail[0].lower_ not in rules.impersonal_subjects:
         return tail[0], None
@@ -192,6 +228,13 @@ def _is_cue(t, rules: RuleSet) -> bool:
         return False
     if lemma in rules.cue_not_with_xcomp and any(c.dep_ == "xcomp" for c in t.children):
         return False
+    if t.tag_ in ("VBN", "VBD") and t.dep_ == "acl" and not any(c.dep_.startswith("nsubj") for c in t.children) \
+            and any(c.dep_ == "xcomp" for c in t.children):
+        return False     # "a figure said to be close to B": a raising passive, nobody speaks
+    if lemma in rules.carrier_verbs and any(
+            (c.dep_ == "prep" and c.lower_ == "as" and any(_is_cue(g, rules) for g in c.children if g.dep_ == "pcomp"))
+            or (c.dep_ == "advcl" and _is_cue(c, rules)) for c in t.children):
+        return False     # "quoted X as saying": the "saying" is the cue, "quoted" only relays it
     return True
 
 
@@ -239,7 +282,7 @@ def _cue_span(t) -> tuple[int, int]:
     return start.idx, end.idx + len(end)
 
 
-def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding]:
+def extract_english(text: str, rules: RuleSet, *, nlp=None, is_alias=None) -> list[QuoteFinding]:
     if not text or not text.strip():
         return []
     nlp = nlp or english_pipeline()
@@ -264,11 +307,15 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
         k = bisect.bisect_right(q_opens, pos) - 1
         return k >= 0 and quotes[k].start <= pos < quotes[k].end
 
-    def make(content, kind, cue, subj, reason, conf) -> QuoteFinding:
+    def make(content, kind, cue, subj, reason, conf, verb=None) -> QuoteFinding:
         f = QuoteFinding(start=content[0], end=content[1], kind=kind, language="en", confidence=conf)
         if cue is not None:
             f.cue_start, f.cue_end = cue
             f.cue = text[cue[0]:cue[1]]
+        relay = carried(verb, rules) if verb is not None else None
+        if relay is not None and relay[1] is not None:
+            cs_, ce_ = _span(speaker_tokens(relay[1]))
+            f.carrier, f.carrier_start, f.carrier_end = text[cs_:ce_], cs_, ce_
         if subj is not None:
             sp = speaker_tokens(subj)
             f.speaker_start, f.speaker_end = _span(sp)
@@ -305,9 +352,9 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
                 continue
             for k in inner:
                 used[k] = True
-            make((cs, ce), "mixed", _cue_span(v), subj, why, 0.9)
+            make((cs, ce), "mixed", _cue_span(v), subj, why, 0.9, v)
             continue
-        make((cs, ce), "indirect", _cue_span(v), subj, why, 0.9)
+        make((cs, ce), "indirect", _cue_span(v), subj, why, 0.9, v)
 
     # 2. "according to X, …"
     for t in doc:
@@ -387,7 +434,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
             prev = text[:q.open].rstrip()[-1:]
             if prev.isalnum() and text[q.start:q.start + 1].islower():
                 kind = "mixed"
-            last = make((q.start, q.end), kind, _cue_span(v), subj, why, conf)
+            last = make((q.start, q.end), kind, _cue_span(v), subj, why, conf, v)
             continue
         if last is not None and q.open - last.end <= CONTINUE_CHARS and last.cue_start is not None \
                 and not _cue_between(cues, last.end, q.open, last.cue_start) \
@@ -408,7 +455,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None) -> list[QuoteFinding
     # “…,” he said." — a subject is the likelier antecedent of a later "he" than an object.
     persons = [(e.start_char, e.end_char, _is_subject(e.root)) for e in doc.ents
                if e.label_ == "PERSON" and not inside_quote(e.start_char)]
-    return resolve_speakers(text, findings, rules, persons)
+    return resolve_speakers(text, findings, rules, persons, is_alias)
 
 
 def _is_subject(tok) -> bool:
@@ -431,9 +478,15 @@ def _head_tokens(root) -> list:
     """The head noun and what names it: compounds, flat names and appositives ("the Foreign
     Minister, Shirin Afkham"), not relative clauses or prepositional phrases."""
     out = [root]
-    for c in root.children:
-        if c.dep_ in ("compound", "flat", "appos", "poss"):
-            out.extend(t for t in c.subtree if t.dep_ not in ("relcl", "acl", "prep"))
+    todo = [root]
+    while todo:
+        # only name-building links, followed down: a prepositional phrase or clause inside an
+        # appositive names someone else ("X, an adviser to Y," / "X, a figure said to be close to Y,")
+        t = todo.pop()
+        for c in t.children:
+            if c.dep_ in ("compound", "flat", "appos", "poss", "det", "amod", "nmod"):
+                out.append(c)
+                todo.append(c)
     return out
 
 
@@ -451,7 +504,8 @@ def speaker_kind(span, rules: RuleSet) -> tuple[str, tuple[int, int] | None]:
     head = _head_tokens(root)
     # The last PERSON entity among the head's tokens, from the tokens' own entity tags: reading
     # doc.ents (or Span.ents, which walks doc.ents) for every speaker was quadratic in the document.
-    person = [t for t in head if t.ent_type_ == "PERSON"]
+    # the head noun's own name first: "X, an adviser to Y" is X however many names follow
+    person = [root] if root.ent_type_ == "PERSON" else [t for t in head if t.ent_type_ == "PERSON"]
     if person:
         doc, last = span.doc, person[-1].i
         first = last

@@ -29,6 +29,11 @@ class QuoteFinding:
     resolution: str = "none"      # "named" | "pronoun" | "nominal" | "none"
     reason: str | None = None     # why it could not be attributed, when speaker_name is None
     confidence: float = 1.0       # rule confidence, calibrated as the module that sets it says
+    # Who relays the statement when that is not the speaker: "Press TV quoted Vahidi as saying",
+    # "به گزارش ایسنا، X گفت" — the outlet or agency as written (None when the speaker speaks directly).
+    carrier: str | None = None
+    carrier_start: int | None = None
+    carrier_end: int | None = None
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

@@ -77,6 +77,13 @@ class RuleSet:
     singular_indefinites: frozenset[str] = frozenset()
     dash_cues: tuple[str, ...] = ()
     head_last: bool = False              # noun phrases end in their head (English) or start with it
+    title_words: frozenset[str] = frozenset()               # lower-case words a title may hold ("of")
+    appositive_continuations: frozenset[str] = frozenset()  # words that continue a role's noun phrase
+    gender_words: dict[str, str] = field(default_factory=dict)     # "ms" → "female"
+    pronoun_gender: dict[str, str] = field(default_factory=dict)   # "she" → "female"
+    carrier_verbs: frozenset[str] = frozenset()             # "quoted X as saying": X speaks, the subject carries
+    carrier_prefixes: tuple[tuple[str, ...], ...] = ()      # "به گزارش X،": X carries a statement another makes
+    scare_quote_words: int = 0           # a quotation no cue claims, this many words or fewer: a term mark
 
     def role(self, word: str) -> str:
         """A role noun's canonical form: "envoy" → "ambassador" (``role_synonyms``)."""
@@ -100,7 +107,10 @@ def load_rules(language: str) -> RuleSet | None:
     if isinstance(cues, dict):          # lemma → explicit inflected forms (Persian)
         for lemma, fs in cues.items():
             for f in [lemma, *(fs or [])]:
-                forms.append((_seq(f, cmap), lemma))
+                seq = _seq(f, cmap)
+                forms.append((seq, lemma))
+                for joined in _joined_variants(seq, d.get("joined_prefixes") or [], d.get("joined_suffixes") or []):
+                    forms.append((joined, lemma))
         lemmas = frozenset(cues)
     else:                               # bare lemmas, matched on a parser's lemma_ (English)
         lemmas = frozenset(str(c).lower() for c in cues)
@@ -144,7 +154,39 @@ def load_rules(language: str) -> RuleSet | None:
         singular_indefinites=words("singular_indefinites"),
         dash_cues=tuple(str(x) for x in d.get("dash_cues") or []),
         head_last=d.get("noun_phrase_head") == "last",
+        title_words=words("title_words"),
+        appositive_continuations=words("appositive_continuations"),
+        gender_words=_gendered(d.get("gender_words"), cmap),
+        pronoun_gender=_gendered(d.get("pronoun_gender"), cmap),
+        carrier_verbs=words("carrier_verbs"),
+        carrier_prefixes=tuple(_seq(p, cmap) for p in d.get("carrier_prefixes") or []),
+        scare_quote_words=int(d.get("scare_quote_words") or 0),
     )
+
+
+def _joined_variants(seq: tuple[str, ...], prefixes: list[str], suffixes: list[str]) -> list[tuple[str, ...]]:
+    """A form written without its ZWNJ: "می گوید" is also "میگوید", "گفته اند" also "گفتهاند"
+    (``joined_prefixes`` / ``joined_suffixes`` in the rule file: pages that lost their ZWNJ)."""
+    out = []
+    for k in range(len(seq) - 1):
+        if seq[k] in prefixes or seq[k + 1] in suffixes:
+            out.append(seq[:k] + (seq[k] + seq[k + 1],) + seq[k + 2:])
+    if len(out) > 1:                 # both joins at once: "نمی گفته اند" → "نمیگفتهاند"
+        cur = seq
+        for k in range(len(seq) - 2, -1, -1):
+            if cur[k] in prefixes or cur[k + 1] in suffixes:
+                cur = cur[:k] + (cur[k] + cur[k + 1],) + cur[k + 2:]
+        out.append(cur)
+    return out
+
+
+def _gendered(raw, cmap: dict[str, str]) -> dict[str, str]:
+    """``{female: [ms, she], male: [mr, he]}`` → ``{"ms": "female", …}`` (normalised words)."""
+    out: dict[str, str] = {}
+    for gender, ws in (raw or {}).items():
+        for w in ws or []:
+            out[" ".join(_seq(str(w), cmap)).rstrip(".")] = str(gender)
+    return out
 
 
 def normalize(text: str, char_map: dict[str, str] | None = None) -> str:
@@ -450,17 +492,33 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
     findings: list[QuoteFinding] = []
     used_quotes: set[int] = set()
     closes = {q.close for q in quotes if q.closed}
-    for s, e in _merge_trailing_cues(text, sentences(text, quotes), closes, q_opens):
+    spans = _merge_trailing_cues(text, sentences(text, quotes), closes, q_opens)
+    para_ends = paragraph_ends(text)
+    sent_cues = [_cues(tokens(norm, s, e), rules, inside) for s, e in spans]
+    # sentences that open a statement of their own ("X افزود: …"): a colon statement before one
+    # ends where it starts
+    colon_starts = [s for (s, e), cs in zip(spans, sent_cues) if any(_colon_after(text, c.end, e) for c in cs)]
+    covered_to = -1                    # end of the last colon statement: its sentences are its content
+    for (s, e), cues in zip(spans, sent_cues):
         toks = tokens(norm, s, e)
-        cues = _cues(toks, rules, inside)
         sq = [k for k in range(bisect.bisect_left(q_opens, s), len(quotes)) if quotes[k].open < e]
-        # 1. prefix cues: "به گفته X، CONTENT"
+        if s < covered_to and not cues:
+            used_quotes.update(sq)     # term marks inside "X گفت: …" belong to that statement
+            continue
+        carrier = None
+        # 1. prefix cues: "به گفته X، CONTENT"; a carrier prefix ("به گزارش ایسنا،") before a
+        # cue of its own sentence only relays that cue's statement
         for i, t in enumerate(toks):
             if inside(t[0]):
                 continue
             for p in rules.prefix_cues:
                 if not match_seq(toks, i, p):
                     continue
+                if p in rules.carrier_prefixes and any(c.start > t[0] for c in cues):
+                    comma = _next_comma(norm, toks[i + len(p) - 1][1], e)
+                    if comma is not None:
+                        carrier = _trim(text, toks[i + len(p) - 1][1], comma)
+                    break
                 cs, ce = t[0], toks[i + len(p) - 1][1]
                 comma = _next_comma(norm, ce, e)
                 if comma is None:
@@ -472,8 +530,28 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
                     findings.append(_finding(text, norm, rules, content, "indirect", (cs, ce), sp, 0.8))
                 break
         # 2. cues
+        n_before = len(findings)
+        covered_from = len(text)
         for c in cues:
+            if covered_from <= c.start < covered_to:
+                continue               # a cue word inside the statement a colon opened
             after = norm[c.end:e]
+            colon = _colon_after(text, c.end, e)
+            if colon is not None and not any(quotes[k].open >= c.end and PUNCT_ONLY.match(text[c.end:quotes[k].open])
+                                             for k in sq):
+                # "X گفت: CONTENT" with no quotation marks: the statement runs to the paragraph's
+                # end, or to the next sentence that opens a statement of its own
+                pe = para_ends[bisect.bisect_left(para_ends, colon)]
+                k = bisect.bisect_right(colon_starts, colon)
+                stop = min(pe, colon_starts[k]) if k < len(colon_starts) else pe
+                content = _trim(text, colon + 1, stop)
+                if content[1] - content[0] >= 3:
+                    covered_from, covered_to = content[0], content[1]
+                    used_quotes.update(range(bisect.bisect_left(q_opens, content[0]),
+                                             bisect.bisect_left(q_opens, content[1])))
+                    sp = pick_subject(text, norm, s, c.start, rules)
+                    findings.append(_finding(text, norm, rules, content, "direct", (c.start, c.end), sp, 0.8))
+                    continue
             # direct quote right after the cue: "X گفت: «…»"
             qk = next((k for k in sq if quotes[k].open >= c.end and PUNCT_ONLY.match(text[c.end:quotes[k].open])), None)
             if qk is not None:
@@ -508,6 +586,9 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
                 sp = pick_subject(text, norm, s, c.start, rules)
                 findings.append(_finding(text, norm, rules, content, "mixed" if inner else "indirect",
                                          (c.start, c.end), sp, 0.8))
+        if carrier is not None and carrier[1] > carrier[0]:
+            for f in findings[n_before:]:
+                f.carrier, f.carrier_start, f.carrier_end = text[carrier[0]:carrier[1]], carrier[0], carrier[1]
         # 3. quotes left over in this sentence: a dash attribution, else no cue to hang them on
         for k in sq:
             if k in used_quotes:
@@ -710,6 +791,15 @@ def _merge_trailing_cues(text, spans, closes, q_opens):
                 continue
         out.append((s, e))
     return out
+
+
+_COLON = re.compile(r"[\s\u00a0" + BIDI + r"]*:")
+
+
+def _colon_after(text: str, pos: int, e: int) -> int | None:
+    """Offset of a colon right after a cue ("گفت:"), within the sentence, else None."""
+    m = _COLON.match(text, pos, e)
+    return m.end() - 1 if m else None
 
 
 def _next_comma(norm: str, a: int, e: int) -> int | None:

@@ -33,6 +33,7 @@ class Mention:
     name: str                    # canonical full name (after surname resolution)
     roles: set[str] = field(default_factory=set)
     salient: bool = True         # a clause subject or a speaker, not an object or a name in passing
+    gender: str | None = None    # "female" / "male" when the text says so (Ms., spokeswoman, "X herself")
 
 
 def _words(norm: str) -> list[str]:
@@ -65,16 +66,65 @@ def _drop_words(rules: RuleSet) -> set[str]:
     return _DROP[key]
 
 
-def roles_near(norm: str, start: int, end: int, rules: RuleSet) -> set[str]:
-    """Role nouns in the title before a mention and in an appositive right after it."""
+def title_words(text: str, norm: str, start: int, end: int, rules: RuleSet) -> list[str]:
+    """The words that describe a mention: its title before it and an appositive right after it.
+
+    Where noun phrases end in their head (English), a title is only what is written right against
+    the name ("Iranian Interior Minister Ahmad Vahidi"): the run of capitalised words, honorifics,
+    role nouns and role prefixes before it, so "Interior minister says rioters exploited Amini's
+    death" gives "Amini" no title. An appositive is a noun phrase, not a clause: in "Mahsa Amini,
+    the Leader said," the words after the role are a verb, so the role is not hers (see
+    ``appositive_continuations``)."""
     before = tokens(norm, max(0, start - 80), start)[-ROLE_WINDOW_TOKENS:]
+    if rules.head_last:
+        keep: list = []
+        gap = norm[before[-1][1]:start] if before else ""
+        if gap.strip(" \u00a0"):       # "…said, Vallo": punctuation between title and name
+            before = []
+        for t in reversed(before):
+            w = t[2].rstrip(".")
+            if not (text[t[0]:t[0] + 1].isupper() or w in rules.role_nouns or w in rules.honorifics
+                    or f"{w}." in rules.honorifics or w in rules.role_prefixes or w in rules.title_words):
+                break
+            if keep and norm[t[1]:keep[-1][0]].strip(" \u00a0"):
+                break
+            keep.append(t)
+        before = keep[::-1]
     words = [t[2].rstrip(".") for t in before]
     m = re.match(r"\s*[,،]\s*", norm[end:end + 4])
+    if not m and not rules.head_last:
+        m = re.match(r"\s+", norm[end:end + 4])     # "منتظری دادستان کل کشور": the title follows the name
     if m:
         tail = norm[end + m.end(): end + m.end() + APPOSITIVE_CHARS]
-        tail = re.split(r"[,،.;:؛\n]", tail, maxsplit=1)[0]
-        words += _words(tail)
-    return role_set(words, rules)
+        tail = _words(re.split(r"[,،.;:؛\n]", tail, maxsplit=1)[0])
+        if rules.head_last and rules.appositive_continuations:
+            # the appositive's words up to its head role noun, kept only when what follows the
+            # head can continue a noun phrase ("ambassador to Kavaran"), not when it is a verb
+            for k, w in enumerate(tail):
+                if w in rules.role_nouns or w in rules.gender_words:
+                    nxt = tail[k + 1] if k + 1 < len(tail) else None
+                    if nxt is not None and nxt not in rules.appositive_continuations \
+                            and nxt not in rules.role_nouns:
+                        tail = []
+                    break
+        words += tail
+    return words
+
+
+def roles_near(norm: str, start: int, end: int, rules: RuleSet, text: str | None = None) -> set[str]:
+    """Role nouns in the title before a mention and in an appositive right after it."""
+    return role_set(title_words(text if text is not None else norm, norm, start, end, rules), rules)
+
+
+def gender_near(text: str, norm: str, start: int, end: int, rules: RuleSet) -> str | None:
+    """The gender the text gives a mention: a gendered title or honorific ("Ms", "spokeswoman",
+    "خانم"), a gendered noun in its appositive ("Amini, a 22-year-old woman,"), or a reflexive
+    right after it ("Amini herself"). None when the words say nothing or disagree."""
+    words = title_words(text, norm, start, end, rules)
+    after = tokens(norm, end, min(len(norm), end + 12))[:1]
+    words += [t[2] for t in after if t[2] in rules.pronoun_gender]
+    found = {rules.gender_words.get(w) or rules.pronoun_gender.get(w) for w in words} - {None}
+    return found.pop() if len(found) == 1 else None
 
 
 def role_set(words: list[str], rules: RuleSet) -> set[str]:
@@ -119,8 +169,9 @@ def appositive_names(text: str, rules: RuleSet) -> list[tuple[int, int]]:
 class Resolver:
     """Named mentions of one document, in order, with the roles they were introduced with."""
 
-    def __init__(self, text: str, rules: RuleSet, spans: list[tuple]):
+    def __init__(self, text: str, rules: RuleSet, spans: list[tuple], is_alias=None):
         self.text = text
+        self.is_alias = is_alias
         self.rules = rules
         self.norm = normalize(text, rules.char_map)
         self._name_words: dict[str, list[str]] = {}
@@ -150,7 +201,8 @@ class Resolver:
         return self._name_words[name]
 
     def add(self, s: int, e: int) -> Mention:
-        m = Mention(s, e, self.canonical(s, e), roles_near(self.norm, s, e, self.rules))
+        m = Mention(s, e, self.canonical(s, e), roles_near(self.norm, s, e, self.rules, self.text),
+                    gender=gender_near(self.text, self.norm, s, e, self.rules))
         # keep the list ordered by start; spans arrive sorted, speakers may arrive later
         starts = [x.start for x in self.mentions]
         k = bisect.bisect_left(starts, s)
@@ -158,10 +210,15 @@ class Resolver:
             self.mentions[k].roles |= m.roles
             return self.mentions[k]
         self.mentions.insert(k, m)
-        for other in self.mentions:          # a role known for one mention of a name holds for all
+        for other in self.mentions:          # a role (a gender) known for one mention of a name holds for all
             if other.name == m.name:
                 other.roles |= m.roles
                 m.roles |= other.roles
+                m.gender = m.gender or other.gender
+        if m.gender:
+            for other in self.mentions:
+                if other.name == m.name:
+                    other.gender = other.gender or m.gender
         return m
 
     def before(self, pos: int) -> list[Mention]:
@@ -179,6 +236,16 @@ class Resolver:
         kind = f.resolution if f.resolution in ("named", "pronoun", "nominal", "generic", "org") else "named"
         if key in self.rules.pronouns:
             kind = "pronoun"
+        if kind in ("nominal", "generic", "org") and self.is_alias is not None:
+            # the analyst's registry names this title ("the Leader", "دادستان کل کشور"): it outranks
+            # any guess from the document; speaker_name is the title as written, which links
+            for a, b in ((s, e), self._head_span(s, e)):
+                if b > a and self.is_alias(self.text[a:b]):
+                    f.speaker_name, f.speaker_name_start, f.speaker_name_end = self.text[a:b], a, b
+                    f.resolution, f.reason = "nominal", None
+                    self.mentions.insert(bisect.bisect_left([x.start for x in self.mentions], a),
+                                         Mention(a, b, self.text[a:b], set(), True))
+                    return
         if kind == "generic":
             if words and words[0] in self.rules.singular_indefinites:
                 self.unnamed.append(s)       # "a shipping agent said … He added": not the last name
@@ -191,6 +258,11 @@ class Resolver:
             if key not in self.rules.resolvable_pronouns:
                 return self._fail(f, "plural or first-person pronoun: not one named person")
             prior = self.before(s)
+            want = self.rules.pronoun_gender.get(key)
+            if want:
+                # "she said" never goes to a man: a mention whose gender the text gives otherwise
+                # is skipped (unknown gender stays a candidate)
+                prior = [m for m in prior if m.gender in (None, want)]
             if not prior:
                 return self._fail(f, "pronoun with no preceding named person")
             salient = [m for m in prior if m.salient]
@@ -213,6 +285,17 @@ class Resolver:
         m = self.add(*self._name_span(f))
         m.salient = True
         self._set(f, m, "named")
+
+    def _head_span(self, s: int, e: int) -> tuple[int, int]:
+        """The speaker's head phrase before an appositive or relative clause, determiner dropped:
+        "the spokesman, who …" → "spokesman"."""
+        cut = re.search(r"[,،;(]|\s(?:who|which|that|whose)\s", self.norm[s:e])
+        b = s + cut.start() if cut else e
+        toks = tokens(self.norm, s, b)
+        k = 0
+        while k < len(toks) - 1 and toks[k][2] in ({"the"} | self.rules.demonstratives):
+            k += 1
+        return (toks[k][0], toks[-1][1]) if toks else (s, s)
 
     def _surname(self, word: str) -> bool:
         return any(len(mw) > 1 and mw[-1] == word
@@ -244,7 +327,16 @@ class Resolver:
     def _name_span(self, f: QuoteFinding) -> tuple[int, int]:
         if f.speaker_name_start is not None:       # the extractor found a PERSON inside the span
             return f.speaker_name_start, f.speaker_name_end
-        return strip_honorifics(self.text, f.speaker_start, f.speaker_end, self.rules)
+        a, b = strip_honorifics(self.text, f.speaker_start, f.speaker_end, self.rules)
+        if not self.rules.head_last:
+            # head-first languages write the title after the name with no comma: "محمدجعفر منتظری
+            # دادستان کل کشور گفت" — the name ends before the first role noun
+            toks = tokens(self.norm, a, b)
+            for k in range(1, len(toks)):
+                w, two = toks[k][2], " ".join(t[2] for t in toks[k:k + 2])
+                if w in self.rules.role_nouns or two in self.rules.role_nouns:
+                    return a, toks[k - 1][1]
+        return a, b
 
     def _set(self, f: QuoteFinding, m: Mention, how: str) -> None:
         f.speaker_name = m.name
@@ -256,7 +348,9 @@ class Resolver:
             starts = [x.start for x in self.mentions]
             k = bisect.bisect_left(starts, f.speaker_start)
             if not (k < len(self.mentions) and self.mentions[k].start == f.speaker_start):
-                self.mentions.insert(k, Mention(f.speaker_start, f.speaker_end, m.name, set(m.roles), True))
+                self.mentions.insert(k, Mention(f.speaker_start, f.speaker_end, m.name, set(m.roles), True,
+                                                 m.gender or self.rules.pronoun_gender.get(
+                                                     " ".join(_words(self.norm[f.speaker_start:f.speaker_end])))))
 
     @staticmethod
     def _fail(f: QuoteFinding, why: str) -> None:
@@ -266,12 +360,13 @@ class Resolver:
 
 
 def resolve_speakers(text: str, findings: list[QuoteFinding], rules: RuleSet,
-                     person_spans: list[tuple[int, int]] | None = None) -> list[QuoteFinding]:
+                     person_spans: list[tuple[int, int]] | None = None, is_alias=None) -> list[QuoteFinding]:
     """Resolve every finding's speaker in document order. ``person_spans`` are named people from
     NER when there is one; without it, appositive shapes ("X Y، وزیر …،") and the named speakers
-    themselves are the mentions."""
+    themselves are the mentions. ``is_alias(phrase)`` says whether the analyst's registry lists a
+    phrase ("the Leader") as an alias: a titled speaker written so is that alias."""
     spans = list(person_spans) if person_spans is not None else appositive_names(text, rules)
-    r = Resolver(text, rules, spans)
+    r = Resolver(text, rules, spans, is_alias)
     for f in sorted(findings, key=lambda f: (f.speaker_start if f.speaker_start is not None else f.start)):
         r.resolve(f)
     return findings
