@@ -59,7 +59,7 @@ def child_embed(tmp: Path, n_sent: int, seed: int) -> None:
 
     corpus = tmp / "corpus1"
     generate_corpus(corpus, max(20, n_sent // 15), seed=seed)
-    src = Workspace(tmp / "src1.db")
+    src = Workspace(tmp / "src1.db", create=True)
     src.import_sources(corpus / "sources.yaml")
     src.ingest([str(corpus)])
     texts = [r.text for r in src.sentences() if len(r.text) >= MIN_CHARS][:n_sent]
@@ -74,7 +74,7 @@ def child_embed(tmp: Path, n_sent: int, seed: int) -> None:
     direct = emb.embed(texts)
     direct_s = time.perf_counter() - t0
 
-    ws = Workspace(tmp / "fresh1.db")
+    ws = Workspace(tmp / "fresh1.db", create=True)
     vs = ws.context().vectors
     t0 = time.perf_counter()
     vs.embed(texts)
@@ -97,7 +97,7 @@ def child_ingest(tmp: Path, n_docs: int, seed: int) -> None:
     corpus = tmp / "corpus2"
     generate_corpus(corpus, n_docs, seed=seed)
     t0 = time.perf_counter()
-    ws = Workspace(tmp / "analysis.db")
+    ws = Workspace(tmp / "analysis.db", create=True)
     ws.import_sources(corpus / "sources.yaml")
     r = ws.ingest([str(corpus)])
     secs = time.perf_counter() - t0

@@ -34,7 +34,7 @@ if mode == "baseline":
     extra = {"chars": chars}
 else:
     from narratrace import Workspace
-    ws = Workspace(db)
+    ws = Workspace(db, create=True)
     ws.import_sources(corpus / "sources.yaml")
     r = ws.ingest([str(corpus)])
     extra = {"added": r.added, "near_duplicates": r.near_duplicates, "exact_duplicates": r.exact_duplicates,

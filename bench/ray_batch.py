@@ -25,7 +25,7 @@ def demo_sentences(n: int) -> list[str]:
     from narratrace.match.vectors import MIN_CHARS
 
     with tempfile.TemporaryDirectory() as tmp:
-        ws = Workspace(os.path.join(tmp, "bench.db"))
+        ws = Workspace(os.path.join(tmp, "bench.db"), create=True)
         ws.import_sources(SOURCES)
         ws.ingest([str(CORPUS)], source_from_folder=True)
         texts = [s.text for s in ws.sentences() if len(s.text) >= MIN_CHARS]

@@ -55,7 +55,7 @@ def build(path: Path, n_docs: int, seed: int = 7) -> None:
     from narratrace.workspace import Workspace
 
     rng = random.Random(seed)
-    ws = Workspace(path)
+    ws = Workspace(path, create=True)
     now = datetime(2026, 11, 1)
     t0 = datetime(2026, 1, 1)
     with ws.engine.begin() as c:

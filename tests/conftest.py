@@ -81,7 +81,7 @@ def store_url(request, tmp_path):
 def ws(store_url):
     from narratrace import Workspace
 
-    w = Workspace(store_url)
+    w = Workspace(store_url, create=True)
     yield w
     w.close()
 

@@ -41,3 +41,27 @@ def test_until_a_day_keeps_a_document_published_late_that_day(ws):
     assert len(ws.documents(until="2026-03-01")) == 1
     assert len(ws.documents(since="2026-03-02")) == 1
     assert len(ws.documents(until="2026-03-01 23:00")) == 0
+
+
+def test_audience_and_language_are_validated_with_a_hint():
+    with pytest.raises(InvalidInput, match=r"unknown audience 'foriegn'; did you mean 'foreign'\?"):
+        Filters.of(audience="foriegn")
+    with pytest.raises(InvalidInput, match="unknown audience 'international'.*domestic, foreign"):
+        Filters.of(audience="international")
+    assert Filters.of(audience="Foreign", language="FA").as_dict() == {"audience": "foreign", "language": "fa"}
+    with pytest.raises(InvalidInput, match="language 'persian' is not a language code; did you mean 'fa'"):
+        Filters.of(language="persian")
+
+
+def test_source_and_actor_keys_are_checked_against_the_workspace_keys():
+    f = Filters.of(source=["kt", "kna"], actor="kv-gov")
+    assert f.check_known(sources={"kt", "kna"}, actors={"kv-gov"}) is f
+    with pytest.raises(InvalidInput, match=r"unknown source 'kta'; did you mean 'kt'\?"):
+        Filters.of(source="kta").check_known(sources={"kt", "kna"}, actors=set())
+    with pytest.raises(InvalidInput, match=r"unknown actor 'kv-gv'; did you mean 'kv-gov'\?"):
+        Filters.of(actor="kv-gv").check_known(sources=set(), actors={"kv-gov"})
+
+
+def test_since_after_until_is_refused():
+    with pytest.raises(InvalidInput, match="is after until"):
+        Filters.of(since="2026-03-02", until="2026-03-01")

@@ -40,7 +40,7 @@ narratives:
 
 @pytest.fixture
 def small(tmp_path):
-    ws = Workspace(tmp_path / "p.db")
+    ws = Workspace(tmp_path / "p.db", create=True)
     ws.import_sources(write(tmp_path / "s.yaml", SOURCES))
     ws.import_narratives(write(tmp_path / "n.yaml", NARRATIVES))
     ws.ingest_items([

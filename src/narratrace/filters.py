@@ -13,14 +13,69 @@ Time bounds, in one meaning (docs/decisions.md, "One Filters object"):
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from narratrace.clean.text import parse_date
 from narratrace.errors import InvalidInput
 
 _DAY_END = timedelta(days=1) - timedelta(microseconds=1)
+
+# The audiences a source can address: what cross-audience analysis splits on, so a closed set
+# (the sources registry refuses anything else, and so does a filter). "mixed" is an outlet that
+# addresses several at once.
+AUDIENCES = ("domestic", "foreign", "diaspora", "mixed")
+
+# A language filter is an ISO 639 code (``en``, ``fa``, ``fas``), optionally with a BCP 47
+# subtag (``zh-Hant``); documents store what the language identifier returns (ISO 639-1).
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
+# Language names people type instead of codes, for the hint (the project's languages first).
+_LANGUAGE_NAMES = {"english": "en", "persian": "fa", "farsi": "fa", "arabic": "ar", "french": "fr",
+                   "german": "de", "russian": "ru", "spanish": "es", "turkish": "tr", "urdu": "ur",
+                   "chinese": "zh", "dari": "fa", "pashto": "ps", "kurdish": "ku", "hebrew": "he"}
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for the closest choice (difflib, cutoff 0.6: catches one or two
+    swapped or missing letters in words of 5+ letters, as in 'foriegn'), else ""."""
+    close = difflib.get_close_matches(str(value).casefold(), {str(c).casefold(): c for c in choices}, n=1, cutoff=0.6)
+    if not close:
+        return ""
+    original = {str(c).casefold(): c for c in choices}[close[0]]
+    return f"; did you mean '{original}'?"
+
+
+def unknown(what: str, value: str, choices: Iterable[str], *, listed: bool = True) -> str:
+    """The one wording of "this value is not one of those": names the value, the closest choice,
+    and (``listed``) every choice when there are few."""
+    choices = sorted(set(choices))
+    msg = f"unknown {what} '{str(value)[:80]}'{did_you_mean(value, choices)}"
+    if listed and choices and len(choices) <= 12:
+        msg += f" ({what}s: {', '.join(choices)})"
+    elif not choices:
+        msg += f" (no {what}s registered)"
+    return msg
+
+
+def check_audience(value: str) -> str:
+    """``value`` as a known audience (case-insensitive); InvalidInput naming it otherwise."""
+    v = str(value).strip().lower()
+    if v not in AUDIENCES:
+        raise InvalidInput(unknown("audience", value, AUDIENCES))
+    return v
+
+
+def check_language(value: str) -> str:
+    """``value`` as a language code (lower-cased; ``pt-BR`` → ``pt-br``); InvalidInput otherwise."""
+    v = str(value).strip().lower().replace("_", "-")
+    if not _LANGUAGE.fullmatch(v):
+        hint = _LANGUAGE_NAMES.get(v)
+        raise InvalidInput(f"language '{str(value)[:80]}' is not a language code"
+                           + (f"; did you mean '{hint}'?" if hint else "")
+                           + " (use ISO 639 codes: en, fa, ar, …)")
+    return v
 
 
 @dataclass(frozen=True)
@@ -51,14 +106,36 @@ class Filters:
         changes: dict = {}
         if source:
             changes["source"] = (source,) if isinstance(source, str) else tuple(x for x in source if x)
-        for name, value in (("actor", actor), ("audience", audience), ("language", language)):
-            if value:
-                changes[name] = str(value)
+        if actor:
+            changes["actor"] = str(actor)
+        if audience:
+            changes["audience"] = check_audience(audience)
+        if language:
+            changes["language"] = check_language(language)
         if since not in (None, ""):
             changes["since"] = parse_bound(since, "since")
         if until not in (None, ""):
             changes["until"] = parse_bound(until, "until", end=True)
-        return replace(f, **changes) if changes else f
+        out = replace(f, **changes) if changes else f
+        if out.since is not None and out.until is not None and out.since > out.until:
+            raise InvalidInput(f"since ({out.since.isoformat()}) is after until ({out.until.isoformat()}): "
+                               "nothing can match; swap them?")
+        return out
+
+    def check_known(self, *, sources: Iterable[str], actors: Iterable[str]) -> Filters:
+        """This Filters, after checking that its source and actor keys are registered (``sources``,
+        ``actors``: the workspace's keys). A typo is an InvalidInput with the closest key, never an
+        empty answer that looks like "no matches". Returns self, for chaining."""
+        if self.source:
+            known = set(sources)
+            for key in self.source:
+                if key not in known:
+                    raise InvalidInput(unknown("source", key, known, listed=False))
+        if self.actor:
+            known = set(actors)
+            if self.actor not in known:
+                raise InvalidInput(unknown("actor", self.actor, known, listed=False))
+        return self
 
     def __bool__(self) -> bool:
         return any(getattr(self, f.name) for f in fields(self))
@@ -84,8 +161,7 @@ class Filters:
 
 def parse_bound(value: str | date | datetime, name: str, *, end: bool = False) -> datetime:
     """A time bound as an aware UTC datetime. A bare date is its day's first instant, or with
-    ``end`` its last. Strings take the date forms the ingest parser knows (YYYY-MM-DD, with
-    HH:MM[:SS], ISO 8601 with a zone, …)."""
+    ``end`` its last. Strings are ISO 8601: YYYY-MM-DD, with HH:MM[:SS], with a zone."""
     if isinstance(value, datetime):
         return _aware(value)
     if isinstance(value, date):
@@ -96,11 +172,13 @@ def parse_bound(value: str | date | datetime, name: str, *, end: bool = False) -
             return _day(date.fromisoformat(text), end)
     except ValueError:
         pass
-    dt = parse_date(text)
-    if dt is None:
+    # ISO 8601 only: a bound the analyst types must mean one instant; "01/03/2026" could be
+    # January or March, and the lenient reader that dates documents would guess
+    try:
+        return _aware(datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text))
+    except (ValueError, OverflowError):  # OverflowError: year 1 at +14:00 and the like
         raise InvalidInput(f"{name} '{text[:60]}' is not a date: use YYYY-MM-DD (the whole day, UTC), "
-                           "'YYYY-MM-DD HH:MM' (UTC) or an ISO 8601 timestamp with its zone")
-    return _aware(dt)
+                           "'YYYY-MM-DD HH:MM' (UTC) or an ISO 8601 timestamp with its zone") from None
 
 
 def _day(d: date, end: bool) -> datetime:

@@ -13,15 +13,36 @@ from datetime import datetime
 
 
 class Records(list):
-    """A list of result dataclasses that also turns into a pandas DataFrame."""
+    """A list of result dataclasses that also turns into a pandas DataFrame. ``of``: the record
+    type, so that an empty result still knows its columns (taken from the first item otherwise)."""
+
+    def __init__(self, items=(), of: type | None = None):
+        super().__init__(items)
+        self.of = of or (type(self[0]) if self else None)
+
+    def columns(self) -> list[str]:
+        return [f.name for f in fields(self.of)] if self.of else []
 
     def df(self):
-        """A pandas DataFrame (pandas is imported here: it costs ~100 MB of RSS at start-up)."""
+        """A pandas DataFrame with typed columns: datetimes as timestamps, integers that may be
+        missing as nullable integers, flags as nullable booleans — also when the result is empty.
+        (pandas is imported here: it costs ~100 MB of RSS at start-up.)"""
         import pandas as pd  # lazy: pandas costs ~90 MB RSS and +0.3 s at CLI start (measured)
 
-        if not self:
-            return pd.DataFrame()
-        return pd.DataFrame([asdict(r) for r in self])
+        df = pd.DataFrame([asdict(r) for r in self], columns=self.columns() or None)
+        for f in fields(self.of) if self.of else ():
+            base = str(f.type).split("|")[0].strip()  # annotations are strings here ("int | None")
+            if base == "datetime":
+                df[f.name] = pd.to_datetime(df[f.name])
+            elif base == "int":
+                df[f.name] = df[f.name].astype("Int64")
+            elif base == "bool":
+                df[f.name] = df[f.name].astype("boolean")
+            elif base == "float":
+                df[f.name] = df[f.name].astype("Float64")
+            elif base == "str" and df[f.name].dtype == object:
+                df[f.name] = df[f.name].astype("string")
+        return df
 
     def dicts(self) -> list[dict]:
         return [r.as_dict() for r in self]
@@ -97,6 +118,8 @@ class DocumentInfo(Record):
     chars: int
     text: str | None = None
     sentences: list[SentenceInfo] | None = None
+    date_precision: str | None = None  # of published_at: minute | day | month | year
+    date_source: str | None = None  # where it was read: given | record | meta | json-ld | time | url | header …
 
 
 @dataclass

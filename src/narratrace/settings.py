@@ -38,6 +38,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NARRATRACE_RUNNER", "local",
             "Who runs the model stages (embedding, NLI): `local` (this process) or `ray` (Ray Data, "
             "docs/ray.md). The CLI's `--runner` and a `runner=` argument win."),
+    Setting("NARRATRACE_LOCAL_WORKERS", None,
+            "Threads the `local` runner uses for the NLI cross-encoder's batches (they share one "
+            "model): unset means one per CPU core, at most 8; `1` runs the batches one after another. "
+            "Results are the same bytes either way (each batch runs on one BLAS thread). Embedding "
+            "is threaded inside its own engine."),
     Setting("NARRATRACE_DEVICE", "auto",
             "Where the sentence encoder runs: `auto` (a CUDA GPU through torch when there is "
             "one, else the CPU numpy path), `cpu` (numpy, no torch), `cuda` / `cuda:N` (that GPU; an "

@@ -2,7 +2,7 @@
 notebooks) goes through: imports and ingest, one ``analyze()``, and documented reads.
 
     >>> from narratrace import Workspace
-    >>> ws = Workspace("campaign.db")
+    >>> ws = Workspace("campaign.db", create=True)     # create=True: a new file; without it, a typo is an error
     >>> ws.import_sources("sources.yaml")
     >>> ws.ingest(["articles/"]).summary()
     >>> ws.analyze()                                    # every default stage, in pipeline order
@@ -36,7 +36,7 @@ from narratrace.enrich.annotate import speaker_keys
 from narratrace.enrich.entities import apply_entities, load_entities
 from narratrace.errors import InvalidInput, NotFound
 from narratrace.filters import Filters
-from narratrace.ingest.files import discover, read_path
+from narratrace.ingest.files import discover, folder_warnings, read_path
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
 from narratrace.ingest.pipeline import Ingestor, IngestReport
 from narratrace.ingest.pipeline import Progress as IngestProgress
@@ -44,7 +44,16 @@ from narratrace.ingest.web import Fetcher, iter_urls
 from narratrace.match import nli as match_nli
 from narratrace.match.registry import apply_narratives, load_narratives
 from narratrace.match.stance import calibrate as calibrate_matching
-from narratrace.records import DocumentInfo, Records, ReviewInfo, SpanInfo
+from narratrace.records import (
+    DocumentInfo,
+    QuoteTrail,
+    Records,
+    ReviewInfo,
+    SentenceHit,
+    SpanInfo,
+    SpeakerInfo,
+    SpreadStep,
+)
 from narratrace.report import prevalence as report_prevalence
 from narratrace.report.export import export_records
 from narratrace.report.graphs import write_graph
@@ -78,11 +87,12 @@ RECORD_TYPES = ("documents", "sentences", "sources", "quotes", "speakers", "enti
 
 
 class Workspace:
-    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = True,
+    def __init__(self, path: str | os.PathLike | None = None, *, create: bool = False,
                  embedder: str | None = None, runner: Any = None) -> None:
         """Open (and migrate) the workspace at ``path``: an SQLite file or a ``postgresql://`` URL
-        (default: $NARRATRACE_WORKSPACE, else ./narratrace.db). ``create=False`` refuses a missing
-        SQLite file. ``embedder``: the sentence encoder (default e5-small); ``runner``: where the
+        (default: $NARRATRACE_WORKSPACE, else ./narratrace.db). A missing SQLite file is an error
+        (a typo must not open a new, empty workspace) unless ``create=True``, as `narratrace init` does.
+        ``embedder``: the sentence encoder (default e5-small); ``runner``: where the
         model stages run ("local", "ray" or a runner object; default $NARRATRACE_RUNNER, else local)."""
         self.path = str(path or default_path())
         self.embedder_name = embedder
@@ -93,7 +103,7 @@ class Workspace:
             if not file.exists():
                 if not create:
                     raise WorkspaceNotFound(f"no workspace at {file}: create one with `narratrace init --workspace "
-                                            f"{file}` or ingest into it")
+                                            f"{file}` (Python: Workspace(path, create=True)), or check the path")
                 file.parent.mkdir(parents=True, exist_ok=True)
         self.engine = db.make_engine(url)
         db.upgrade(self.engine)
@@ -104,6 +114,8 @@ class Workspace:
         self._models_lock = threading.RLock()
 
     def close(self) -> None:
+        if self._ctx is not None and hasattr(self._ctx.runner, "close"):
+            self._ctx.runner.close()  # the local runner's worker processes, if it started any
         self.engine.dispose()
 
     def __enter__(self) -> Workspace:
@@ -140,11 +152,15 @@ class Workspace:
             ctx = self.context()
             saved = ctx.runner, ctx.progress
             ctx.progress = progress or SilentProgress()
+            made = None
             if runner is not None:
                 ctx.runner = get_runner(runner)
+                made = ctx.runner if isinstance(runner, str) else None  # ours to close after the call
             try:
                 return pipeline.run(ctx, stages, options)
             finally:
+                if made is not None and hasattr(made, "close"):
+                    made.close()
                 ctx.runner, ctx.progress = saved
 
     def stages(self) -> list[dict]:
@@ -200,7 +216,8 @@ class Workspace:
         ``source_from_folder``: analysts often keep one folder per outlet (``corpus/<key>/…``);
         a file under such a folder is attributed to that source when ``<key>`` is registered,
         which is how transcripts and posts without a URL get their source. A page's own URL
-        still decides where no folder key applies.
+        still decides where no folder key applies. A folder that names no registered source is
+        listed in the report's ``warnings`` (with the closest source id), never passed over silently.
         """
         files, problems = discover([str(x) for x in inputs], recursive=recursive,
                                    follow_symlinks=follow_symlinks)
@@ -208,6 +225,7 @@ class Workspace:
             on_files(len(files))
         roots = [Path(x).resolve() for x in inputs if Path(x).is_dir()] if source_from_folder else []
         keys = {src.key for src in self.sources()} if roots else set()
+        warnings = folder_warnings(roots, files, keys, source_from_folder)
 
         def folder_key(f: Path) -> str | None:
             for root in roots:
@@ -228,7 +246,9 @@ class Workspace:
                         item.source = key
                     yield item
 
-        return self.ingest_items(stream(), source=source, progress=progress, workers=workers)
+        report = self.ingest_items(stream(), source=source, progress=progress, workers=workers)
+        report.warnings.extend(warnings)
+        return report
 
     def ingest_urls(self, urls: Sequence[str], *, mode: str = "page", source: str | None = None,
                     allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -243,6 +263,15 @@ class Workspace:
         return Ingestor(self.sessions, source=source, workers=workers).run(items, progress=progress)
 
     # -- the record ------------------------------------------------------------------------------
+
+    def _scope(self, filters: Filters | None = None, **values) -> Filters:
+        """``Filters.of`` plus a check of its source and actor keys against this workspace: a typo
+        ("--source kta") is an InvalidInput naming the closest key, never an empty "no matches"."""
+        f = Filters.of(filters, **values)
+        if f.source or f.actor:
+            known = self.names()
+            f.check_known(sources=known["sources"], actors=known["actors"])
+        return f
 
     def sources(self) -> Records:
         """Registered sources (outlets, channels) with their actor, audience, locators and document count."""
@@ -259,7 +288,7 @@ class Workspace:
                   audience: str | None = None, language: str | None = None, since: Bound = None,
                   until: Bound = None, filters: Filters | None = None) -> Records:
         """Documents, oldest first (undated last), with the filters (module docstring)."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             return q_record.documents(s, f, limit=limit, offset=offset, with_text=with_text,
@@ -280,7 +309,7 @@ class Workspace:
                   audience: str | None = None, language: str | None = None, since: Bound = None,
                   until: Bound = None, filters: Filters | None = None) -> Records:
         """Sentences with their exact spans, in document order, with the filters."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             return q_record.sentences(s, f, limit=limit)
@@ -295,7 +324,7 @@ class Workspace:
                until: Bound = None, filters: Filters | None = None) -> Records:
         """Full-text search over clean text and titles, ranked (BM25 on SQLite, ts_rank_cd on
         PostgreSQL), with the filters. Hostile query syntax is neutralised, never an error."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             return q_record.search(s, query, f, limit=limit)
@@ -308,7 +337,7 @@ class Workspace:
         query = (query or "").strip()
         if not query:
             raise InvalidInput("empty query: give a statement to search for")
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self._models_lock:
             vs = self.context().vectors
@@ -324,7 +353,7 @@ class Workspace:
                         break
                     k *= 4  # filters removed too many: look further down the list
         out.sort(key=lambda h: -h.score)
-        return Records(out[:limit])
+        return Records(out[:limit], of=SentenceHit)
 
     def stats(self) -> dict:
         """Counts of what the workspace holds: documents, duplicates, sentences, languages, sources,
@@ -360,7 +389,7 @@ class Workspace:
                 filters: Filters | None = None) -> Records:
         """Sentences matched to a narrative (or to any), oldest first, with stance, scores and the
         analyst's review, with the filters."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             return q_narratives.matches(s, narrative, f, stance=stance, limit=limit)
@@ -374,7 +403,7 @@ class Workspace:
         reviews win over the model. Undated documents cannot be placed in a period and are left out."""
         if stance not in report_prevalence.STANCES:
             raise report_prevalence.PrevalenceError("stance must be asserts, denies, neutral or any")
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             rows = q_narratives.prevalence_rows(s, f, by=by, stance=stance, narrative=narrative)
@@ -385,10 +414,10 @@ class Workspace:
                          until: Bound = None, filters: Filters | None = None) -> Records:
         """Where a narrative first appeared, then each outlet in the order it first carried it
         (statements matched as asserting it; rejected matches left out)."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
-            return Records(prov.narrative_spread(q_narratives.spread_rows(s, narrative, f)))
+            return Records(prov.narrative_spread(q_narratives.spread_rows(s, narrative, f)), of=SpreadStep)
 
     # -- contradictions --------------------------------------------------------------------------
 
@@ -462,7 +491,7 @@ class Workspace:
                since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
         """Stored quotes, oldest first. ``speaker`` is an entity key, a speaker key or a name;
         ``kind`` direct or indirect; ``attributed`` only quotes with (or without) a speaker."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             return q_provenance.quotes(s, f, speakers=speaker_keys(speaker) if speaker else None, document=document,
@@ -473,11 +502,11 @@ class Workspace:
                  since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
         """Who is quoted, by how many outlets, first where; sorted by outlets outside the speaker's
         own actor (the recycled voices first)."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             rows = prov.speakers(q_provenance.speaker_rows(s, f), min_outlets=min_outlets)
-        return Records(rows[:limit] if limit else rows)
+        return Records(rows[:limit] if limit else rows, of=SpeakerInfo)
 
     def recycled_sources(self, k: int = 3, *, source: Sources = None, actor: str | None = None,
                          audience: str | None = None, language: str | None = None, since: Bound = None,
@@ -485,29 +514,29 @@ class Workspace:
         """Named people quoted by at least ``k`` distinct outlets that are not their own actor's."""
         rows = self.speakers(source=source, actor=actor, audience=audience, language=language, since=since,
                              until=until, filters=filters)
-        return Records(sp for sp in rows if sp.other_outlets >= k and sp.named)
+        return Records((sp for sp in rows if sp.other_outlets >= k and sp.named), of=SpeakerInfo)
 
     def quote_trails(self, *, speaker: str | None = None, min_documents: int = 2, source: Sources = None,
                      actor: str | None = None, audience: str | None = None, language: str | None = None,
                      since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
         """The same quote found in several documents, in any language: first carrier and repeaters."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             rows = [r for r in q_provenance.quote_rows(s, f) if len(r["text"].strip()) >= prov.MIN_QUOTE_CHARS]
         if speaker:
             rows = [r for r in rows if speaker in (r["entity"], r["speaker_key"], r["speaker_name"])]
         if not rows:
-            return Records()
+            return Records(of=QuoteTrail)
         with self._models_lock:
             vectors = self.context().vectors.embed([r["text"] for r in rows], kind="passage")
-        return Records(prov.quote_trails(rows, vectors, min_documents=min_documents))
+        return Records(prov.quote_trails(rows, vectors, min_documents=min_documents), of=QuoteTrail)
 
     def citation_graph(self, *, documents: bool = False, source: Sources = None, actor: str | None = None,
                        audience: str | None = None, language: str | None = None, since: Bound = None,
                        until: Bound = None, filters: Filters | None = None):
         """networkx DiGraph speaker → outlet ("quoted by"), or speaker → document → outlet."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             return prov.citation_graph(q_provenance.speaker_rows(s, f), q_provenance.outlet_meta(s),
@@ -522,11 +551,21 @@ class Workspace:
         with self.sessions() as s:
             return q_provenance.coordination(s, method=method, source=source, limit=limit)
 
-    def coordination_graph(self, *, method: str | None = None):
-        """networkx Graph of outlets, edges weighted by the coordination groups they share."""
+    def coordination_graph(self, *, method: str | None = None, directed: bool = False):
+        """networkx Graph of outlets, edges weighted by the coordination groups they share; with
+        ``directed``, a DiGraph from each group's first publisher to its followers, timed (``first``,
+        ``last``) for a timeline. Nodes carry the outlet's name (``label``), actor and audience."""
+        stored = self.coordination(method=method)
+        outlets = {s.key: {"name": s.name, "actor": s.actor, "audience": s.audience} for s in self.sources()}
+        if directed:
+            return co.spread_network(stored, outlets)
         groups = [co.Group(g.method, [], g.first_document_id, g.first_source or "", 0.0, g.span_seconds,
-                        [d.source or "" for d in g.documents]) for g in self.coordination(method=method)]
-        return co.outlet_network(groups)
+                           [d.source or "" for d in g.documents]) for g in stored]
+        G = co.outlet_network(groups)
+        for key, d in G.nodes(data=True):
+            meta = outlets.get(key, {})
+            d.update(label=meta.get("name") or key, actor=meta.get("actor") or "", audience=meta.get("audience") or "")
+        return G
 
     def finding_counts(self) -> dict[str, int]:
         """How many narratives, contradictions, quotes and coordination groups are stored."""
@@ -556,7 +595,7 @@ class Workspace:
         """Write one record type (``RECORD_TYPES``) as CSV, JSONL or Parquet; returns the row count.
         Quotes and speakers are extracted first (incrementally) so the export is complete. CSV cells
         that a spreadsheet would run as a formula are neutralised unless ``csv_formulas``."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         if kind not in RECORD_TYPES:
             raise WorkspaceError(f"unknown record type '{kind}' ({', '.join(RECORD_TYPES)})")
@@ -575,22 +614,25 @@ class Workspace:
             "contradictions": self.contradictions,
             "reviews": self.reviews,
         }[kind]()
-        return export_records(records.dicts(), fmt, output, csv_formulas=csv_formulas)
+        return export_records(records, fmt, output, csv_formulas=csv_formulas)
 
     def export_graph(self, graph: str, fmt: str, output: str, *, source: Sources = None, actor: str | None = None,
                      audience: str | None = None, language: str | None = None, since: Bound = None,
                      until: Bound = None, filters: Filters | None = None) -> tuple[int, int]:
-        """Write the ``citation`` (speaker → outlet), ``citation-documents`` or ``coordination``
-        (outlet network) graph as GEXF, GraphML or a CSV edge list. Returns (nodes, edges)."""
-        f = Filters.of(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+        """Write the ``citation`` (speaker → outlet), ``citation-documents``, ``coordination`` (outlet
+        network) or ``coordination-spread`` (first publisher → followers, timed) graph as GEXF,
+        GraphML or a CSV edge list. Returns (nodes, edges). GEXF carries start/end times where the
+        graph has them, for Gephi's timeline."""
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
-        if graph == "coordination":
-            g = self.coordination_graph()
+        if graph in ("coordination", "coordination-spread"):
+            g = self.coordination_graph(directed=graph == "coordination-spread")
         elif graph in ("citation", "citation-documents"):
             self.analyze(["quotes"])
             g = self.citation_graph(documents=graph == "citation-documents", filters=f)
         else:
-            raise WorkspaceError(f"unknown graph '{graph}' (citation, citation-documents, coordination)")
+            raise WorkspaceError(f"unknown graph '{graph}' (citation, citation-documents, coordination, "
+                                 "coordination-spread)")
         return write_graph(g, fmt, output)
 
     # -- reads for the serve/report faces --------------------------------------------------------

@@ -130,3 +130,32 @@ def test_error_messages_keep_square_brackets(capsys):
     with pytest.raises(typer.Exit):
         common.fail("the web server needs the web extra: pip install 'narratrace[web]' ([bold]x[/])")
     assert "narratrace[web]" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_no_silent_mistakes_on_the_command_line(tmp_path):
+    db = tmp_path / "w.db"
+    run("init", "--workspace", db)
+    # every input failed, or none existed: a non-zero exit, with the reason
+    r = run("ingest", tmp_path / "missing", "--workspace", db, ok=False)
+    assert r.exit_code == 1 and "no such file or directory" in r.output and "nothing was ingested" in r.output
+    r = run("ingest", "https://news.example/a?id=1", "--workspace", db, ok=False)
+    assert r.exit_code == 1 and "--url https://news.example/a?id=1" in r.output
+    # a filter typo is an error with the closest value, not "no matches"
+    r = run("docs", "list", "--audience", "foriegn", "--workspace", db, ok=False)
+    assert r.exit_code == 1 and "did you mean 'foreign'" in r.output
+    # a read on a workspace that does not exist does not create one
+    r = run("docs", "list", "--workspace", tmp_path / "typo.db", ok=False)
+    assert r.exit_code != 0 and not (tmp_path / "typo.db").exists()
+
+
+def test_a_record_title_is_segmented_as_the_first_paragraph(tmp_path):
+    db = tmp_path / "w.db"
+    write(tmp_path / "r.jsonl", json.dumps({"title": "Minister of Kavaran says the Front has no support",
+                                            "text": "The statement came on Monday in Dastgerd after a long meeting."}) + "\n")
+    run("ingest", tmp_path / "r.jsonl", "--workspace", db)
+    from narratrace import Workspace
+
+    with Workspace(db) as ws:
+        doc = ws.document(ws.documents()[0].id)
+    assert doc.text.startswith(doc.title + "\n\n")
+    assert any(doc.text[s.start:s.end] == doc.title for s in doc.sentences)

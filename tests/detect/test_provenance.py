@@ -217,7 +217,7 @@ def corpus(tmp_path_factory):
 def cws(corpus, tmp_path_factory):
     from narratrace.workspace import Workspace
 
-    ws = Workspace(tmp_path_factory.mktemp("ws") / "c.db")
+    ws = Workspace(tmp_path_factory.mktemp("ws") / "c.db", create=True)
     ws.import_sources(corpus / "sources.yaml")
     ws.import_entities(corpus / "entities.yaml")
     ws.ingest([str(corpus / "in")])
@@ -269,6 +269,19 @@ def test_coordination_groups_and_graph_exports(cws, tmp_path):
     assert (nodes, edges) == (3, 3)
     back = nx.read_gexf(tmp_path / "o.gexf")
     assert int(back.nodes["kt"]["n_first"]) == 1
+    names = {s.key: s.name for s in cws.sources()}
+    assert back.nodes["kt"]["label"] == names["kt"] != "kt"  # outlet names as labels, keys as ids
+    # who published first and who followed, timed for Gephi's timeline
+    nodes, edges = cws.export_graph("coordination-spread", "gexf", str(tmp_path / "s.gexf"))
+    assert (nodes, edges) == (3, 2)
+    raw = (tmp_path / "s.gexf").read_text()
+    assert 'mode="dynamic"' in raw and 'timeformat="date"' in raw and 'defaultedgetype="directed"' in raw
+    spread = nx.read_gexf(tmp_path / "s.gexf")
+    assert set(spread.edges) == {("kt", "meridian"), ("kt", "gpw")}
+    follow = {d.source: d.published_at for d in g.documents}
+    assert spread.edges["kt", "gpw"]["start"] == follow["gpw"].isoformat()
+    assert float(spread.edges["kt", "gpw"]["lag_seconds"]) == 13 * 60
+    assert spread.nodes["kt"]["start"] == follow["kt"].isoformat() and spread.nodes["gpw"]["label"] == names["gpw"]
     cws.export_graph("citation", "graphml", str(tmp_path / "c.graphml"))
     cit = nx.read_graphml(tmp_path / "c.graphml")
     assert int(cit.edges["speaker:entity:henrik-vallo", "outlet:meridian"]["weight"]) == 1

@@ -132,7 +132,7 @@ def test_record_containers_in_any_encoding_are_streamed(ws, tmp_path):
     write(tmp_path / "b" / "u16.jsonl", jsonl.encode("utf-16"))
     write(tmp_path / "c" / "u16.csv", csv_text.encode("utf-16"))
     write(tmp_path / "d" / "bad-line.jsonl", jsonl + "{not json\n")
-    texts = {r["text"] for r in rows}
+    texts = {f"{r['title']}\n\n{r['text']}" for r in rows}  # a record's title is its first paragraph
     for sub in "abc":
         report = ws.ingest([str(tmp_path / sub)])
         assert report.added + report.already_present == 2 and not report.failed, (sub, report.as_dict())

@@ -371,7 +371,7 @@ def test_csv_without_a_text_column_and_with_empty_cells(ws, tmp_path, seeded):
     assert p.origin.endswith("nocol.csv")
     problem(ws, report.skipped, "cells.csv#2", "no text", status="skipped")
     problem(ws, report.skipped, "cells.csv#3", "no text", status="skipped")
-    assert text_of(ws, "cells.csv#4").startswith("The Front has no roots at home")
+    assert text_of(ws, "cells.csv#4").startswith("Full one\n\nThe Front has no roots at home")  # title first
     # --map to a column that is not there is refused the same way
     r2 = ws.ingest([str(d / "nocol.csv")], mapping={"text": "body"})
     problem(ws, r2.failed, "nocol.csv", "--map text=body", "no column 'body'", "headline")
@@ -470,9 +470,11 @@ def test_hostile_text_is_stored_as_inert_text(ws, tmp_path, seeded):
     report = ws.ingest([str(d)])
     assert not report.failed and not report.skipped, report.as_dict()
     script = text_of(ws, "hostile.jsonl#1")
-    assert script == "The minister said <script>alert('x')</script> nothing about the Front today."
-    assert text_of(ws, "hostile.jsonl#2") == "The spokesman said the group is a tluc with supporters abroad."
-    assert text_of(ws, "hostile.jsonl#3") == "Zerowidth and isolate and mark characters in a real sentence here."
+    # each record's title is its text's first paragraph (so it is segmented and matched too)
+    assert script == "script\n\nThe minister said <script>alert('x')</script> nothing about the Front today."
+    assert text_of(ws, "hostile.jsonl#2") == "rlo\n\nThe spokesman said the group is a tluc with supporters abroad."
+    assert text_of(ws, "hostile.jsonl#3") == ("invisible\n\n"
+                                              "Zerowidth and isolate and mark characters in a real sentence here.")
     html_text = text_of(ws, "rtl-title.html")
     assert "Body with a reversed word" in html_text
     for doc in ws.documents(with_text=True):
@@ -480,7 +482,7 @@ def test_hostile_text_is_stored_as_inert_text(ws, tmp_path, seeded):
             assert ch not in doc.text, (doc.origin, hex(ord(ch)))
     # sentences are spans into the stored text, so they are clean too
     doc = ws.document(next(x.id for x in ws.documents() if x.origin.endswith("hostile.jsonl#1")))
-    assert "".join(s.text for s in doc.sentences).replace(" ", "") == script.replace(" ", "")
+    assert "".join("".join(s.text.split()) for s in doc.sentences) == "".join(script.split())
     assert_added(ws, report, "good.txt")
     seeded.check()
 

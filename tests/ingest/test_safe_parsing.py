@@ -141,7 +141,7 @@ def test_cli_export_neutralises_formulas_unless_asked(tmp_path):
     from narratrace.ingest.items import RawItem
     from narratrace.workspace import Workspace
 
-    ws = Workspace(tmp_path / "x.db")
+    ws = Workspace(tmp_path / "x.db", create=True)
     ws.ingest_items([RawItem(origin="r1", kind="record", title='=HYPERLINK("http://evil.example","x")',
                              text="A fictional statement about the harbour of Dastgerd.")], workers=1)
     ws.close()

@@ -57,7 +57,7 @@ def analysed(tmp_path_factory):
     from narratrace import Workspace
 
     tmp = tmp_path_factory.mktemp("narr")
-    ws = Workspace(tmp / "ws.db")
+    ws = Workspace(tmp / "ws.db", create=True)
     ws.import_sources(write(tmp / "sources.yaml", REGISTRY))
     ws.ingest_items([RawItem(origin=u, kind="record", url=u, text=t, published_at=d, language=lang)
                      for _src, u, d, lang, t in DOCS])
@@ -282,7 +282,7 @@ def test_train_from_reviews_fine_tunes_a_loadable_model(analysed, tmp_path):
 def test_discovery_proposes_stable_candidates_that_analysts_promote_or_dismiss(tmp_path):
     from narratrace import Workspace
 
-    ws = Workspace(tmp_path / "d.db")
+    ws = Workspace(tmp_path / "d.db", create=True)
     ws.import_sources(write(tmp_path / "s.yaml", REGISTRY))
     claim = ["Officials said this year's wheat harvest was the largest in a decade across the whole country.",
              "This year's wheat harvest was the largest in a decade across the country, officials said on Monday.",

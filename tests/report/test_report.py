@@ -202,8 +202,13 @@ def test_claimreview_of_reviewed_findings(demo):
         assert item["@type"] == "Claim" and item["author"]["@type"] == "Organization" and item["author"]["name"]
         assert item["datePublished"] and item["appearance"]["@type"] == "CreativeWork" and item["appearance"]["url"]
         assert "not a verdict on truth" in r["reviewBody"]
-    assert any(r["reviewRating"]["alternateName"].startswith("Asserts narrative") for r in reviews)
-    assert any(r["reviewRating"]["alternateName"].startswith("Contradicts statement") for r in reviews)
+    ratings = {r["reviewRating"]["alternateName"] for r in reviews}
+    assert ratings == {"Asserts narrative", "Contradicts own statement"}  # short ratings, as fact-checkers give
+    match_review = next(r for r in reviews if r["reviewRating"]["alternateName"] == "Asserts narrative")
+    first = match_review["itemReviewed"]["firstAppearance"]  # provenance: the narrative's first carrier
+    spread = demo.narrative_spread(NARR)
+    assert first["datePublished"] == spread[0].first.replace(microsecond=0).isoformat() and first["text"] == spread[0].text
+    assert first["datePublished"] <= match_review["itemReviewed"]["datePublished"]
 
 
 def test_stix_bundle_round_trip(demo):
@@ -229,7 +234,25 @@ def test_stix_bundle_round_trip(demo):
     uses = [o for o in parsed.objects if o.type == "relationship" and o.source_ref == camp.id]
     ap = objs[uses[0].target_ref]
     assert ap.external_references[0].source_name == "DISARM" and ap.external_references[0].external_id == "T0022"
-    assert {o.id for o in stix_bundle(demo).objects} == set(objs)  # deterministic ids: re-import updates
+    again = stix_bundle(demo)
+    assert {o.id for o in again.objects} == set(objs)  # deterministic ids: re-import updates
+    assert {o.id: o.created for o in again.objects} == {o.id: o.created for o in bundle.objects}  # created stable
+    assert all(o.created <= o.modified for o in again.objects if hasattr(o, "modified"))
+
+
+def test_stix_leaves_out_unreviewed_candidate_narratives(demo):
+    from narratrace.report.interop import InteropError, stix_bundle
+
+    candidates = [n.key for n in demo.narratives() if n.status == "candidate"]
+    assert candidates, "the demo's discovery proposes candidate narratives"
+
+    def campaigns(**kw):
+        return {a for o in stix_bundle(demo, **kw).objects if o.type == "campaign" for a in o.aliases}
+
+    assert not campaigns() & set(candidates) and NARR in campaigns()
+    assert set(candidates) <= campaigns(candidates=True)
+    with pytest.raises(InteropError, match="candidates"):
+        stix_bundle(demo, narrative=candidates[0])
 
 
 def test_cli_help_and_commands(demo, tmp_path):

@@ -33,7 +33,7 @@ def small(tmp_path_factory):
     from narratrace.workspace import Workspace
 
     root = tmp_path_factory.mktemp("filters")
-    ws = Workspace(root / "ws.db")
+    ws = Workspace(root / "ws.db", create=True)
     ws.import_sources(write(root / "sources.yaml", SOURCES))
     report = ws.ingest_items([RawItem(origin=f"{name}.jsonl#1", kind="record", source="kt", language="en",
                                       published_at=at, title=f"Dastgerd bulletin {name}",

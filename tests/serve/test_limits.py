@@ -34,7 +34,7 @@ def ws(tmp_path_factory):
     from narratrace.ingest.items import RawItem
     from narratrace.workspace import Workspace
 
-    w = Workspace(tmp_path_factory.mktemp("limits") / "w.db")
+    w = Workspace(tmp_path_factory.mktemp("limits") / "w.db", create=True)
     w.ingest_items([RawItem(origin="t#1", kind="record", language="en",
                             text="The council met on Monday. The mayor said the budget was fine. The river rose.")])
     yield w

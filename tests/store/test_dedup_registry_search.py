@@ -85,6 +85,8 @@ def test_explicit_source_and_unknown_source(registry, tmp_path):
 
 
 def test_registry_csv_and_conflicts(ws, tmp_path):
+    # a CSV has no actors section: the actor it names must be imported first (actors must exist)
+    ws.import_sources(write(tmp_path / "a.yaml", "actors: [{id: rah-e-azadi, name: Rah-e Azadi Front}]\n"))
     csv_path = write(tmp_path / "s.csv", "id,name,actor,audience,language,domains,feeds\n"
                                          "opp,Azadi Voice,rah-e-azadi,diaspora,en,azadivoice.example;av.example,\n")
     counts = ws.import_sources(csv_path)

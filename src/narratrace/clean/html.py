@@ -12,7 +12,7 @@ import lxml.html
 import trafilatura
 from trafilatura.settings import use_config
 
-from narratrace.clean.text import parse_date
+from narratrace.clean.dates import DateError, DateValue, check_date, parse_date, url_date
 from narratrace.errors import InvalidInput
 
 # Elements per page. The largest page of the 181-page extraction benchmark has ~1.7k
@@ -65,6 +65,8 @@ class HtmlExtract:
     url: str | None
     site_name: str | None
     language: str | None
+    date_source: str | None = None  # meta | json-ld | time | extractor | url (clean.dates.SOURCES)
+    date_problems: tuple[str, ...] = ()
 
 
 _TIME_META = [
@@ -82,7 +84,27 @@ _TIME_META = [
 ]
 
 
-def _meta_timestamp(tree) -> datetime | None:
+def _jsonld_dates(data, depth: int = 0):
+    """``datePublished`` values of a JSON-LD block, through lists and ``@graph`` (bounded depth)."""
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for x in data:
+            yield from _jsonld_dates(x, depth + 1)
+    elif isinstance(data, dict):
+        if isinstance(data.get("datePublished"), str):
+            yield data["datePublished"]
+        for key in ("@graph", "mainEntity", "mainEntityOfPage"):
+            if isinstance(data.get(key), list | dict):
+                yield from _jsonld_dates(data[key], depth + 1)
+
+
+def _page_date(tree, problems: list[str]) -> tuple[DateValue | None, str | None]:
+    """The article's own date from the page's machine-readable metadata, and where it was.
+
+    The page's own statement about itself (meta tags, then JSON-LD) first; a ``<time>`` element
+    only inside the article or marked as the publication time, since a site header's "today" and
+    a sidebar's teasers are ``<time>`` elements too."""
     metas: dict[str, str] = {}
     for m in tree.iter("meta"):
         key = (m.get("property") or m.get("name") or m.get("itemprop") or "").strip().lower()
@@ -90,33 +112,36 @@ def _meta_timestamp(tree) -> datetime | None:
             metas[key] = m.get("content")
     for key in _TIME_META:
         if key.lower() in metas:
-            dt = parse_date(metas[key.lower()])
-            if dt:
-                return dt
+            try:
+                return check_date(metas[key.lower()]), "meta"
+            except DateError as exc:
+                problems.append(f"meta {key}: {exc}")
     for script in tree.iter("script"):
         if (script.get("type") or "").lower() != "application/ld+json" or not script.text:
             continue
         try:
             data = json.loads(script.text)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
-        for item in data if isinstance(data, list) else [data]:
-            if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
-                dt = parse_date(item["datePublished"])
-                if dt:
-                    return dt
+        for value in _jsonld_dates(data):
+            try:
+                return check_date(value), "json-ld"
+            except DateError as exc:
+                problems.append(f"JSON-LD datePublished: {exc}")
     for t in tree.iter("time"):
-        if t.get("datetime"):
-            dt = parse_date(t.get("datetime"))
-            if dt:
-                return dt
-    return None
+        if not t.get("datetime"):
+            continue
+        own = (t.get("pubdate") is not None or (t.get("itemprop") or "").lower() == "datepublished"
+               or any(a.tag == "article" for a in t.iterancestors()))
+        if own:
+            v = parse_date(t.get("datetime"))
+            if v is not None:
+                return v, "time"
+    return None, None
 
 
 def extract_html(html: str, url: str | None = None) -> HtmlExtract:
     lang = None
-    published = None
-    precision = None
     try:
         tree = lxml.html.fromstring(html)
     except (ValueError, lxml.etree.ParserError) as exc:
@@ -127,8 +152,8 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
     if n_elements > MAX_TREE_SIZE:
         raise ExtractionError(f"page has {n_elements} HTML elements, over the {MAX_TREE_SIZE} limit")
     lang = (tree.get("lang") or tree.get("xml:lang") or "").split("-")[0].lower() or None
-    published = _meta_timestamp(tree)
-    precision = "minute" if published else None
+    problems: list[str] = []
+    found, source = _page_date(tree, problems)
     try:
         doc = trafilatura.bare_extraction(
             _protect(html),
@@ -143,15 +168,22 @@ def extract_html(html: str, url: str | None = None) -> HtmlExtract:
         raise ExtractionError(f"HTML extraction failed: {type(exc).__name__}: {exc}") from exc
     if doc is None:
         raise ExtractionError("no main text found in HTML")
-    if published is None and doc.date:
-        published = parse_date(doc.date)
-        precision = "day" if published else None
+    if found is None and doc.date:
+        # trafilatura's date (htmldate: day precision, from the page's own markup and text)
+        found, source = parse_date(doc.date), "extractor"
+    if found is None:
+        found = url_date(doc.url or url)
+        source = "url" if found else None
+    published = found.at if found else None
+    precision = found.precision if found else None
     return HtmlExtract(
         text=_restore(doc.text) or "",
         title=_restore(doc.title),
         author=_restore(doc.author),
         published_at=published,
         date_precision=precision,
+        date_source=source,
+        date_problems=tuple(problems[:5]),
         url=doc.url or url,
         site_name=_restore(doc.sitename),
         language=lang,

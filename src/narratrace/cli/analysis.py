@@ -354,7 +354,7 @@ def compare(
     if workspace:
         res = open_ws(workspace).compare(a, b)
     else:  # no workspace needed: a throwaway store holds the two cached vectors
-        with tempfile.TemporaryDirectory() as tmp, Workspace(Path(tmp) / "compare.db") as ws:
+        with tempfile.TemporaryDirectory() as tmp, Workspace(Path(tmp) / "compare.db", create=True) as ws:
             res = ws.compare(a, b)
     if as_json:
         return _print_json(res)

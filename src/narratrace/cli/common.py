@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,7 @@ from typer.core import TyperGroup
 
 from narratrace.errors import NarratraceError
 from narratrace.filters import Filters
-from narratrace.workspace import Workspace
+from narratrace.workspace import Workspace, default_path
 
 out = Console()
 err = Console(stderr=True)
@@ -51,7 +52,14 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def open_ws(path: str | None, create: bool = False) -> Workspace:
-    return Workspace(path, create=create)
+    """The workspace at ``path``. Only commands that write (init, ingest, imports) pass ``create``;
+    they say when they start a new file, so a mistyped path is seen at once."""
+    target = path or default_path()
+    new = create and "://" not in str(target) and not Path(target).exists()
+    ws = Workspace(path, create=create)
+    if new:
+        err.print(f"created a new workspace: {_esc(str(target))}", highlight=False, soft_wrap=True)
+    return ws
 
 
 def _filters(source, actor, audience, language, since, until) -> Filters:

@@ -175,13 +175,22 @@ def ingest(
         total.already_present += r.already_present
         total.skipped += r.skipped
         total.failed += r.failed
+        total.warnings += r.warnings
+        total.undated += r.undated  # summary() prints "undated N"; the JSON lists them
+        total.redated += r.redated
     if as_json:
-        return _print_json(total.as_dict())
-    for p in total.skipped:
-        err.print(f"[yellow]skipped[/] {p.line()}", highlight=False, markup=True, soft_wrap=True)
-    for p in total.failed:
-        err.print(f"[red]failed[/] {p.line()}", highlight=False, markup=True, soft_wrap=True)
-    out.print(total.summary())
+        _print_json(total.as_dict())
+    else:
+        for p in total.skipped:
+            err.print(f"[yellow]skipped[/] {_esc(p.line())}", highlight=False, markup=True, soft_wrap=True)
+        for p in total.failed:
+            err.print(f"[red]failed[/] {_esc(p.line())}", highlight=False, markup=True, soft_wrap=True)
+        for p in total.warnings:
+            err.print(f"[yellow]warning[/] {_esc(p.line())}", highlight=False, markup=True, soft_wrap=True)
+        out.print(total.summary())
+    if total.nothing_ingested:  # every input failed or was skipped, or there was none: say so in the exit code
+        fail("nothing was ingested" + (f": {len(total.failed)} failed, {len(total.skipped)} skipped (listed above)"
+                                       if total.failed or total.skipped else ": no files found in the inputs"))
 
 
 @docs_app.command("list")
@@ -310,7 +319,8 @@ def export(
                                                            "speakers, entities, coordination, narratives, matches, "
                                                            "contradictions or reviews.")] = "documents",
     graph: Annotated[str | None, typer.Option("--graph", help="Export a graph instead: citation (speaker → outlet), "
-                                                               "citation-documents or coordination (outlet network); "
+                                                               "citation-documents, coordination (outlet network) or "
+                                                               "coordination-spread (first publisher → followers, timed); "
                                                                "gexf, graphml or csv (edge list).")] = None,
     source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
     since: SinceF = None, until: UntilF = None,

@@ -64,6 +64,8 @@ def interop(
     = "narratrace analyst",
     base_url: Annotated[str | None, typer.Option("--base-url", help="ClaimReview: the page that will publish the "
                                                   "reviews (default: narratrace:// addresses).")] = None,
+    candidates: Annotated[bool, typer.Option("--candidates", help="STIX: also discovered candidate narratives "
+                                             "nobody reviewed (left out by default).")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Export findings for other tools: a STIX 2.1 bundle (outlets, actors, narratives as campaigns with
@@ -74,7 +76,8 @@ def interop(
     """
     ws = open_ws(workspace)
     if fmt == "stix":
-        n = _run(write_stix, ws, output, narrative=narrative, actor=actor, contradictions=contradictions)
+        n = _run(write_stix, ws, output, narrative=narrative, actor=actor, contradictions=contradictions,
+                 candidates=candidates)
         out.print(f"wrote {_esc(str(output))}: STIX 2.1 bundle of {n} objects")
     elif fmt == "claimreview":
         n = _run(write_claimreview, ws, output, narrative=narrative, actor=actor, publisher=publisher, base_url=base_url)

@@ -64,7 +64,7 @@ def run_demo(workspace: str, *, fresh: bool = True, console: Console | None = No
         for suffix in ("", "-wal", "-shm", ".prevalence.html"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         shutil.rmtree(str(path) + ".vectors", ignore_errors=True)
-    ws = Workspace(workspace if is_url else path)
+    ws = Workspace(workspace if is_url else path, create=True)
     registry = ws.import_sources(SOURCES)
     with ingest_progress(err, "files") as (on_total, on_item):
         report = ws.ingest([str(CORPUS)], source_from_folder=True, progress=on_item, on_files=on_total)

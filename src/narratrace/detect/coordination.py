@@ -493,6 +493,52 @@ def outlet_network(groups: Iterable[Group]):
     return G
 
 
+def spread_network(groups: Iterable, outlets: dict[str, dict]):
+    """Who publishes first and who follows: a directed graph, an edge from each group's first
+    publisher to every other outlet in it (``weight`` = groups, ``lag_seconds`` = the median delay,
+    ``first``/``last`` = ISO times of the first and last follow, for a timeline). ``groups``:
+    stored ``CoordinationInfo`` records; ``outlets``: key → {name, actor, audience} for the labels
+    and the colours (keys are ids, names what a reader knows)."""
+    import networkx as nx  # lazy: networkx costs +0.18 s at CLI start (measured)
+
+    G = nx.DiGraph()
+    lags: dict[tuple[str, str], list[float]] = defaultdict(list)
+
+    def node(key: str, when) -> None:
+        meta = outlets.get(key, {})
+        if key not in G:
+            G.add_node(key, label=meta.get("name") or key, actor=meta.get("actor") or "",
+                       audience=meta.get("audience") or "", first="", n_first=0, n_follow=0)
+        iso = when.isoformat() if when else ""
+        if iso and (not G.nodes[key]["first"] or iso < G.nodes[key]["first"]):
+            G.nodes[key]["first"] = iso
+
+    for g in groups:
+        lead = g.first_source or "unknown"
+        node(lead, g.started_at)
+        G.nodes[lead]["n_first"] += 1
+        seen = {lead}
+        for d in g.documents:  # in publication order; an outlet's first copy in the group counts
+            o = d.source or "unknown"
+            if o in seen:
+                continue
+            seen.add(o)
+            node(o, d.published_at)
+            G.nodes[o]["n_follow"] += 1
+            if not G.has_edge(lead, o):
+                G.add_edge(lead, o, weight=0, first="", last="", methods="")
+            e = G.edges[lead, o]
+            e["weight"] += 1
+            iso = d.published_at.isoformat()
+            e["first"] = min(e["first"] or iso, iso)
+            e["last"] = max(e["last"], iso)
+            e["methods"] = ",".join(sorted(set(filter(None, e["methods"].split(","))) | {g.method}))
+            lags[(lead, o)].append((d.published_at - g.started_at).total_seconds())
+    for (a, b), xs in lags.items():
+        G.edges[a, b]["lag_seconds"] = float(np.median(xs))
+    return G
+
+
 # --- CooRTweet on share tables ----------------------------------------------------------------------
 
 def _share_frame(shares):

@@ -116,10 +116,11 @@ def _when(value: str | None) -> datetime | None:
 
 
 def build(ws: Workspace, corpus: Path, manifest: list[dict], manifest_dates: bool = True,
-          stages: list[str] | None = None) -> dict:
+          stages: list[str] | None = None, manifest_sources: bool = True) -> dict:
     """Import the registries, ingest the manifest's documents with their metadata, run analyze()
     (``stages``: only those and what they need; None: all).
-    ``manifest_dates=False`` leaves dates to the ingest's own extraction (the manifest's are the gold's)."""
+    ``manifest_dates=False`` leaves dates to the ingest's own extraction (the manifest's are the gold's);
+    ``manifest_sources=False`` leaves the source to the registry's URL matching (scored in "sources")."""
     out: dict = {}
     t = time.monotonic()
     for what, fn in (("sources", ws.import_sources), ("entities", ws.import_entities), ("narratives", ws.import_narratives)):
@@ -133,7 +134,7 @@ def build(ws: Workspace, corpus: Path, manifest: list[dict], manifest_dates: boo
             title = data.decode("utf-8", "replace").split("\n", 1)[0].strip() or None
             yield RawItem(origin=str(path), kind="text", data=data, url=row.get("url"), title=title,
                           published_at=_when(row.get("published_at")) if manifest_dates else None, language=row.get("language"),
-                          source=row.get("source"))
+                          source=row.get("source") if manifest_sources else None)
 
     report = ws.ingest_items(items(), workers=1)
     out["ingest"] = report.as_dict()
@@ -383,8 +384,32 @@ def score_dates(docs: dict[str, object], gold: list[Gold]) -> dict:
         else:
             wrong.append({"file": g.file, "gold": m.group() if m else None, "stored": got})
     undated = sorted(f for f, d in docs.items() if d.published_at is None)
+    dated = [d for d in docs.values() if d.published_at is not None]
+
+    def count(attr: str) -> dict:  # where the stored dates came from, and how precise they are
+        out: dict[str, int] = {}
+        for d in dated:
+            key = getattr(d, attr, None) or "unknown"
+            out[key] = out.get(key, 0) + 1
+        return dict(sorted(out.items()))
+
     return {"gold": len(rows), "right": right, "accuracy": ratio(right, len(rows)), "wrong": wrong,
-            "documents": len(docs), "documents_without_date": len(undated)}
+            "documents": len(docs), "documents_without_date": len(undated),
+            "by_source": count("date_source"), "by_precision": count("date_precision")}
+
+
+def score_sources(docs: dict[str, object], manifest: list[dict]) -> dict:
+    """The stored source of each manifest document that has a URL and a source, against the
+    manifest's (what URL matching must find when the build does not pass the manifest's source)."""
+    rows = [r for r in manifest if r.get("url") and r.get("source")]
+    wrong = []
+    for r in rows:
+        doc = docs.get(r["file"])
+        got = getattr(doc, "source", None) if doc is not None else None
+        if got != r["source"]:
+            wrong.append({"file": r["file"], "url": r["url"], "gold": r["source"], "stored": got})
+    return {"with_url": len(rows), "right": len(rows) - len(wrong), "accuracy": ratio(len(rows) - len(wrong), len(rows)),
+            "wrong": wrong}
 
 
 def score_boilerplate(texts: dict[str, str], gold: list[Gold]) -> dict:
@@ -430,6 +455,7 @@ def evaluate(ws, gold: list[Gold], manifest: list[dict]) -> dict:
     out["contradictions"] = score_contradictions(list(ws.contradictions(limit=None)), gold)
     out["quotes"] = score_quotes(list(ws.quotes(limit=None)), gold)
     out["dates"] = score_dates(docs, gold)
+    out["sources"] = score_sources(docs, manifest)
     out["boilerplate"] = score_boilerplate({f: d.text or "" for f, d in docs.items()}, gold)
     log("score: contradictions, quotes, dates and boilerplate scored")
     return out
@@ -489,6 +515,12 @@ def render(res: dict) -> str:
             f"documents without a date {d['documents_without_date']}/{d['documents']}"
             + ("  (manifest dates passed at ingest: this only checks they were kept)" if b.get("manifest_dates") else "")]
     out += [f"  wrong: {Path(w['file']).name} gold {w['gold']} stored {w['stored']}" for w in d["wrong"][:10]]
+    so = res.get("sources")
+    if so:
+        out += ["== Sources ==", f"  source matched by URL: {so['right']}/{so['with_url']} ({_pct(so['accuracy'])})"
+                + ("  (manifest sources passed at ingest: this only checks they were kept)"
+                   if b.get("manifest_sources") else "")]
+        out += [f"  wrong: {Path(w['file']).name} {w['url']} gold {w['gold']} stored {w['stored']}" for w in so["wrong"][:10]]
     bp = res["boilerplate"]
     out += ["== Boilerplate ==", f"  removed {_pct(bp['removed_share'])} ({bp['removed']}/{bp['removed'] + bp['kept']})"
             + (f"; {bp['document_missing']} rows on documents not stored" if bp["document_missing"] else "")]
@@ -497,7 +529,7 @@ def render(res: dict) -> str:
 
 
 def run(eval_dir: Path, workspace: str | None = None, reuse: bool = False, limit: int | None = None,
-        manifest_dates: bool = True, stages: list[str] | None = None) -> dict:
+        manifest_dates: bool = True, stages: list[str] | None = None, manifest_sources: bool = True) -> dict:
     corpus = eval_dir / CORPUS
     manifest = read_manifest(corpus, limit)
     gold = read_gold(corpus, {r["file"] for r in manifest})
@@ -508,14 +540,15 @@ def run(eval_dir: Path, workspace: str | None = None, reuse: bool = False, limit
         raise CampaignError(f"error: {path} exists; pass --reuse to score it as it is, or remove it for a fresh build")
     t = time.monotonic()
     try:
-        with Workspace(path) as ws:
+        with Workspace(path, create=not existed) as ws:
             info = {"workspace": str(path) if workspace else "(temporary)", "documents": len(manifest),
                     "gold_rows": dict(Counter(g.kind for g in gold)), "reused": existed,
-                    "manifest_dates": None if existed else manifest_dates}
+                    "manifest_dates": None if existed else manifest_dates,
+                    "manifest_sources": None if existed else manifest_sources}
             if existed:
                 log(f"build: reusing {path}: no ingest, no analysis")
             else:
-                built = build(ws, corpus, manifest, manifest_dates, stages)
+                built = build(ws, corpus, manifest, manifest_dates, stages, manifest_sources)
                 info.update(built)
                 ing = built["ingest"]
                 info["ingest_summary"] = (f"added {ing['added']}, already present {ing['already_present']}, "
@@ -546,6 +579,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="OUT", help="write every figure to this JSON file")
     ap.add_argument("--no-manifest-dates", action="store_true",
                     help="do not pass the manifest's dates at ingest, so the date score measures the ingest's own dating")
+    ap.add_argument("--no-manifest-sources", action="store_true",
+                    help="do not pass the manifest's source at ingest, so 'sources' scores the registry's URL matching")
     ap.add_argument("--stages", metavar="A,B",
                     help="run only these analysis stages (and what they need), e.g. 'quotes' for a build of a few "
                          "minutes that scores dates, boilerplate and quotes; matches and contradictions then score 0")
@@ -556,7 +591,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         res = run(args.eval_dir, args.workspace, args.reuse, args.limit_docs, not args.no_manifest_dates,
-                  [x.strip() for x in args.stages.split(",") if x.strip()] if args.stages else None)
+                  [x.strip() for x in args.stages.split(",") if x.strip()] if args.stages else None,
+                  not args.no_manifest_sources)
     except CampaignError as exc:
         print(exc, file=sys.stderr)
         return 1

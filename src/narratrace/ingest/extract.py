@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from narratrace.clean.dates import HeaderDate, header_date
 from narratrace.clean.encoding import DecodeError, decode
 from narratrace.clean.html import ExtractionError, extract_html
 from narratrace.clean.text import clean_lines, split_text_header
@@ -28,7 +29,13 @@ class Extracted:
     site_name: str | None = None
     language_hint: str | None = None
     meta: dict = field(default_factory=dict)
+    date_precision: str | None = None  # minute | day | month | year (clean.dates.PRECISIONS)
+    date_source: str | None = None  # where the date was read (clean.dates.SOURCES)
 
+
+# A page's header lies in its first 40 lines (clean.dates.HEADER_LINES); 40 lines of 500
+# characters is more than any header, and bounds the scan of a 50 MB text.
+HEADER_SCAN_CHARS = 20_000
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_PREFIX = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
@@ -108,13 +115,44 @@ def extract(item: RawItem) -> Extracted:
             raise InputError(str(exc)) from exc
         hint = document_language(h.text, h.language)
         lines, stats = clean_lines(h.text, hint)
-        return Extracted(lines, h.title, h.author, h.published_at, h.url, h.site_name, hint,
-                         {"clean": stats, "date_precision": h.date_precision})
+        meta = {"clean": stats}
+        if h.date_problems:
+            meta["date_problems"] = list(h.date_problems)
+        return Extracted(lines, h.title, h.author, h.published_at, h.url, h.site_name, hint, meta,
+                         date_precision=h.date_precision, date_source=h.date_source)
     if kind == "markdown":
         raw_text = _markdown_to_text(raw_text)
     hint = document_language(raw_text, item.language)
     lines, stats = clean_lines(raw_text, hint)
-    title = published = None
+    out = Extracted(lines, language_hint=hint, meta={"clean": stats})
+    # the date is looked for before cleaning: a rule may drop a date line as chrome
+    raw_lines = [x for x in raw_text[:HEADER_SCAN_CHARS].split("\n") if x.strip()]
     if kind in ("text", "markdown"):
-        title, published, lines = split_text_header(lines)
-    return Extracted(lines, title=title, published_at=published, language_hint=hint, meta={"clean": stats})
+        problems: list[str] = []
+        out.title, found, out.lines = split_text_header(lines, item.fetched_at, problems, raw_lines)
+        _set_header_date(out, found, problems)
+    elif kind == "record" and item.published_at is None:
+        # a record without a date field may print its date at the top of its text; the lines
+        # stay (a record's text is the analyst's, cut nowhere)
+        problems = []
+        _set_header_date(out, header_date(raw_lines, item.fetched_at, problems=problems), problems)
+    return out
+
+
+def _set_header_date(out: Extracted, found: HeaderDate | None, problems: list[str]) -> None:
+    if problems:
+        out.meta["date_problems"] = problems[:5]
+    if found is None:
+        return
+    v = found.value
+    out.meta["date_printed"] = v.text[:200]
+    if v.calendar != "gregorian":
+        out.meta["date_calendar"] = v.calendar
+    if v.at is None and v.partial is not None:
+        # a day without its year ("۱۹ مهرماه") and no crawl time: the ingest run places it
+        # among the source's other documents (ingest/pipeline.py), or leaves it undated
+        out.meta["date_partial"] = list(v.partial)
+        return
+    out.published_at, out.date_precision, out.date_source = v.at, v.precision, "header"
+    if v.ambiguous:
+        out.meta["date_ambiguous"] = "day-first"

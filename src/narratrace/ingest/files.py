@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import difflib
 import fnmatch
 import json
 import os
 import re
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
+from narratrace.clean.dates import DateError, DateValue, check_date
 from narratrace.clean.encoding import DecodeError, decode, fix_mojibake
-from narratrace.clean.text import parse_date
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, InputError, Problem, RawItem
 from narratrace.ingest.telegram import read_telegram
 from narratrace.ingest.warc import read_warc
@@ -34,6 +34,8 @@ KIND_BY_SUFFIX = {
 }
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# A positional input that is a web address (scheme, or a bare "www." host) and no local file.
+_URL_LIKE = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*://|www\.)\S+")
 
 # Record fields and the column names tried for each when no --map is given.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -70,6 +72,10 @@ def discover(inputs: Iterable[str], recursive: bool = True,
     problems: list[Problem] = []
     for raw in inputs:
         p = Path(raw).expanduser()
+        if _URL_LIKE.match(raw) and not p.exists():  # before globs: a query string has a "?"
+            problems.append(Problem(raw, "failed", f"this is a URL, not a local file: fetch it with --url {raw} "
+                                    "(or --feed / --sitemap)"))
+            continue
         if any(ch in raw for ch in "*?["):
             base, parts = _glob_base(raw)
             files = [f for f, rel in _walk(base, None if "**" in parts else len(parts), follow_symlinks, problems)
@@ -88,6 +94,33 @@ def discover(inputs: Iterable[str], recursive: bool = True,
             if c.is_file() and not c.name.startswith("."):
                 found[str(c.resolve())] = c
     return [found[k] for k in sorted(found)], problems
+
+
+def folder_warnings(roots: list[Path], files: list[Path], keys: set[str], asked: bool = True) -> list[Problem]:
+    """What ``--source-from-folder`` cannot place: each top folder under a given directory that is
+    no registered source id (its files then get a source from their URL only), with the closest id;
+    and the option given with no directory to read folders from."""
+    if asked and not roots:
+        return [Problem("--source-from-folder", "skipped", "no directory among the inputs: the option places "
+                        "files by their folder under a given directory (DIR/<source-id>/…)")]
+    unplaced: dict[Path, int] = {}
+    for f in files:
+        for root in roots:
+            try:
+                parts = f.resolve().relative_to(root).parts
+            except ValueError:
+                continue
+            if len(parts) > 1 and parts[0] not in keys:
+                unplaced[root / parts[0]] = unplaced.get(root / parts[0], 0) + 1
+            break
+    out = []
+    for folder, n in sorted(unplaced.items()):
+        close = difflib.get_close_matches(folder.name, sorted(keys), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        out.append(Problem(str(folder), "skipped", f"folder '{folder.name}' is not a registered source id{hint} "
+                           f"({n} file{'s' if n != 1 else ''} under it attributed by URL only; register the source "
+                           "or rename the folder)"))
+    return out
 
 
 def _walk(top: Path, max_depth: int | None, follow: bool,
@@ -245,15 +278,18 @@ def _value(row: dict, cols: dict[str, str], fld: str) -> str | None:
     return v or None
 
 
-def _parse_when(value: str | None) -> datetime | None:
+def _parse_when(value: str | None, field: str = "published_at") -> tuple[DateValue | None, str | None]:
+    """A record's date field: (date, None), or (None, why not) naming the field.
+
+    A hostile date ("99999999999999999999", "²²²²²²²²²", year 1 at +14:00) is no date, not a crash."""
     if value is None:
-        return None
-    try:  # a hostile date ("99999999999999999999", "²²²²²²²²²", year 1 at +14:00) is no date, not a crash
-        if value.isdigit() and len(value) >= 9:  # unix seconds
-            return datetime.fromtimestamp(int(value), tz=UTC).replace(tzinfo=None)
-        return parse_date(value)
-    except (ValueError, OverflowError, OSError):
-        return None
+        return None, None
+    try:
+        return check_date(value), None
+    except DateError as exc:
+        return None, f"field '{field}': {exc}"
+    except (ValueError, OverflowError, OSError) as exc:
+        return None, f"field '{field}': '{value[:80]}' is not a date ({exc})"
 
 
 def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) -> RawItem | Problem:
@@ -267,6 +303,7 @@ def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) ->
     if len(body.encode("utf-8", "ignore")) > max_bytes:
         return Problem(origin, "failed", f"record is over the {max_bytes / 2**20:.3g} MB limit")
     published_raw = _value(row, cols, "published_at")
+    when, why = _parse_when(published_raw, cols.get("published_at", "published_at"))
     item = RawItem(
         origin=origin,
         kind="html" if html else "record",
@@ -275,12 +312,14 @@ def record_item(row: dict, cols: dict[str, str], origin: str, max_bytes: int) ->
         url=_value(row, cols, "url"),
         title=fix_mojibake(_value(row, cols, "title") or "") or None,
         author=_value(row, cols, "author"),
-        published_at=_parse_when(published_raw),
+        published_at=when.at if when else None,
         language=_value(row, cols, "language"),
         source=_value(row, cols, "source"),
+        date_precision=when.precision if when else None,
+        date_source="record" if when else None,
+        date_raw=published_raw,
+        date_problem=why,
     )
-    if published_raw and item.published_at is None:
-        item.meta["unparsed_date"] = published_raw
     return item
 
 

@@ -53,27 +53,48 @@ class RawItem:
     channel: str | None = None  # a Telegram channel name
     charset: str | None = None  # declared by HTTP headers
     meta: dict = field(default_factory=dict)
+    # When the material was fetched (HTTP response, WARC-Date), if known: relative dates ("2 hours
+    # ago") and days printed without a year are read against it. Not part of the identity.
+    fetched_at: datetime | None = None
+    date_precision: str | None = None  # of published_at, when the reader set it (clean.dates)
+    date_source: str | None = None  # where the reader found published_at (record, feed, given …)
+    date_raw: str | None = None  # the record's date field as written, before parsing
+    date_problem: str | None = None  # why date_raw gave no date ("month 13 does not exist")
 
     def __post_init__(self) -> None:
         self.origin = escape_surrogates(self.origin)
 
     def raw_hash(self) -> str:
         """The idempotency key: same material in, same key, nothing added twice."""
-        h = hashlib.sha256()
         if self.data is not None:
-            h.update(self.data)
-        else:
-            record = {
-                "text": self.text,
-                "url": self.url,
-                "title": self.title,
-                "author": self.author,
-                "published_at": self.published_at.isoformat() if self.published_at else None,
-                "channel": self.channel,
-                "meta": self.meta,
-            }
-            h.update(b"record\0" + json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode())
-        return h.hexdigest()
+            return hashlib.sha256(self.data).hexdigest()
+        # the date as the record wrote it, not as parsed: a better date parser must re-date a
+        # stored record, not make it a new one (ingest/pipeline.py re-dates)
+        when = self.date_raw if self.date_raw is not None else (
+            self.published_at.isoformat() if self.published_at else None)
+        return self._record_hash(when, self.meta)
+
+    def legacy_hashes(self) -> list[str]:
+        """The keys a record read with a date field had before the key kept the raw date
+        (workspaces made before migration 0009): the parsed date, or none and the raw value
+        under ``unparsed_date``. Looked up so that such a record is re-dated, not added again."""
+        if self.data is not None or self.date_raw is None:
+            return []
+        return [self._record_hash(self.published_at.isoformat() if self.published_at else None, self.meta),
+                self._record_hash(None, {**self.meta, "unparsed_date": self.date_raw})]
+
+    def _record_hash(self, when: str | None, meta: dict) -> str:
+        record = {
+            "text": self.text,
+            "url": self.url,
+            "title": self.title,
+            "author": self.author,
+            "published_at": when,
+            "channel": self.channel,
+            "meta": meta,
+        }
+        return hashlib.sha256(
+            b"record\0" + json.dumps(record, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 @dataclass

@@ -26,6 +26,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
+from narratrace.clean.dates import VERSION as DATES_VERSION
+from narratrace.clean.dates import DateValue, resolve_partial, url_date
 from narratrace.clean.normalize import normalize_title, visible_controls
 from narratrace.enrich.language import document_language, majority_language, sentence_language
 from narratrace.ingest import dedup
@@ -70,6 +72,7 @@ def _safe_extract(item: RawItem) -> _Extracted | str:
     try:
         ext = extract(item)
         hint = item.language or ext.language_hint
+        _title_as_first_line(item, ext)
         per_line = []
         for line in ext.lines:
             per_line.append([(sp.start, sp.end, sentence_language(line[sp.start:sp.end], hint))
@@ -79,6 +82,21 @@ def _safe_extract(item: RawItem) -> _Extracted | str:
         return str(exc)
     except Exception as exc:  # a parser bug on hostile input must not stop the batch
         return f"{type(exc).__name__}: {exc}"
+
+def _title_as_first_line(item: RawItem, ext: Extracted) -> None:
+    """A record's title (JSONL/CSV ``title``) is read like its text: it becomes the text's first
+    line (its own paragraph, so its sentences, quotes and matches have exact spans), unless the text
+    already opens with it. The stored ``title`` is the same string; ``meta.title_in_text`` says the
+    first paragraph is the title. Text files and web pages keep their own: a text file's first line
+    is its title already, and an HTML page's headline is in its extracted text or its metadata."""
+    if item.kind != "record" or not item.title:
+        return
+    title = normalize_title(item.title, ext.language_hint)  # as the stored title is normalised
+    if not title or (ext.lines and " ".join(ext.lines[0].split()) == title):
+        return
+    ext.lines.insert(0, title)
+    ext.meta["title_in_text"] = True
+
 
 Progress = Callable[[str, "IngestReport"], None]
 
@@ -92,11 +110,25 @@ class IngestReport:
     skipped: list[Problem] = field(default_factory=list)
     failed: list[Problem] = field(default_factory=list)
     document_ids: list[int] = field(default_factory=list)
+    # ingested, but with something the analyst should fix (a folder no source id places, …)
+    warnings: list[Problem] = field(default_factory=list)
+    # added (or re-dated) with no date: never placed in time by prevalence, spread, first
+    # publisher or coordination; each says why ("no date printed", "month 13 does not exist")
+    undated: list[Problem] = field(default_factory=list)
+    redated: int = 0  # already present, dated by an older date module, and now dated anew
 
     def summary(self) -> str:
         return (f"added {self.added} (exact duplicates {self.exact_duplicates}, near duplicates "
                 f"{self.near_duplicates}), already present {self.already_present}, "
-                f"skipped {len(self.skipped)}, failed {len(self.failed)}")
+                f"skipped {len(self.skipped)}, failed {len(self.failed)}"
+                + (f", warnings {len(self.warnings)}" if self.warnings else "")
+                + (f", undated {len(self.undated)}" if self.undated else "")
+                + (f", re-dated {self.redated}" if self.redated else ""))
+
+    @property
+    def nothing_ingested(self) -> bool:
+        """Every input failed or was skipped (or there was none): a run to exit non-zero on."""
+        return self.added == 0 and self.already_present == 0
 
     def as_dict(self) -> dict:
         return {
@@ -106,6 +138,10 @@ class IngestReport:
             "already_present": self.already_present,
             "skipped": [{"input": p.origin, "reason": p.reason} for p in self.skipped],
             "failed": [{"input": p.origin, "reason": p.reason} for p in self.failed],
+            "warnings": [{"input": p.origin, "reason": p.reason} for p in self.warnings],
+            "undated_count": len(self.undated),
+            "undated": [{"input": p.origin, "reason": p.reason} for p in self.undated],
+            "redated": self.redated,
         }
 
 
@@ -159,6 +195,7 @@ class Ingestor:
 
     def run(self, stream: Iterable[RawItem | Problem], progress: Progress | None = None) -> IngestReport:
         report = IngestReport()
+        self._redated_ids: list[int] = []
         self.progress = progress
         try:
             for chunk in _chunks(stream, CHUNK):
@@ -175,6 +212,7 @@ class Ingestor:
                         self._problem(Problem(p.item.origin, "failed", f"{type(exc).__name__}: {exc}"), report)
                     if progress:
                         progress(p.item.origin, report)
+            self._place_partial_dates(report)
         finally:
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
@@ -200,22 +238,33 @@ class Ingestor:
                     hashes[id(it)] = it.raw_hash()
                 except Exception as exc:  # a custom reader's unhashable item: that item fails, not the chunk
                     broken[id(it)] = Problem(it.origin, "failed", f"{type(exc).__name__}: {exc}")
+        legacy = {id(it): it.legacy_hashes() for it in chunk if isinstance(it, RawItem) and id(it) in hashes}
+        wanted = list(hashes.values()) + [h for hs in legacy.values() for h in hs]
         with self.sessions() as s:
-            stored = set(s.scalars(select(Document.raw_hash).where(Document.raw_hash.in_(list(hashes.values())))))
+            # raw hash → (id, dates_version): a document dated by an older date module is re-dated
+            stored = {h: (i, v) for h, i, v in s.execute(
+                select(Document.raw_hash, Document.id, Document.dates_version).where(Document.raw_hash.in_(wanted)))}
         todo: list[RawItem] = []
+        redate: list[tuple[RawItem, int]] = []
         seen: set[str] = set()
         for it in chunk:
             if isinstance(it, Problem) or id(it) in broken:
                 self._problem(broken.get(id(it), it), report)
                 continue
             h = hashes[id(it)]
-            if h in stored or h in seen:
+            hit = next((hh for hh in (h, *legacy.get(id(it), ())) if hh in stored), None)
+            if hit is not None or h in seen:
                 report.already_present += 1
+                if hit is not None and h not in seen and (stored[hit][1] or 0) < DATES_VERSION:
+                    redate.append((it, stored[hit][0]))
+                seen.add(h)
                 if self.progress:
                     self.progress(it.origin, report)
                 continue
             seen.add(h)
             todo.append(it)
+        if redate:
+            self._redate(redate, hashes, report)
         out: list[_Prepared] = []
         for it, done in zip(todo, self._extract_all(todo)):
             if isinstance(done, str):
@@ -248,6 +297,64 @@ class Ingestor:
             return f"host:{host.lower()}"
         return "dir:" + origin.rsplit("/", 1)[0].split("#")[0]
 
+    def _redate(self, items: list[tuple[RawItem, int]], hashes: dict[int, str], report: IngestReport) -> None:
+        """Date again documents an older date module dated, changing only their date fields
+        (and a pre-0009 record's raw hash, which now keeps the raw date: see RawItem.legacy_hashes)."""
+        for (it, doc_id), done in zip(items, self._extract_all([it for it, _ in items])):
+            if isinstance(done, str):
+                continue  # it was stored once; a failure now leaves it as it was
+            published_at, precision, date_source, why = _date_of(it, done.ext)
+            with self.sessions.begin() as s:
+                doc = s.get(Document, doc_id)
+                if doc is None:
+                    continue
+                changed = (doc.published_at, doc.date_precision, doc.date_source) != (published_at, precision, date_source)
+                meta = dict(doc.meta or {})
+                for key in ("date_printed", "date_calendar", "date_partial", "date_ambiguous", "date_problems",
+                            "unparsed_date"):
+                    meta.pop(key, None)
+                meta.update({k: v for k, v in done.ext.meta.items() if k.startswith("date_")})
+                if it.date_problem:
+                    meta["date_problems"] = [it.date_problem, *meta.get("date_problems", [])][:5]
+                doc.published_at, doc.date_precision, doc.date_source = published_at, precision, date_source
+                doc.dates_version, doc.meta = DATES_VERSION, meta
+                if doc.raw_hash != hashes[id(it)]:
+                    doc.raw_hash = hashes[id(it)]
+            report.redated += int(changed)
+            if published_at is None:
+                report.undated.append(Problem(it.origin, "undated", why))
+            self._redated_ids.append(doc_id)  # not in report.document_ids: those are the added ones
+
+    def _place_partial_dates(self, report: IngestReport) -> None:
+        """Days printed without a year («۱۹ مهرماه», "December 02") and no crawl time: placed in
+        the year nearest the median date of the same source's dated documents (of the whole store
+        when the source has none). A writer leaves the year out only for a day within months."""
+        ids = set(report.document_ids) | set(self._redated_ids)
+        if not ids:
+            return
+        with self.sessions.begin() as s:
+            docs = [d for d in s.scalars(select(Document).where(Document.id.in_(sorted(ids)),
+                                                                Document.published_at.is_(None)))
+                    if (d.meta or {}).get("date_partial")]
+            for doc in docs:
+                q = select(Document.published_at).where(Document.published_at.is_not(None),
+                                                        Document.date_source != "inferred")
+                when = list(s.scalars(q.where(Document.source_id == doc.source_id))) if doc.source_id else []
+                scope = "source"
+                if not when:
+                    when, scope = list(s.scalars(q)), "store"
+                ref = _median(when)
+                if ref is None:
+                    continue
+                cal, month, day = doc.meta["date_partial"]
+                got = resolve_partial(DateValue(None, "day", cal, partial=(cal, month, day)), ref)
+                if got is None or got.at is None:
+                    continue
+                meta = dict(doc.meta)
+                meta["date_year_from"] = f"median date of the {scope}'s {len(when)} dated documents ({ref.date()})"
+                doc.published_at, doc.date_precision, doc.date_source, doc.meta = got.at, "day", "inferred", meta
+                report.undated = [p for p in report.undated if p.origin != doc.origin]
+
     def _problem(self, p: Problem, report: IngestReport) -> None:
         (report.failed if p.status == "failed" else report.skipped).append(p)
         with self.sessions.begin() as s:
@@ -276,7 +383,7 @@ class Ingestor:
                     or it.language or ext.language_hint or document_language(text))
         chash = dedup.clean_hash(text)
         sig = dedup.signature(text)
-        published_at = it.published_at or ext.published_at
+        published_at, precision, date_source, undated_why = _date_of(it, ext)
         with self.sessions.begin() as s:
             # A duplicate links to its group's root, so "copy of X, similarity s" is one hop.
             roots = self._matching_roots(s, chash, sig)
@@ -290,6 +397,8 @@ class Ingestor:
             meta = dict(ext.meta)
             meta.update(it.meta)
             meta.setdefault("clean", {})["learned_lines"] = len(ext.lines) - len(lines)
+            if it.date_problem:
+                meta["date_problems"] = [it.date_problem, *meta.get("date_problems", [])][:5]
             doc = Document(
                 source_id=p.source_id,
                 origin=visible_controls(it.origin),
@@ -299,6 +408,9 @@ class Ingestor:
                 author=visible_controls(it.author or ext.author),
                 site_name=visible_controls(ext.site_name),
                 published_at=published_at,
+                date_precision=precision,
+                date_source=date_source,
+                dates_version=DATES_VERSION,
                 language=language,
                 content_type=it.kind,
                 text=text,
@@ -332,6 +444,8 @@ class Ingestor:
             self.index.add(doc.id, sig)
         report.added += 1
         report.document_ids.append(doc.id)
+        if published_at is None:
+            report.undated.append(Problem(it.origin, "undated", undated_why))
         if dup_kind == "exact":
             report.exact_duplicates += 1
         elif dup_kind == "near":
@@ -399,6 +513,36 @@ class Ingestor:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _date_of(it: RawItem, ext: Extracted) -> tuple[datetime | None, str | None, str | None, str | None]:
+    """(published_at, precision, source, why undated): the date a caller or record gave beats the
+    one read from the material (it is the analyst's, or the record's own field)."""
+    if it.published_at is not None:
+        precision = it.date_precision or ("day" if it.published_at.time() == datetime.min.time() else "minute")
+        return it.published_at, precision, it.date_source or "given", None
+    if ext.published_at is not None:
+        return ext.published_at, ext.date_precision, ext.date_source, None
+    if not ext.meta.get("date_partial"):  # a printed "today (19 Mehr)" is the writer's; a URL's day is the CMS's
+        for url in (it.url, ext.url):
+            v = url_date(url, it.fetched_at)
+            if v is not None:
+                return v.at, v.precision, "url", None
+    problems = ([it.date_problem] if it.date_problem else []) + list(ext.meta.get("date_problems", []))
+    if ext.meta.get("date_partial"):
+        why = f"'{ext.meta.get('date_printed', '')}' has no year, and no crawl time or dated document places it"
+    elif problems:
+        why = "; ".join(problems[:3])
+    else:
+        why = "no date printed or given"
+    return None, None, None, why
+
+
+def _median(values: list[datetime]) -> datetime | None:
+    if not values:
+        return None
+    values = sorted(values)
+    return values[len(values) // 2]
 
 
 def _similarity(s: Session, doc_id: int | None, doc_hash: str, root_hash: str, root_sig,

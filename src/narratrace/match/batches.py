@@ -37,11 +37,15 @@ EMBED_BATCH = 64
 # Batches handed to the runner at once; on Ray each window is one Ray Data job, whose workers start
 # and load their model once (~5-7 s a job in bench/ray_batch.py's Ray timings on the CI machine).
 # 1,024 embedding batches (~65k texts) keep that under ~10 % of a job for up to ~16 workers at
-# ~45 texts/s each (65k / 16 / 45 ≈ 90 s), while bounding the driver's memory. NLI batches are the
-# callers' own (one narrative's pairs in matching, NLI_CHUNK
-# pairs in contradictions) and carry their vectors (up to 6 MB), hence 32 per window (~200 MB).
+# ~45 texts/s each (65k / 16 / 45 ≈ 90 s), while bounding the driver's memory. NLI batches come
+# from the callers (one narrative's pairs in matching, NLI_CHUNK pairs in contradictions) and are
+# cut into tasks of at most NLI_TASK_PAIRS pairs: one narrative can bring thousands of pairs and
+# another a handful, and equal tasks keep every worker busy (at ~15-30 pairs/s per core a task
+# is 8-17 s of work, small next to a worker's one-time model load of ~5 s). A window holds 32
+# tasks (texts only, a few MB).
 EMBED_WINDOW = 1024
 NLI_WINDOW = 32
+NLI_TASK_PAIRS = 256
 
 Progress = Callable[[int], None]
 
@@ -119,15 +123,32 @@ def nli_batches(vs: VectorStore, nli, batches: Sequence[tuple[list[str], list[st
     (n, 3) arrays per batch, the reverse direction second. Equal to ``nli.predict(premises,
     hypotheses)``, computed through ``runner``."""
     runner = get_runner(runner)
-    out: list[list[np.ndarray] | None] = [None] * len(batches)
     config = {"path": nli_model_path(nli)}
-    for win in _windows(len(batches), NLI_WINDOW):
-        payload = [{"premises": list(batches[i][0]), "hypotheses": list(batches[i][1]), "both": batches[i][2]}
-                   for i in win]
-        for j, (model_id, probs) in runner.map(NLITask, config, payload):
+    tasks = [(b, lo, min(lo + NLI_TASK_PAIRS, len(batches[b][0])))
+             for b in range(len(batches)) for lo in range(0, max(1, len(batches[b][0])), NLI_TASK_PAIRS)]
+    results: list[list[np.ndarray] | None] = [None] * len(tasks)
+    n_tasks = [0] * len(batches)
+    for b, _lo, _hi in tasks:
+        n_tasks[b] += 1
+    left = list(n_tasks)
+    for win in _windows(len(tasks), NLI_WINDOW):
+        payload = []
+        for i in win:
+            b, lo, hi = tasks[i]
+            prem, hyp, both = batches[b]
+            payload.append({"premises": list(prem[lo:hi]), "hypotheses": list(hyp[lo:hi]), "both": both})
+        for j, (model_id, probs) in runner.map(NLITask, config, payload):  # in any order
             if model_id != nli.model_id:
                 raise RunnerError(f"a worker loaded NLI model '{model_id}', the driver uses '{nli.model_id}'")
-            out[win[j]] = probs
-            if progress:
-                progress(1)
-    return out  # type: ignore[return-value]
+            results[win[j]] = probs
+            b = tasks[win[j]][0]
+            left[b] -= 1
+            if progress and left[b] == 0:
+                progress(1)  # one step per caller's batch, as before
+    out: list[list[np.ndarray]] = []
+    at = 0
+    for b in range(len(batches)):  # tasks were listed batch by batch, pairs in order
+        mine = results[at:at + n_tasks[b]]
+        at += n_tasks[b]
+        out.append([np.concatenate([r[k] for r in mine]) for k in range(len(mine[0]))])
+    return out

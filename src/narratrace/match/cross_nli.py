@@ -30,6 +30,7 @@ from narratrace.match import cross_format as cf
 # Tokens per numpy batch: 4,096 keeps the widest activation (tokens × 1,536 floats) at 25 MB
 # and measured fastest on 2 cores among 1k/2k/4k/8k (bench/analyze.py, 2026-12-01).
 MAX_BATCH_TOKENS = 4096
+MAX_FORWARDS = 8
 
 
 class CrossNLIError(Unavailable):
@@ -105,7 +106,9 @@ class CrossNLI:
         if self.head_w.shape != (self.H, len(cf.LABELS)):
             raise CrossNLIError(f"NLI weights {path}: head has shape {self.head_w.shape}")
         self.device = "cpu (numpy)"
-        self._lock = threading.Lock()  # numpy releases the GIL; one forward at a time bounds memory
+        # numpy releases the GIL, so threads run forwards side by side (the local runner does,
+        # run/local.py); at most MAX_FORWARDS at once bounds memory (~25 MB each, MAX_BATCH_TOKENS)
+        self._lock = threading.BoundedSemaphore(MAX_FORWARDS)
 
     # -- forward
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ class NLITask:
     """Pairs → (n, 3) probabilities per direction asked for (the cross-encoder reads the texts)."""
 
     name = "nli"
+    parallel = True  # the local runner spreads these batches over a process per core (run/local.py)
 
     def __init__(self, path: str) -> None:
         self.nli = load_nli(path)

@@ -38,15 +38,24 @@ def neutralise_formula(value):
     return value
 
 
-def export_records(records: list[dict], fmt: str, output: str, *, csv_formulas: bool = False) -> int:
-    """Write records; returns how many. Parquet needs a real file or a binary stdout.
+def export_records(records, fmt: str, output: str, *, csv_formulas: bool = False) -> int:
+    """Write records (a ``Records`` list, or plain dicts); returns how many. Parquet needs a real
+    file or a binary stdout; from ``Records`` its columns are typed (timestamps, nullable integers,
+    also for an empty result), lists and nested records as JSON text.
     CSV cells that start like a formula are neutralised unless ``csv_formulas`` (see FORMULA_PREFIXES)."""
     if fmt not in FORMATS:
         raise ExportError(f"unknown format '{fmt}' (choose one of: {', '.join(FORMATS)})")
     if fmt == "parquet":
         import pandas as pd  # lazy: pandas costs ~90 MB RSS and +0.3 s at CLI start (measured)
 
-        df = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records])
+        if hasattr(records, "df"):
+            df = records.df()
+            for col in df.columns:
+                if df[col].dtype == object:  # lists, dicts, nested records: JSON text, as in CSV
+                    df[col] = df[col].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False,
+                                                                                      default=str))
+        else:
+            df = pd.DataFrame([{k: _flat(v) for k, v in r.items()} for r in records])
         if output == "-":
             buf = io.BytesIO()
             df.to_parquet(buf, index=False)
@@ -54,6 +63,8 @@ def export_records(records: list[dict], fmt: str, output: str, *, csv_formulas: 
         else:
             df.to_parquet(output, index=False)
         return len(records)
+    if hasattr(records, "dicts"):
+        records = records.dicts()
     stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8", newline="")
     try:
         if fmt == "jsonl":

@@ -64,8 +64,37 @@ def write_graph(g, fmt: str, output) -> tuple[int, int]:
         finally:
             if stream is not sys.stdout:
                 stream.close()
+    elif fmt == "gexf":
+        if str(output) == "-":
+            raise GraphExportError(f"{fmt} is written to a file: give --output FILE")
+        # start/end as ISO strings: networkx labels them timeformat="date" and reads them back;
+        # "dateTime", the stricter name, would be unreadable to networkx's own reader
+        _spells(h)
+        nx.write_gexf(h, output)
     else:
         if str(output) == "-":
             raise GraphExportError(f"{fmt} is written to a file: give --output FILE")
-        (nx.write_gexf if fmt == "gexf" else nx.write_graphml)(h, output)
+        nx.write_graphml(h, output)
     return h.number_of_nodes(), h.number_of_edges()
+
+
+def _spells(h) -> bool:
+    """GEXF start/end (Gephi's timeline) from the ``first``/``last`` times the graphs carry; a node
+    without its own ``first`` starts with its earliest edge. True when any time was set."""
+    timed = False
+    for _u, _v, d in h.edges(data=True):
+        if d.get("first"):
+            d["start"] = d["first"]
+            d["end"] = d.get("last") or d["first"]
+            timed = True
+    for n, d in h.nodes(data=True):
+        starts = [e["start"] for *_x, e in h.edges(n, data=True) if e.get("start")]
+        if h.is_directed():
+            starts += [e["start"] for *_x, e in h.in_edges(n, data=True) if e.get("start")]
+        when = d.get("first") or d.get("published") or min(starts, default="")
+        if when:
+            d["start"] = when
+            timed = True
+    if timed:
+        h.graph["mode"] = "dynamic"
+    return timed

@@ -80,9 +80,24 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
     def review_url(anchor: str) -> str:
         return f"{base_url.rstrip('#')}#{anchor}" if base_url else f"narratrace://review/{anchor}"
 
-    def claim(source, published, link) -> dict:
-        return {"@type": "Claim", "author": org(source), "datePublished": _iso(published),
-                "appearance": {"@type": "CreativeWork", "url": link}}
+    def claim(source, published, link, first: dict | None = None) -> dict:
+        c = {"@type": "Claim", "author": org(source), "datePublished": _iso(published),
+             "appearance": {"@type": "CreativeWork", "url": link}}
+        if first:
+            c["firstAppearance"] = first
+        return c
+
+    first_seen: dict[str, dict | None] = {}
+
+    def first_appearance(key: str) -> dict | None:
+        """Where the narrative first appeared (provenance: the earliest dated document asserting it)."""
+        if key not in first_seen:
+            steps = ws.narrative_spread(key)
+            st = steps[0] if steps else None
+            first_seen[key] = st and {"@type": "CreativeWork", "url": document_link(st.document_id,
+                                                                                   ws.document(st.document_id).url),
+                                      "datePublished": _iso(st.first), "author": org(st.source), "text": st.text}
+        return first_seen[key]
 
     out = []
     for m in ws.matches(narrative, actor=actor):
@@ -97,8 +112,10 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
             "url": review_url(f"match-{m.narrative}-{m.sentence_id}"),
             "claimReviewed": m.text, "datePublished": today,
             "author": {"@type": "Organization", "name": publisher},
-            "itemReviewed": claim(m.source, m.published_at, document_link(m.document_id, m.url)),
-            "reviewRating": {"@type": "Rating", "alternateName": finding, "name": finding},
+            "itemReviewed": claim(m.source, m.published_at, document_link(m.document_id, m.url),
+                                  first_appearance(m.narrative)),
+            # a short textual rating, as fact-checkers give ("False"): the finding, never a verdict
+            "reviewRating": {"@type": "Rating", "alternateName": f"{verb} narrative", "name": finding},
             "reviewBody": (f"An analyst confirmed that this statement, published by {outlet}"
                            f"{' on ' + m.published_at.date().isoformat() if m.published_at else ''}, "
                            f"{verb.lower()} the narrative “{names.get(m.narrative, m.narrative)}” ({m.narrative}). "
@@ -117,7 +134,7 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
             "claimReviewed": c.b_text, "datePublished": today,
             "author": {"@type": "Organization", "name": publisher},
             "itemReviewed": claim(c.b_source, c.b_published_at, b_link),
-            "reviewRating": {"@type": "Rating", "alternateName": finding[:300], "name": "Contradicts statement"},
+            "reviewRating": {"@type": "Rating", "alternateName": "Contradicts own statement", "name": finding[:300]},
             "citation": {"@type": "CreativeWork", "url": a_link, "text": c.a_text, "datePublished": _iso(c.a_published_at),
                          "author": org(c.a_source)},
             "reviewBody": (f"An analyst confirmed that this statement ({c.b_audience or 'unknown'} audience) "
@@ -141,22 +158,31 @@ def _sid(kind: str, key: str) -> str:
     return f"{kind}--{uuid.uuid5(NAMESPACE, f'{kind}:{key}')}"
 
 
-def stix_bundle(ws, *, narrative: str | None = None, actor: str | None = None, contradictions: int = 25):
+def stix_bundle(ws, *, narrative: str | None = None, actor: str | None = None, contradictions: int = 25,
+                candidates: bool = False):
     """A STIX 2.1 bundle of the registry and the findings (see the module docstring for the mapping).
-    ``contradictions``: how many unreviewed contradictions to add beside every confirmed one."""
+    ``contradictions``: how many unreviewed contradictions to add beside every confirmed one.
+    Narratives: the analyst's (from the registry or promoted after review); discovered candidates
+    nobody reviewed only with ``candidates`` — a consumer would otherwise take a clustering
+    guess for a tracked campaign."""
     import stix2  # lazy: stix2 costs +0.19 s at CLI start (measured)
 
     now = datetime.now(UTC).replace(microsecond=0)
+    # ``created`` is the workspace's first ingest, the same on every export: objects keep their
+    # deterministic ids, so a consumer sees a new version (``modified``), never a new object
+    first = ws.stats()["first_ingested"]
+    created = min(now, datetime.fromisoformat(first).replace(tzinfo=UTC, microsecond=0)) if first else now
     producer = stix2.Identity(id=_sid("identity", "narratrace-export"), name="narratrace export",
-                              identity_class="system", created=now, modified=now,
+                              identity_class="system", created=created, modified=now,
                               description="Findings exported from a narratrace workspace: " + EVIDENCE_NOT_VERDICT)
-    common = {"created_by_ref": producer.id, "created": now, "modified": now}
+    common = {"created_by_ref": producer.id, "created": created, "modified": now}
     objects: dict[str, object] = {producer.id: producer}
     actors = ws.actors()
     sources = {s.key: s for s in ws.sources()}
-    narratives = {n.key: n for n in ws.narratives()}
+    narratives = {n.key: n for n in ws.narratives() if n.status == "active" or (candidates and n.status == "candidate")}
     if narrative and narrative not in narratives:
-        raise InteropError(f"no narrative '{narrative}' (known: {', '.join(sorted(narratives))})")
+        raise InteropError(f"no narrative '{narrative}' (known: {', '.join(sorted(narratives))}"
+                           f"{'' if candidates else '; unreviewed candidates need candidates=True / --candidates'})")
     if actor and actor not in actors:
         raise InteropError(f"no actor '{actor}' (known: {', '.join(sorted(actors))})")
 

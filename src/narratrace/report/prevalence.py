@@ -47,11 +47,12 @@ def prevalence(rows: Iterable[tuple], *, period: str = "day", unique: bool = Fal
             continue
         seen.add(ident)
         counts[(key, period_start(pub, period), str(g or "unknown"))] += 1
-    return Records(PrevalenceRow(k, p, g, n) for (k, p, g), n in sorted(counts.items()))
+    return Records((PrevalenceRow(k, p, g, n) for (k, p, g), n in sorted(counts.items())), of=PrevalenceRow)
 
 
 def chart(rows: Records, output: str | Path, *, title: str = "Narrative prevalence") -> Path:
-    """Write the prevalence table as a chart: .html (interactive Vega-Lite) or .png."""
+    """Write the prevalence table as a chart: .html (interactive Vega-Lite, its JavaScript inside the
+    page: it opens offline), .svg, .png or .json (the Vega-Lite spec)."""
     import altair as alt  # lazy: altair costs +0.3 s at CLI start (measured)
     import pandas as pd  # lazy: pandas costs ~90 MB RSS and +0.3 s at CLI start (measured)
 
@@ -70,5 +71,11 @@ def chart(rows: Records, output: str | Path, *, title: str = "Narrative prevalen
         else base.properties(width=520, height=220)
     ch = ch.properties(title=title)
     output.parent.mkdir(parents=True, exist_ok=True)
-    ch.save(str(output))  # .png/.svg need vl-convert-python, a dependency; no network is used
+    if output.suffix.lower() == ".html":
+        # inline: vl-convert embeds vega, vega-lite and vega-embed in the page (~0.9 MB) — the
+        # default page loads them from a public CDN, blank offline and a tell to a third party
+        # online; no actions menu, whose "open in editor" links to an outside site
+        ch.save(str(output), inline=True, embed_options={"actions": False})
+    else:
+        ch.save(str(output))  # .png/.svg/.json: vl-convert-python, no network
     return output

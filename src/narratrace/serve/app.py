@@ -281,7 +281,7 @@ def openapi_json(app: FastAPI) -> str:
 def _spec_app() -> FastAPI:
     """An app over a throwaway empty workspace: the spec does not depend on the data."""
     tmp = tempfile.mkdtemp(prefix="narratrace-openapi-")
-    return create_app(Workspace(Path(tmp) / "spec.db"))
+    return create_app(Workspace(Path(tmp) / "spec.db", create=True))
 
 
 def main(argv: list[str] | None = None) -> int:

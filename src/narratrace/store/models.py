@@ -98,6 +98,10 @@ class Document(Base):
     author: Mapped[str | None] = mapped_column(Text)
     site_name: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)  # UTC, naive
+    date_precision: Mapped[str | None] = mapped_column(String(8))  # minute | day | month | year
+    # where published_at was read: given | record | meta | json-ld | time | url | extractor | header | inferred
+    date_source: Mapped[str | None] = mapped_column(String(16))
+    dates_version: Mapped[int | None] = mapped_column(Integer)  # clean.dates.VERSION that dated it
     language: Mapped[str | None] = mapped_column(String(16), index=True)
     content_type: Mapped[str] = mapped_column(String(32))  # html | text | markdown | pdf | record …
     text: Mapped[str] = mapped_column(Text)

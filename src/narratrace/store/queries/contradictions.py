@@ -49,7 +49,7 @@ def contradictions(s: Session, *, actor: str | None, cross_audience: bool | None
     q = q.order_by(Contradiction.cross_audience.desc(), Contradiction.score.desc(), Contradiction.id)
     if limit and not top:
         q = q.limit(limit)
-    out = Records()
+    out = Records(of=ContradictionInfo)
     per_actor: dict = {}
     for row in s.execute(q):
         if top:

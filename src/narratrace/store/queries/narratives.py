@@ -54,7 +54,7 @@ def narratives(s: Session, *, include_dismissed: bool) -> Records:
     q = select(Narrative).order_by(Narrative.key)
     if not include_dismissed:
         q = q.where(Narrative.status != "dismissed")
-    out = Records()
+    out = Records(of=NarrativeInfo)
     for n in s.scalars(q):
         c = counts.get(n.id, (0, 0, 0))
         out.append(NarrativeInfo(n.key, n.name, n.description, n.status, n.origin,
@@ -86,7 +86,7 @@ def matches(s: Session, narrative: str | None, f: Filters, *, stance: str | None
                                      Narrative.key)
     if limit:
         q = q.limit(limit)
-    out = Records()
+    out = Records(of=MatchInfo)
     actor_keys = dict(s.execute(select(Actor.id, Actor.key)).all())
     for sid, did, a, b, lang, text, _title, url, pub, src, actor, aud, key, m, verdict, rstance in s.execute(q):
         out.append(MatchInfo(key, sid, did, text[a:b], a, b, m.stance, round(m.stance_score, 4),
@@ -188,7 +188,7 @@ def _review_info(r: Review, narrative: str | None) -> ReviewInfo:
 def reviews(s: Session) -> Records:
     rows = s.execute(select(Review, Narrative.key).outerjoin(Narrative, Review.narrative_id == Narrative.id)
                      .order_by(Review.at, Review.id))
-    return Records(_review_info(r, key) for r, key in rows)
+    return Records((_review_info(r, key) for r, key in rows), of=ReviewInfo)
 
 
 def match_verdicts(s: Session, narrative: str | None = None) -> list[tuple[int, int, bool]]:

@@ -44,7 +44,7 @@ SpeakerActor = aliased(Actor)
 def entities(s: Session) -> Records:
     mentions = dict(s.execute(select(Mention.entity_id, func.count()).group_by(Mention.entity_id)).all())
     quotes_ = dict(s.execute(select(Quote.entity_id, func.count()).group_by(Quote.entity_id)).all())
-    out = Records()
+    out = Records(of=EntityInfo)
     for e, actor in s.execute(select(Entity, Actor.key).outerjoin(Actor, Entity.actor_id == Actor.id)
                               .order_by(Entity.key)):
         out.append(EntityInfo(e.key, e.name, e.kind, actor, e.description, [a.alias for a in e.aliases],
@@ -87,7 +87,7 @@ def quotes(s: Session, f: Filters, *, speakers: Sequence[str] | None, document: 
     q = q.order_by(Document.published_at.is_(None), Document.published_at, Quote.document_id, Quote.start)
     if limit is not None:
         q = q.limit(limit)
-    out = Records()
+    out = Records(of=QuoteInfo)
     for r in s.execute(q):
         d = _row(r)
         qt = d["quote"]
@@ -175,7 +175,7 @@ def coordination(s: Session, *, method: str | None, source: str | None, limit: i
         meta.update({r[0]: r[1:] for r in s.execute(
             select(Document.id, Source.key, Document.language, Document.title, Document.url)
             .outerjoin(Source, Document.source_id == Source.id).where(Document.id.in_(part)))})
-    out = Records()
+    out = Records(of=CoordinationInfo)
     for g in groups:
         docs = [CoordinatedDocument(m.document_id, meta[m.document_id][0], m.published_at,
                                     round(m.similarity, 4), *meta[m.document_id][1:]) for m in g.members]
@@ -201,4 +201,4 @@ def record_audit(s: Session, at, user: str, role: str, action: str, target: str 
 
 def audit(s: Session, limit: int) -> Records:
     rows = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
-    return Records(AuditInfo(e.id, e.at, e.user, e.role, e.action, e.target, e.detail) for e in rows)
+    return Records((AuditInfo(e.id, e.at, e.user, e.role, e.action, e.target, e.detail) for e in rows), of=AuditInfo)

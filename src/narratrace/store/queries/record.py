@@ -17,7 +17,7 @@ from narratrace.store.queries import apply_filters, chunks, with_outlet
 
 def sources(s: Session) -> Records:
     counts = dict(s.execute(select(Document.source_id, func.count()).group_by(Document.source_id)).all())
-    out = Records()
+    out = Records(of=SourceInfo)
     for src in s.scalars(select(Source).order_by(Source.key)):
         locs: dict[str, list[str]] = {"domain": [], "feed": [], "channel": []}
         for loc in src.locators:
@@ -52,7 +52,7 @@ def _info(doc: Document, source_key, actor_key, audience, with_text=False) -> Do
         audience=audience, origin=doc.origin, content_type=doc.content_type, duplicate_of=doc.duplicate_of_id,
         duplicate_kind=doc.duplicate_kind, duplicate_score=doc.duplicate_score, raw_hash=doc.raw_hash,
         clean_hash=doc.clean_hash, ingested_at=doc.ingested_at, chars=len(doc.text),
-        text=doc.text if with_text else None)
+        text=doc.text if with_text else None, date_precision=doc.date_precision, date_source=doc.date_source)
 
 
 def documents(s: Session, f: Filters, *, limit: int | None, offset: int, with_text: bool,
@@ -63,7 +63,7 @@ def documents(s: Session, f: Filters, *, limit: int | None, offset: int, with_te
     q = q.offset(offset)
     if limit is not None:
         q = q.limit(limit)
-    return Records(_info(*row, with_text=with_text) for row in s.execute(q))
+    return Records((_info(*row, with_text=with_text) for row in s.execute(q)), of=DocumentInfo)
 
 
 def _no_document(doc_id: int) -> NotFound:
@@ -93,8 +93,8 @@ def sentences(s: Session, f: Filters, *, limit: int | None) -> Records:
     q = apply_filters(q, f).order_by(Document.id, Sentence.idx)
     if limit is not None:
         q = q.limit(limit)
-    return Records(SentenceRecord(se.id, doc_id, se.idx, se.start, se.end, se.language, text[se.start:se.end])
-                   for se, text, doc_id in s.execute(q))
+    return Records((SentenceRecord(se.id, doc_id, se.idx, se.start, se.end, se.language, text[se.start:se.end])
+                    for se, text, doc_id in s.execute(q)), of=SentenceRecord)
 
 
 def sentence_spans(s: Session, ids: list[int]) -> dict[int, tuple[int, int, int]]:
@@ -110,13 +110,13 @@ def search(s: Session, query: str, f: Filters, *, limit: int) -> Records:
     backend = db.dialect_module(s.get_bind())
     fts = backend.fts_subquery(query)
     if fts is None:
-        return Records()
+        return Records(of=SearchHit)
     q = with_outlet(select(Document.id, fts.c.rank, Document.title, Document.url, Document.published_at,
                            Document.language, Source.key, Actor.key, Source.audience)
                     .join(fts, fts.c.id == Document.id))
     rows = s.execute(apply_filters(q, f).order_by(fts.c.rank, Document.id).limit(limit)).all()
     snips = backend.snippets(s.connection(), query, [r[0] for r in rows])
-    return Records(SearchHit(r[0], r[1], snips.get(r[0], ""), *r[2:]) for r in rows)
+    return Records((SearchHit(r[0], r[1], snips.get(r[0], ""), *r[2:]) for r in rows), of=SearchHit)
 
 
 def cleaning_totals(s: Session) -> dict[str, int]:
@@ -159,6 +159,7 @@ def stats(s: Session, shown_path: str) -> dict:
         "unattributed_documents": unattributed,
         "published_first": first.isoformat() if first else None,
         "published_last": last.isoformat() if last else None,
+        "first_ingested": (lambda t: t.isoformat() if t else None)(s.scalar(select(func.min(Document.ingested_at)))),
         "ingest_problems": events,
     }
 
