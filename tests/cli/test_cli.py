@@ -159,3 +159,15 @@ def test_a_record_title_is_segmented_as_the_first_paragraph(tmp_path):
         doc = ws.document(ws.documents()[0].id)
     assert doc.text.startswith(doc.title + "\n\n")
     assert any(doc.text[s.start:s.end] == doc.title for s in doc.sentences)
+
+
+def test_the_cli_starts_without_its_heavy_libraries():
+    """A read command (`docs list`, `stats`) must not pay for libraries only some commands use:
+    each of these costs 0.2-1.5 s at start (datasketch alone pulls scipy: 1.5 s, measured)."""
+    import subprocess
+    import sys
+
+    heavy = ("scipy", "datasketch", "torch", "pandas", "altair", "networkx", "stix2", "spacy", "ray", "dateparser")
+    code = f"import sys, narratrace.cli.main; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"imported at CLI start: {out}"

@@ -36,19 +36,20 @@ _CONFIG = _config()
 # although Persian spelling needs them (می‌گوید). They cross trafilatura as two rare printable
 # symbols (U+2BD1/U+2BD2, "uncertainty signs", unseen in news text) and are restored after;
 # Persian sites often write them as entities, which are protected the same way.
-_PROTECT = str.maketrans({"\u200c": "\u2bd1", "\u200d": "\u2bd2"})
-_RESTORE = str.maketrans({"\u2bd1": "\u200c", "\u2bd2": "\u200d"})
 _ENTITIES = {"&zwnj;": "\u2bd1", "&#8204;": "\u2bd1", "&#x200c;": "\u2bd1",
              "&zwj;": "\u2bd2", "&#8205;": "\u2bd2", "&#x200d;": "\u2bd2"}
-_ENTITY = re.compile("|".join(map(re.escape, _ENTITIES)), re.I)
+# one pattern with a literal "&" first (re scans for it fast) rather than an alternation of six
+# literals; replace() rather than translate(): 1.6 ms against 71 ms on a 189 KB page (issue 17)
+_ENTITY = re.compile(r"&(?:zwn?j|#820[45]|#x200[cd]);", re.I)
 
 
 def _protect(html: str) -> str:
-    return _ENTITY.sub(lambda m: _ENTITIES[m.group(0).lower()], html).translate(_PROTECT)
+    html = html.replace("\u200c", "\u2bd1").replace("\u200d", "\u2bd2")
+    return _ENTITY.sub(lambda m: _ENTITIES[m.group(0).lower()], html) if "&" in html else html
 
 
 def _restore(value: str | None) -> str | None:
-    return value.translate(_RESTORE) if value else value
+    return value.replace("\u2bd1", "\u200c").replace("\u2bd2", "\u200d") if value else value
 
 
 class ExtractionError(InvalidInput):

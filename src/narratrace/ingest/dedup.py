@@ -10,7 +10,6 @@ import hashlib
 import re
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 128
 SHINGLE = 3  # word 3-grams: robust to a sentence added or removed, strict on rewrites
@@ -39,6 +38,8 @@ def signature(text: str) -> np.ndarray | None:
     sh = shingles(text)
     if len(sh) < MIN_SHINGLES:
         return None
+    from datasketch import MinHash  # lazy: datasketch imports scipy, ~1.5 s at CLI start (measured)
+
     m = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
     m.update_batch(list(sh))
     return m.hashvalues.astype(np.uint64)
@@ -56,7 +57,9 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def _minhash(sig: np.ndarray) -> MinHash:
+def _minhash(sig: np.ndarray):
+    from datasketch import MinHash  # lazy, see signature()
+
     return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig, scheme=SCHEME)
 
 
@@ -64,6 +67,8 @@ class NearDuplicateIndex:
     """LSH over stored signatures; rebuilt from the store at the start of each run."""
 
     def __init__(self) -> None:
+        from datasketch import MinHashLSH  # lazy, see signature()
+
         self.lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
 
     def add(self, doc_id: int, sig: np.ndarray) -> None:
