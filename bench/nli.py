@@ -3,7 +3,8 @@
     python bench/nli.py [--pairs 256] [--model PATH]
 
 Baseline, measured in the same run: the numpy forward on one BLAS thread (what the local and Ray
-runners use, for identical bytes). Compared: numpy on every core, and ONNX Runtime (if
+runners use, for identical bytes). Compared: numpy on every core, the local runner's tasks on one
+thread and on a thread per core (what matching runs), and ONNX Runtime (if
 ``onnxruntime`` and ``torch`` are installed: the same weights exported through the training
 model with ``torch.onnx``) on one thread and on every core. Pairs are real-looking sentence ×
 narrative-statement pairs from the demo corpus, length-sorted and batched as the matcher does.
@@ -87,6 +88,17 @@ def main() -> None:
     print(f"numpy, 1 BLAS thread (baseline): {a.pairs / base:7.1f} pairs/s")
     t = _time(lambda: m.predict(prem, hyp))
     print(f"numpy, all cores:                {a.pairs / t:7.1f} pairs/s  ({base / t:.2f}x)")
+    # what matching runs: nli_batches through the local runner, its tasks on a thread per core
+    from narratrace.match.batches import nli_batches
+    from narratrace.run.local import LocalRunner, default_workers
+
+    asks = [(prem, hyp, False)]
+    for workers in sorted({1, default_workers()}):
+        runner = LocalRunner(workers=workers)
+        t = _time(lambda r=runner: nli_batches(None, m, asks, r))
+        same = np.array_equal(nli_batches(None, m, asks, runner)[0][0], nli_batches(None, m, asks, LocalRunner(1))[0][0])
+        print(f"local runner, {workers} thread(s):     {a.pairs / t:7.1f} pairs/s  ({base / t:.2f}x)"
+              f"{'' if workers == 1 else f'; same bytes as 1 thread: {same}'}")
     try:
         import onnxruntime  # noqa: F401
         import torch  # noqa: F401
