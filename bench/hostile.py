@@ -14,6 +14,12 @@ long run of letters, a long run of "!", a long name after an epigraph dash.
 2. Each rewritten pattern alone, old next to new, on its hostile input and on the ordinary
    article: the old one in its own subprocess, stopped after ``--cap`` seconds (the sizes after
    the first one stopped are not run).
+3. Ingest's text paths (sentence splitter, the repeat rule's splitter, Markdown links, the whole
+   line cleaner, extraction of a text and a Markdown file end to end) on hostile runs at 1× and
+   10× (20,000 and 200,000 characters), and ordinary text of the same lengths. Linear paths show
+   ~10× (issue 15: 30 KB of "A. " took 28 s in the splitter; 200 KB of "[" > 300 s).
+
+    python bench/hostile.py --paths-only   # section 3 alone (no spaCy, a few seconds)
 """
 
 from __future__ import annotations
@@ -108,17 +114,55 @@ def fmt(s: float | None, cap: float | None = None) -> str:
     return f"{s * 1e6:.1f} µs" if s < 1e-3 else f"{s * 1000:.2f} ms" if s < 1 else f"{s:.1f} s"
 
 
+PATH_SHAPES = {"'A. ' (initials)": "A. ", "'.' run": ".", "'!?' run": "!?", "'[' run": "[", "'![' run": "![",
+               "'[](' run": "[](", "'Mr. '": "Mr. ", "'a.b.'": "a.b.", "ordinary": None}
+
+
+def text_paths() -> dict:
+    from narratrace.clean.text import clean_lines, sentence_spans
+    from narratrace.ingest.extract import _markdown_to_text
+    from narratrace.ingest.items import RawItem
+    from narratrace.ingest.pipeline import _safe_extract
+    from narratrace.segment.sentences import split_sentences
+
+    return {
+        "segment.split_sentences": split_sentences,
+        "clean.sentence_spans": sentence_spans,
+        "ingest markdown links": _markdown_to_text,
+        "clean.clean_lines": lambda t: clean_lines(t, "en"),
+        "extract .txt end to end": lambda t: _safe_extract(RawItem(origin="b.txt", kind="text", data=t.encode())),
+        "extract .md end to end": lambda t: _safe_extract(RawItem(origin="b.md", kind="markdown", data=t.encode())),
+    }
+
+
+def section_paths(runs: int) -> None:
+    print("\n3. ingest text paths on hostile runs: 20,000 characters (1×) and 200,000 (10×)")
+    print(f"{'path':<26} {'input':<18} {'1×':>10} {'10×':>10} {'ratio':>7}")
+    paths = text_paths()
+    paths["extract .txt end to end"]("Warm up the language model once.")  # its load is not the path's
+    for name, fn in paths.items():
+        for shape, unit in PATH_SHAPES.items():
+            small = ordinary(20_000) if unit is None else unit * (20_000 // len(unit))
+            big = ordinary(200_000) if unit is None else small * 10
+            t1, t10 = best(fn, small, runs), best(fn, big, max(1, runs // 2))
+            print(f"{name:<26} {shape:<18} {fmt(t1):>10} {fmt(t10):>10} {t10 / t1:>6.1f}×", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python bench/hostile.py")
     ap.add_argument("--cap", type=float, default=60, help="seconds an old pattern may run (default 60)")
     ap.add_argument("--runs", type=int, default=5, help="runs per figure, best kept (default 5)")
     ap.add_argument("--no-english", action="store_true", help="skip the spaCy pipeline")
+    ap.add_argument("--paths-only", action="store_true", help="only section 3, ingest's text paths")
     args = ap.parse_args(argv)
 
     print(f"bench/hostile.py — {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
+    if args.paths_only:
+        section_paths(args.runs)
+        return 0
     en, fa = R.load_rules("en"), R.load_rules("fa")
     calls = {
         "labels (en rules)": lambda t: R.label_findings(t, en, R.find_quotes(t, en.quote_pairs)),
@@ -161,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:<9} {what:<36} {len(text):>8,} {fmt(base):>14} {fmt(t):>10} {t / base:>6.2f}× "
               f"{old_text:>20}", flush=True)
 
+    section_paths(args.runs)
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

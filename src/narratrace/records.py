@@ -217,9 +217,20 @@ class MatchInfo(Record):
 @dataclass
 class PrevalenceRow(Record):
     narrative: str
-    period: str  # ISO date of the period's first day
+    period: str | None  # ISO date of the period's first day; None: undated documents, not placed in time
     group: str
     documents: int
+
+
+@dataclass
+class PrevalenceTotal(Record):
+    """One narrative and group over all periods: every document counted, the undated ones too."""
+
+    narrative: str
+    group: str
+    documents: int  # dated + undated
+    dated: int
+    undated: int  # no publication date: counted here, not placed in any period
 
 
 @dataclass
@@ -236,6 +247,39 @@ class ReviewInfo(Record):
     note: str | None
     reviewer: str | None
     at: datetime
+
+
+@dataclass
+class TranslationInfo(Record):
+    """An analyst's rendering of a stored span (a sentence or a quote) in ``language``; ``original``
+    is the span's text, ``document.text[start:end]``."""
+
+    id: int
+    sentence_id: int
+    document_id: int
+    start: int
+    end: int
+    language: str
+    text: str
+    original: str
+    note: str | None
+    translator: str | None
+    at: datetime
+
+
+@dataclass
+class GlossInfo(Record):
+    """What a matched sentence was read as, in ``language``: the narrative statement it was matched
+    to (``matched``), or, where that statement is in another language, the narrative's first
+    statement of the same kind in ``language``. A gloss of the sentence's meaning, not a translation."""
+
+    sentence_id: int
+    narrative: str
+    stance: str
+    statement_kind: str  # assertion | counter
+    statement: str
+    language: str
+    matched: bool
 
 
 # -- contradictions ----------------------------------------------------------------------------------
@@ -311,6 +355,66 @@ class QuoteInfo(Record):
     source: str | None
     audience: str | None
     url: str | None
+    carrier: str | None = None  # who relays it, as written ("Agency quoted X as saying"); None: direct
+
+
+@dataclass
+class MentionInfo(Record):
+    """One place a document names an entity or quotes it. ``kind``: "quote" (the entity is the
+    speaker; ``text`` is the quote's content) or "mention" (the entity is named; ``text`` is the name
+    as written). ``text`` is ``Document.text[start:end]`` exactly; ``context`` is the sentence(s) around
+    it, starting at ``context_start`` in the document (so ``context[start - context_start:]`` begins
+    with ``text``)."""
+
+    kind: str
+    entity: str
+    document_id: int
+    start: int
+    end: int
+    text: str
+    context: str
+    context_start: int
+    published_at: datetime | None
+    source: str | None         # the outlet's key
+    outlet: str | None         # the outlet's display name
+    audience: str | None
+    language: str | None
+    url: str | None
+    title: str | None
+    label: str | None = None   # a quote's kind (direct, indirect, mixed) or a mention's label (PERSON, …)
+    quote_id: int | None = None
+    speaker_as_written: str | None = None  # a quote's speaker at the quote ("he", "the envoy", the name)
+    carrier: str | None = None  # who relays a quote, as written
+
+
+@dataclass
+class MentionCount(Record):
+    """How often one entity is quoted and named in one group: an outlet (``group`` its key, ``name``
+    its display name; None: documents without a source) or a month (``group`` "YYYY-MM"; None: undated)."""
+
+    group: str | None
+    name: str | None
+    documents: int
+    quotes: int
+    mentions: int
+
+
+@dataclass
+class EntityMentions(Record):
+    """Who quotes and names an entity, by outlet and by month, then each place (``items``, oldest
+    first, undated last, at most the limit asked). Counts cover every match of the filters; documents
+    without a date count in the totals and in ``undated``, never in a month."""
+
+    entity: EntityInfo
+    filters: dict
+    documents: int
+    quotes: int
+    mentions: int
+    undated: int              # documents among ``documents`` without a publication date
+    by_outlet: list[MentionCount]
+    by_month: list[MentionCount]
+    items: list[MentionInfo]
+    shown: int                # len(items); fewer than quotes + mentions when the limit cut them
 
 
 @dataclass
@@ -367,14 +471,19 @@ class QuoteTrail(Record):
 
 @dataclass
 class SpreadStep(Record):
+    """One outlet in a narrative's spread. ``first`` is its earliest dated statement; an outlet
+    whose statements are all undated has ``first`` None and comes after the dated ones (not placed
+    in time; ``document_id`` is then its lowest undated document)."""
+
     source: str | None
     audience: str | None
     language: str | None
-    first: datetime
+    first: datetime | None
     document_id: int
     sentence_id: int
     text: str
-    documents: int
+    documents: int  # dated + undated
+    undated: int = 0  # of ``documents``: no publication date, not placed in time
 
 
 @dataclass

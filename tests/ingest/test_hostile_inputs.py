@@ -189,7 +189,7 @@ def test_200_mb_file_is_refused_by_size_without_reading_it(ws, tmp_path, seeded,
         tracemalloc.stop()
     assert time.monotonic() - t0 < 10
     assert peak < 50 * 2**20, f"peak {peak / 2**20:.0f} MB: the file was read"
-    p = problem(ws, report.failed, "huge.html", "200.0 MB", "over the", "limit", "--max-bytes", status="failed")
+    p = problem(ws, report.failed, "huge.html", "200.0 MB", "over the", "limit", "--max-mb", status="failed")
     assert "50 MB" in p.reason
     assert_added(ws, report, "good.txt")
     # a lowered cap names the cap the analyst gave (not "0 MB")

@@ -46,17 +46,22 @@ def _check_evidence(ws, b):
     for ev in b.evidence:
         text = ws.document(ev.document_id).text
         assert text[ev.start:ev.end] == ev.quote and ev.quote.strip(), ev
-        assert ev.outlet and ev.published_at is not None and ev.link
+        assert ev.outlet and ev.link  # an undated document is evidence too (it counts)
+        if not ev.english:  # every non-English quote says where its English rendering came from
+            assert ev.rendering_kind in ("translation", "gloss", "missing") and ev.rendering_label
+            assert ev.rendering_kind != "gloss" or "not a translation" in ev.rendering_label
     for s in b.sentences():
         assert s.refs and all(1 <= n <= len(b.evidence) for n in s.refs), s.text
 
 
 def _check_markdown(ws, md: str, b):
     defs = {}
+    md = md.replace("\u2067", "").replace("\u2069", "")  # the isolates around right-to-left runs
     for line in md.splitlines():
-        if not line.strip() or line.startswith(("#", "_", "![")) or line.strip() == ">":
-            continue  # headings, italic meta lines (no claims), charts, quote-block spacers
-        m = re.match(r"^\[\^(\d+)\]: “(.*)” — (.+), (\d{4}-\d{2}-\d{2} \d{2}:\d{2}), <(\S+)>$", line)
+        if not line.strip() or line.startswith(("#", "_", "![", "> _", "---")) or line.strip() == ">":
+            continue  # headings, italic meta lines (no claims), charts, renderings, spacers, the annex rule
+        m = re.match(r"^\[\^(\d+)\]: “(.*?)” — (.+?), (\d{4}-\d{2}-\d{2} \d{2}:\d{2}|undated), <(\S+)>"
+                     r"( — _.*)?$", line)
         if m:
             defs[int(m.group(1))] = m
             continue
@@ -65,7 +70,7 @@ def _check_markdown(ws, md: str, b):
     assert used == set(defs) == {e.n for e in b.evidence}
     for n, m in defs.items():
         ev = b.evidence[n - 1]
-        assert _norm(MD_UNESCAPE.sub(r"\1", m.group(2))) == _norm(ev.quote)
+        assert _norm(MD_UNESCAPE.sub(r"\1", m.group(2))) == _norm(ev.shown)  # the quote, inner marks nested
         assert _norm(ev.quote) in _norm(ws.document(ev.document_id).text)
         assert ev.outlet in m.group(3) and m.group(5).startswith(("http", "narratrace://document/"))
 
@@ -91,11 +96,20 @@ def test_markdown_and_html_briefing(demo, tmp_path):
 
     b = build_briefing(demo, narrative=NARR)
     _check_evidence(demo, b)
-    docs = {m.document_id for m in demo.matches(NARR) if m.published_at and (m.reviewed_stance or m.stance) == "asserts"
-            and m.holder_kind != "reported"}  # a reported claim is not the reporter's statement
-    assert f"in {len(docs)} documents" in b.sections[0].sentences[0].text  # the summary's count is the data's
+    docs = {m.document_id for m in demo.matches(NARR) if (m.reviewed_stance or m.stance) == "asserts"
+            and m.review != "rejected" and m.holder_kind != "reported"}  # undated ones count; reported claims do not
+    bottom = b.sections[0]
+    assert bottom.key == "bottom-line" and 1 <= len(bottom.sentences) <= 5
+    reach = next(s.text for s in bottom.sentences if "carried “" in s.text)
+    assert f"in {len(docs)} documents" in reach  # the bottom line's count is the data's
     assert sum(r.documents for r in demo.prevalence(narrative=NARR)) == len(docs)
-    assert {s.key for s in b.sections} >= {"summary", "prevalence", "contradictions", "recycled", "coordination"}
+    assert {s.key for s in b.sections} >= {"bottom-line", "prevalence", "contradictions", "recycled", "coordination"}
+    lead = bottom.sentences[0]  # the strongest cross-audience pair, quoted on both sides
+    assert lead.text.count("“") >= 2 and len(lead.refs) == 2 and "model probability" in lead.text
+    texts = [" ".join(s.text.split()) for s in b.sentences()]
+    assert len(texts) == len(set(texts))  # no repeated sentence
+    cards = [{p.left.sentence_id, p.right.sentence_id} for sec in b.sections for p in sec.pairs]
+    assert all(not (x & y) for i, x in enumerate(cards) for y in cards[i + 1:])  # one statement, one card
     _check_markdown(demo, render_markdown(b), b)
 
     html = render_html(b)
@@ -108,7 +122,8 @@ def test_markdown_and_html_briefing(demo, tmp_path):
     for h in p.hrefs:  # numbered footnotes and their back-links resolve inside the file
         assert h.startswith(("http", "narratrace://")) or h[1:] in p.ids
     assert {f"fn-{e.n}" for e in b.evidence} <= p.ids
-    assert any(t == "blockquote" and a.get("dir") == "rtl" and a.get("lang") == "fa" for t, a in p.tags)
+    assert any(t == "bdi" and a.get("dir") == "rtl" and a.get("lang") == "fa" for t, a in p.tags)
+    assert not re.search(r"“\s*[\"“”«»]|[\"“”«»]\s*”", re.sub(r"<[^>]+>", "", html))  # never doubled quote marks
 
     actor = build_briefing(demo, actor="kavaran-state", since=datetime(2026, 3, 1), until=datetime(2026, 3, 20, 23, 59))
     _check_evidence(demo, actor)
@@ -154,6 +169,21 @@ def test_hostile_document_is_escaped(demo, tmp_path):
     ws.close()
 
 
+def _write_png(path: Path, rgb) -> None:
+    """An 8-bit RGB PNG from an (h, w, 3) array, with zlib alone (no imaging library needed)."""
+    import struct
+    import zlib
+
+    h, w, _ = rgb.shape
+    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
 def test_pdf_briefing_renders_chart_footnotes_and_persian(demo, tmp_path):
     pytest.importorskip("playwright")
     import pypdfium2 as pdfium
@@ -165,17 +195,31 @@ def test_pdf_briefing_renders_chart_footnotes_and_persian(demo, tmp_path):
     out = tmp_path / "b.pdf"
     b = write_report(demo, "pdf", out, narrative=NARR)
     pdf = pdfium.PdfDocument(str(out))
+    # every page as a PNG (kept beside the PDF for a look), each one something to read
+    pages = []
+    for i in range(len(pdf)):
+        png = tmp_path / f"b-page-{i + 1}.png"
+        pixels = pdf[i].render(scale=1.0).to_numpy()[..., :3]
+        _write_png(png, pixels)
+        pages.append(pdf[i].get_textpage().get_text_range())
+        assert png.stat().st_size > 5_000 and pixels.std() > 5  # a page with something on it
+    # the main text fits two A4 pages: the annex (or the evidence) starts on page 3 at the latest
+    annex = next(i for i, t in enumerate(pages) if re.search(r"^(Annex|Evidence)", t, re.M))
+    assert annex <= 2, f"main text runs to {annex} pages"
+    assert "Bottom line" in pages[0]
     img = pdf[0].render(scale=1.5).to_numpy()[..., :3].astype(int)
     assert img.std() > 20  # not blank
-    colored = (img.max(axis=2) - img.min(axis=2)) > 80  # chart bars; the text is black
     # the demo's chart covers ~6,500 coloured pixels since matching became stricter (23 documents;
-    # ~12,000 before): half of that still tells a chart from a page of text and links
-    assert colored.sum() > 3500, "the prevalence chart is not on page 1"
+    # ~12,000 before): half of that still tells a chart from a page of text and links. It follows
+    # the bottom line, on page 1 or 2 of the main text.
+    colored = max((((p := pdf[i].render(scale=1.5).to_numpy()[..., :3].astype(int)).max(axis=2) - p.min(axis=2)) > 80)
+                  .sum() for i in range(min(2, len(pdf))))
+    assert colored > 3500, "the prevalence chart is not in the main text"
     text = _norm("".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf))))
     squash = re.sub(r"\s+", "", text)
-    assert "Evidence" in text and "Prevalence over time" in text
+    assert "Evidence" in text and "Prevalence" in text
     english = [e for e in b.evidence if not e.rtl]
-    assert english and all(re.sub(r"\s+", "", e.quote) in squash for e in english[:5])
+    assert english and all(re.sub(r"\s+", "", e.shown) in squash for e in english[:5])
     assert re.search(r"\d", text) and "1" in squash
     assert re.search(r"[\u0600-\u06ff]", text)  # Persian glyphs are in the PDF text layer
     pdf.close()

@@ -30,6 +30,9 @@ from narratrace.cli.common import (
 )
 from narratrace.progress import CliProgress
 from narratrace.report.prevalence import chart as write_chart
+from narratrace.report.prevalence import totals as prevalence_totals
+from narratrace.report.prevalence import undated as prevalence_undated
+from narratrace.report.prevalence import undated_note
 from narratrace.run import get_runner
 from narratrace.workspace import Workspace
 
@@ -274,21 +277,32 @@ def narratives_prevalence(
     source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
     since: SinceF = None, until: UntilF = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Documents carrying each narrative per period, split by outlet, actor, audience or language.
+    """Documents carrying each narrative per period, split by outlet, actor, audience or language,
+    then all periods together. Undated documents are counted ("undated" rows and the totals), not
+    placed in time. --json: {"rows": [...], "totals": [...], "undated": {narrative: N}}.
 
     Example: narratrace narratives prevalence --period week --by audience --chart prevalence.html
     """
     rows = open_ws(workspace).prevalence(period=period, by=by, stance=stance, narrative=narrative,
                 filters=_filters(source, actor, audience, language, since, until))
+    totals = prevalence_totals(rows)
+    note = undated_note(rows)
     if chart:
         write_chart(rows, chart)
         err.print(f"chart written to {chart}")
     if as_json:
-        return _print_json(rows.dicts())
+        return _print_json({"rows": rows.dicts(), "totals": totals.dicts(), "undated": prevalence_undated(rows)})
     t = Table("narrative", period, by, "documents")
     for r in rows:
-        t.add_row(r.narrative, r.period, r.group, str(r.documents))
+        t.add_row(r.narrative, r.period or "undated", r.group, str(r.documents))
     out.print(t)
+    if totals:
+        t = Table("narrative", by, "documents (all periods)", "dated", "undated", title="all periods")
+        for r in totals:
+            t.add_row(r.narrative, r.group, str(r.documents), str(r.dated), str(r.undated))
+        out.print(t)
+    if note:
+        out.print(_esc(note))
 
 
 def contradictions(

@@ -317,7 +317,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, jsonl or parquet; gexf or graphml for a graph.")] = "jsonl",
     records: Annotated[str, typer.Option("--records", help="documents (with clean text), sentences, sources, quotes, "
                                                            "speakers, entities, coordination, narratives, matches, "
-                                                           "contradictions or reviews.")] = "documents",
+                                                           "contradictions, reviews or translations.")] = "documents",
     graph: Annotated[str | None, typer.Option("--graph", help="Export a graph instead: citation (speaker → outlet), "
                                                                "citation-documents, coordination (outlet network) or "
                                                                "coordination-spread (first publisher → followers, timed); "
@@ -346,7 +346,7 @@ def export(
         if output != "-":
             out.print(f"wrote the {graph or 'coordination'} graph ({nodes} nodes, {edges} edges) to {output}")
         return
-    unfiltered = ("sources", "entities", "coordination", "narratives", "contradictions", "reviews")
+    unfiltered = ("sources", "entities", "coordination", "narratives", "contradictions", "reviews", "translations")
     filters = _filters(source, actor, audience, language, since, until) if records not in unfiltered else None
     try:
         n = ws.export(records, fmt, output, filters=filters, csv_formulas=csv_raw_formulas)

@@ -3,12 +3,27 @@
 
 from __future__ import annotations
 
+import getpass
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
-from narratrace.cli.common import ActorF, SinceF, UntilF, WorkspaceOpt, _esc, _filters, err, fail, open_ws, out
+from narratrace.cli.common import (
+    ActorF,
+    JsonOpt,
+    SinceF,
+    UntilF,
+    WorkspaceOpt,
+    _esc,
+    _filters,
+    _print_json,
+    err,
+    fail,
+    open_ws,
+    out,
+)
 from narratrace.report.briefing import FORMATS, write_report
 from narratrace.report.interop import write_claimreview, write_stix
 
@@ -34,9 +49,11 @@ def report(
     charts: Annotated[str, typer.Option("--charts", help="Embed charts as png or svg.")] = "png",
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """A five-minute briefing for a narrative, an actor and/or a period: summary, prevalence charts,
-    cross-audience contradictions, recycled sources, coordinated groups; every sentence footnoted
-    with its quote, outlet, date and link. HTML is one self-contained file with no script.
+    """A five-minute briefing for a narrative, an actor and/or a period: a bottom line quoting both
+    sides of the strongest cross-audience contradiction, prevalence, contradiction cards, recycled
+    sources, coordinated groups (two A4 pages), then an annex and the evidence; every sentence
+    footnoted with its quote, outlet, date and link. Non-English quotes carry your translation
+    (`narratrace translate`) or a gloss. HTML is one self-contained file with no script.
 
     Example: narratrace report --format pdf --output briefing.pdf --narrative no-domestic-support --since 2026-03-01
     """
@@ -89,6 +106,54 @@ def interop(
         fail("--format must be stix or claimreview")
 
 
+def translate(
+    target: Annotated[int, typer.Argument(help="Sentence id (from `narratives matches`, `contradictions`), or a "
+                                               "quote id with --quote.")],
+    text: Annotated[str, typer.Argument(help="The rendering, e.g. in English.")],
+    quote: Annotated[bool, typer.Option("--quote", help="TARGET is a quote id (from `narratrace quotes`).")] = False,
+    language: Annotated[str, typer.Option("--language", help="Language of the rendering.")] = "en",
+    note: Annotated[str | None, typer.Option("--note", help="Translator's note (idiom, uncertainty).")] = None,
+    translator: Annotated[str | None, typer.Option("--translator", help="Who translated (default: your login "
+                                                                        "name).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Store your translation of a sentence or a quote; the briefing shows it under the original as
+    "analyst's translation". Setting it again replaces it; re-running the analysis keeps it; it is
+    exported with `narratrace export --records translations`.
+
+    Example: narratrace translate 812 "The movement has no base inside the country." --note "literal"
+    """
+    try:
+        who = translator or getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container with an unnamed uid)
+        who = None
+    t = open_ws(workspace).translate(text, sentence_id=None if quote else target, quote_id=target if quote else None,
+                                     language=language, note=note, translator=who)
+    out.print(f"translation stored for {'quote ' + str(target) if quote else 'sentence ' + str(t.sentence_id)} "
+              f"(document {t.document_id}, characters {t.start}–{t.end}, {t.language})")
+
+
+def translations(
+    language: Annotated[str | None, typer.Option("--language", help="Only renderings in this language.")] = None,
+    workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """List the analyst translations: sentence, original, rendering, who and when.
+
+    Example: narratrace translations --json
+    """
+    rows = open_ws(workspace).translations(language=language)
+    if as_json:
+        _print_json([r.as_dict() for r in rows])
+        return
+    table = Table("sentence", "original", "translation", "by", "at")
+    for r in rows:
+        table.add_row(str(r.sentence_id), _esc(r.original[:80]), _esc(r.text[:80]), _esc(r.translator or ""),
+                      f"{r.at:%Y-%m-%d %H:%M}")
+    out.print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(report)
     app.command()(interop)
+    app.command()(translate)
+    app.command()(translations)

@@ -250,7 +250,8 @@ def show_analysis(ws, a: dict, p) -> None:
           f"{t['outlets']} outlets; first [bold]{t['first']['source']}[/] {(t['first']['published_at'] or '')[:16]}, then "
           + ", ".join(f"{c['source']} {(c['published_at'] or '')[5:16]}" for c in t["repeats"]))
     for key, steps in a["spread"].items():
-        p(f"[bold]how '{key}' spread[/]: " + " → ".join(f"{st['source']} {st['first'][5:10]}" for st in steps))
+        p(f"[bold]how '{key}' spread[/]: " + " → ".join(f"{st['source']} {st['first'][5:10] if st['first'] else '(undated)'}"
+                                                      for st in steps))
     for c in a["translations"]:
         d = c["documents"]
         p(f"[bold]translated copy:[/] {d[0]['source']} ({d[0]['language']}, {d[0]['published_at'][:16]}) → "

@@ -151,18 +151,23 @@ def quote_trails(rows: list[dict], vectors: np.ndarray, *, threshold: float = SA
 
 def narrative_spread(rows: list[dict]) -> list[SpreadStep]:
     """Outlets in the order the narrative first appeared in each. Rows: matches that assert it, with
-    source, audience, language, published_at, document_id, sentence_id, text."""
+    source, audience, language, published_at, document_id, sentence_id, text.
+
+    "First" is among dated statements only: an undated page cannot be shown to be first. An outlet
+    whose statements are all undated is still a carrier: it follows the dated ones (``first`` None,
+    most documents first), and every step counts its undated documents."""
     per: dict[str | None, list[dict]] = defaultdict(list)
     for r in rows:
         per[r["source"]].append(r)
     steps = []
     for src, rs in per.items():
-        f = _first(rs)
-        if f is None:
-            continue
+        f = _first(rs) or min(rs, key=lambda r: (r["document_id"], r["sentence_id"]))
+        docs = {r["document_id"] for r in rs}
+        undated = {r["document_id"] for r in rs if r["published_at"] is None}
         steps.append(SpreadStep(src, f["audience"], f["language"], f["published_at"], f["document_id"],
-                                f["sentence_id"], f["text"], len({r["document_id"] for r in rs})))
-    steps.sort(key=lambda s: (s.first, s.document_id))
+                                f["sentence_id"], f["text"], len(docs), len(undated)))
+    steps.sort(key=lambda s: (s.first is None, s.first or datetime.max, -s.documents if s.first is None else 0,
+                              s.document_id))
     return steps
 
 

@@ -18,7 +18,7 @@ from narratrace.enrich.quotes.model import QuoteFinding
 
 # Bump when extraction changes in a way that should redo stored quotes (`narratrace quotes --redo`
 # is not needed then: documents enriched with an older version are done again by the next run).
-VERSION = "quotes-3"
+VERSION = "quotes-4"  # 4: quote carriers are stored
 # NER reads the first 200,000 characters of a language run (a long article is ~20k); a hostile
 # document longer than that gets gazetteer mentions and quotes over all of it, NER on its start.
 NER_MAX_CHARS = 200_000

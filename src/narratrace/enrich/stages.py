@@ -71,7 +71,8 @@ def _enrich_batch(s, batch: list[int], gazetteer, entity_keys: dict, nlp_for, co
                         speaker_end=q.speaker_end, speaker_name=(q.speaker_name or None) and q.speaker_name[:512],
                         speaker_name_start=q.speaker_name_start, speaker_name_end=q.speaker_name_end,
                         resolution=q.resolution, entity_id=eid, speaker_key=key, reason=q.reason,
-                        confidence=q.confidence))
+                        confidence=q.confidence, carrier=(q.carrier or None) and q.carrier[:256],
+                        carrier_start=q.carrier_start, carrier_end=q.carrier_end))
             counts["attributed"] += key is not None
         counts["quotes"] += len(ann.quotes)
         counts["mentions"] += len(ann.mentions)

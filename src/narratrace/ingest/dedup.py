@@ -58,7 +58,7 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _minhash(sig: np.ndarray):
-    from datasketch import MinHash  # lazy, see signature()
+    from datasketch import MinHash  # lazy: datasketch imports scipy (see signature())
 
     return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig, scheme=SCHEME)
 
@@ -67,7 +67,7 @@ class NearDuplicateIndex:
     """LSH over stored signatures; rebuilt from the store at the start of each run."""
 
     def __init__(self) -> None:
-        from datasketch import MinHashLSH  # lazy, see signature()
+        from datasketch import MinHashLSH  # lazy: datasketch imports scipy (see signature())
 
         self.lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
 

@@ -227,7 +227,7 @@ def read_path(path: Path, *, mapping: dict[str, str] | None = None, max_bytes: i
                 return
             if size > max_bytes:
                 yield Problem(origin, "failed", f"file is {size / 2**20:.1f} MB, over the "
-                              f"{max_bytes / 2**20:.3g} MB limit for one document (raise it with --max-bytes)")
+                              f"{max_bytes / 2**20:.3g} MB limit for one document (raise it with `narratrace ingest --max-mb`)")
                 return
             yield RawItem(origin=origin, kind=kind, data=path.read_bytes(), source=source)
     except InputError as exc:

@@ -13,7 +13,7 @@ from narratrace.errors import InvalidInput
 
 # A single document larger than this is refused (a 200 MB "article" is an attack or a
 # mistake). Containers (JSONL, CSV, WARC, Telegram exports) are streamed and the cap
-# applies to each record in them. Raise with --max-bytes.
+# applies to each record in them. Raise with `narratrace ingest --max-mb`.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from narratrace.clean.boilerplate import LearnedBoilerplate, learnable_keys
@@ -30,7 +34,7 @@ from narratrace.clean.dates import VERSION as DATES_VERSION
 from narratrace.clean.dates import DateValue, resolve_partial, url_date
 from narratrace.clean.normalize import normalize_title, visible_controls
 from narratrace.enrich.language import document_language, majority_language, sentence_language
-from narratrace.ingest import dedup
+from narratrace.ingest import deadline, dedup
 from narratrace.ingest.extract import Extracted, extract
 from narratrace.ingest.items import InputError, Problem, RawItem
 from narratrace.segment.sentences import split_sentences
@@ -67,17 +71,23 @@ class _Extracted:
     line_sentences: list[list[tuple[int, int, str | None]]]
 
 
+def _extract_item(item: RawItem) -> _Extracted:
+    ext = extract(item)
+    hint = item.language or ext.language_hint
+    _title_as_first_line(item, ext)
+    per_line = []
+    for line in ext.lines:
+        per_line.append([(sp.start, sp.end, sentence_language(line[sp.start:sp.end], hint))
+                         for sp in split_sentences(line)])
+    return _Extracted(ext, per_line)
+
+
 def _safe_extract(item: RawItem) -> _Extracted | str:
-    """Runs in a worker: never raises, so one hostile page cannot break the pool."""
+    """Runs in a worker: never raises, so one hostile page cannot break the pool; a page that
+    overruns its time budget (ingest/deadline.py) is a failed problem, not a stalled run."""
     try:
-        ext = extract(item)
-        hint = item.language or ext.language_hint
-        _title_as_first_line(item, ext)
-        per_line = []
-        for line in ext.lines:
-            per_line.append([(sp.start, sp.end, sentence_language(line[sp.start:sp.end], hint))
-                             for sp in split_sentences(line)])
-        return _Extracted(ext, per_line)
+        size = len(item.data) if item.data is not None else len(item.text or "")
+        return deadline.call_with_deadline(lambda: _extract_item(item), deadline.budget(size))
     except InputError as exc:
         return str(exc)
     except Exception as exc:  # a parser bug on hostile input must not stop the batch
@@ -205,14 +215,18 @@ class Ingestor:
                     lookahead.add(p.scope, p.keys)
                 for p in prepared:
                     try:
-                        self._store(p, lookahead, report)
+                        _retry_busy(lambda p=p: self._store(p, lookahead, report))
+                    except IntegrityError:
+                        if not self._stored_meanwhile(p.raw_hash):
+                            raise
+                        report.already_present += 1  # another ingest stored this very material first
                     except SQLAlchemyError:
                         raise  # the store itself failed: stop (each document is its own transaction)
                     except Exception as exc:  # this item's material broke storing it (rolled back)
                         self._problem(Problem(p.item.origin, "failed", f"{type(exc).__name__}: {exc}"), report)
                     if progress:
                         progress(p.item.origin, report)
-            self._place_partial_dates(report)
+            _retry_busy(lambda: self._place_partial_dates(report))
         finally:
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
@@ -220,8 +234,10 @@ class Ingestor:
         return report
 
     def _extract_all(self, items: list[RawItem]) -> list[_Extracted | str]:
-        """Extract in input order (map keeps it), in parallel when it pays."""
-        if self.workers < 2 or len(items) < MIN_PARALLEL:
+        """Extract in input order (map keeps it), in parallel when it pays, and always in the pool
+        where this thread cannot enforce the per-document time budget (ingest/deadline.py)."""
+        timed_here = deadline.enforceable() or deadline.budget(0) <= 0
+        if timed_here and (self.workers < 2 or len(items) < MIN_PARALLEL):
             return [_safe_extract(it) for it in items]
         if self._pool is None:
             methods = multiprocessing.get_all_start_methods()
@@ -437,9 +453,11 @@ class Ingestor:
             if sig is not None:
                 s.execute(insert(DocumentSignature.__table__), [
                     {"document_id": doc.id, "num_perm": dedup.NUM_PERM, "minhash": dedup.to_bytes(sig)}])
-            self._count_lines(s, p.scope, p.keys)
+            counts = self._count_lines(s, p.scope, p.keys)
         # Only after the commit: in-memory state must never run ahead of the store.
-        self.learned.add(p.scope, p.keys)
+        sc, n = counts["scope"]
+        self.learned.scope_docs[sc] = n
+        self.learned.line_docs.update(counts["lines"])
         if sig is not None:
             self.index.add(doc.id, sig)
         report.added += 1
@@ -450,6 +468,11 @@ class Ingestor:
             report.exact_duplicates += 1
         elif dup_kind == "near":
             report.near_duplicates += 1
+
+    def _stored_meanwhile(self, raw_hash: str) -> bool:
+        """After a unique-key failure: did a concurrent ingest store this material first?"""
+        with self.sessions() as s:
+            return s.scalar(select(Document.id).where(Document.raw_hash == raw_hash)) is not None
 
     def _matching_roots(self, s: Session, chash: str, sig) -> list[int]:
         """Roots of every group this text joins: identical texts, and texts whose estimated
@@ -492,23 +515,55 @@ class Ingestor:
             s.execute(update(Document.__table__).where(Document.__table__.c.id == member_id)
                       .values(duplicate_of_id=new_root, duplicate_kind=kind, duplicate_score=score))
 
-    def _count_lines(self, s: Session, scope: str, keys: set[str]) -> None:
-        """Persist the counts the in-memory LearnedBoilerplate will hold after this document."""
+    def _count_lines(self, s: Session, scope: str, keys: set[str]) -> dict:
+        """Add this document to the stored counts, and return the counts as stored after it.
+
+        One ``INSERT … ON CONFLICT DO UPDATE SET doc_count = doc_count + 1`` per table (SQLite and
+        PostgreSQL both have it): the increment happens in the database, so two ingests writing
+        the same scope at once neither collide on the key nor lose an update (the read-then-write
+        it replaces did both: issue 15 saw 761 counted for 800 documents). RETURNING hands back
+        the stored counts, which then replace the in-memory ones (another writer's documents
+        included)."""
         scope_t, line_t = BoilerplateScope.__table__, BoilerplateLine.__table__
-        n_scope = self.learned.scope_docs.get(scope, 0) + 1
-        if n_scope == 1:
-            s.execute(insert(scope_t), [{"scope": scope, "doc_count": 1}])
-        else:
-            s.execute(update(scope_t).where(scope_t.c.scope == scope).values(doc_count=n_scope))
-        new, old = [], []
-        for k in sorted(keys):
-            n = self.learned.line_docs.get((scope, k), 0) + 1
-            (new if n == 1 else old).append({"s": scope, "h": k, "n": n})
-        if new:
-            s.execute(insert(line_t).values(scope=bindparam("s"), line_hash=bindparam("h"), doc_count=bindparam("n")), new)
-        if old:
-            s.execute(update(line_t).where(line_t.c.scope == bindparam("s"), line_t.c.line_hash == bindparam("h"))
-                      .values(doc_count=bindparam("n")), old)
+        ins = sqlite_insert if s.get_bind().dialect.name == "sqlite" else pg_insert
+        stmt = ins(scope_t).values(scope=scope, doc_count=1)
+        stmt = stmt.on_conflict_do_update(index_elements=[scope_t.c.scope],
+                                          set_={"doc_count": scope_t.c.doc_count + 1})
+        counts = {"scope": (scope, s.execute(stmt.returning(scope_t.c.doc_count)).scalar_one()), "lines": {}}
+        ordered = sorted(keys)
+        for i in range(0, len(ordered), _UPSERT_ROWS):
+            stmt = ins(line_t).values([{"scope": scope, "line_hash": k, "doc_count": 1}
+                                       for k in ordered[i:i + _UPSERT_ROWS]])
+            stmt = stmt.on_conflict_do_update(index_elements=[line_t.c.scope, line_t.c.line_hash],
+                                              set_={"doc_count": line_t.c.doc_count + 1})
+            for k, n in s.execute(stmt.returning(line_t.c.line_hash, line_t.c.doc_count)):
+                counts["lines"][(scope, k)] = n
+        return counts
+
+
+# Rows per multi-row upsert: 3 parameters a row stays far below SQLite's 32,766-variable limit.
+_UPSERT_ROWS = 500
+# A write that meets a busy store (SQLite's "database is locked" when a reader's snapshot must
+# become a writer after another writer committed, which its busy timeout does not wait out;
+# PostgreSQL's serialization failures and deadlocks) is retried as a whole transaction, with
+# backoff: 8 tries span ~6 s, longer than any one document's write measured (< 0.5 s).
+_BUSY_TRIES = 8
+_BUSY_MARKERS = ("database is locked", "database table is locked", "busy", "deadlock detected",
+                 "could not serialize")
+
+
+def _busy(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and any(m in str(exc).lower() for m in _BUSY_MARKERS)
+
+
+def _retry_busy(fn: Callable[[], None]) -> None:
+    for attempt in range(_BUSY_TRIES):
+        try:
+            return fn()
+        except OperationalError as exc:
+            if not _busy(exc) or attempt == _BUSY_TRIES - 1:
+                raise
+            time.sleep(0.05 * 2 ** attempt * (0.5 + random.random()))
 
 
 def _now() -> datetime:

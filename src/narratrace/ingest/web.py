@@ -6,7 +6,10 @@ Guards, each because a hostile page or feed can exploit its absence:
   link-local (cloud metadata at 169.254.169.254), multicast or reserved, unless the
   analyst passes allow_private (e.g. for an intranet archive);
 - redirects are followed by hand, at most MAX_REDIRECTS, each re-checked;
-- bodies are streamed and cut at max_bytes; connect/read timeouts are bounded;
+- bodies are streamed and cut at max_bytes; connect/read timeouts are bounded, and the whole
+  fetch (redirects included) has one deadline, NARRATRACE_FETCH_SECONDS;
+- an IPv6 address that embeds an IPv4 one (mapped, compatible, NAT64, 6to4, Teredo) is judged by
+  the IPv4 address too;
 - XML is parsed with defusedxml (no entity expansion, no external DTDs: XML bombs fail).
 Residual risk, documented in docs/decisions.md: DNS can change between our check and the
 connection (rebinding); run behind an egress proxy where that matters.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
@@ -24,6 +28,7 @@ import httpx
 from defusedxml import ElementTree as DET
 from defusedxml.common import DefusedXmlException
 
+from narratrace import settings
 from narratrace.clean.text import parse_date, to_utc
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, InputError, Problem, RawItem
 
@@ -61,9 +66,30 @@ def check_url(url: str, *, allow_private: bool = False, resolver: Resolver = sys
         raise
     for a in addrs:
         ip = ipaddress.ip_address(a.split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise InputError(f"refused: {host} resolves to non-public address {ip} "
-                             "(pass --allow-private to fetch from private networks)")
+        for addr in (ip, *_embedded_ipv4(ip)):
+            if not addr.is_global or addr.is_multicast:
+                raise InputError(f"refused: {host} resolves to non-public address {addr}"
+                                 + (f" (inside {ip})" if addr is not ip else "")
+                                 + " (pass --allow-private to fetch from private networks)")
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, each of which a host may route to: IPv4-mapped
+    (``::ffff:127.0.0.1``), IPv4-compatible (``::127.0.0.1``), NAT64 (``64:ff9b::7f00:1``, RFC 6052
+    and RFC 8215's local-use prefix), 6to4 (``2002:7f00:1::``) and Teredo (server and client). Python's
+    ``is_global`` judges the IPv6 form alone (before 3.13 ``::ffff:127.0.0.1`` counts as global)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    out = [a for a in (ip.ipv4_mapped, ip.sixtofour) if a is not None]
+    if ip.teredo:
+        out.extend(ip.teredo)
+    if ip in _IPV4_COMPATIBLE or any(ip in net for net in _NAT64):
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return out
 
 
 def _is_ip(host: str) -> bool:
@@ -76,17 +102,26 @@ def _is_ip(host: str) -> bool:
 
 class Fetcher:
     def __init__(self, *, allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                 client: httpx.Client | None = None, resolver: Resolver = system_resolver) -> None:
+                 client: httpx.Client | None = None, resolver: Resolver = system_resolver,
+                 seconds: float | None = None) -> None:
         self.allow_private = allow_private
         self.max_bytes = max_bytes
+        self.seconds = float(settings.get("NARRATRACE_FETCH_SECONDS") or 0) if seconds is None else seconds
         self.resolver = resolver
         self.client = client or httpx.Client(timeout=TIMEOUT, headers={"User-Agent": USER_AGENT},
                                              follow_redirects=False, trust_env=False)
 
     def get(self, url: str) -> tuple[str, bytes, str]:
-        """(final URL, body, content type). Raises InputError with a one-line reason."""
+        """(final URL, body, content type). Raises InputError with a one-line reason.
+
+        The whole fetch, redirects included, has one deadline (``self.seconds``): timeouts per
+        read alone let a server dripping a byte every 5 s hold a fetch for minutes (issue 15). A
+        silent server still costs at most the read timeout past it."""
         current = url
+        stop = time.monotonic() + self.seconds if self.seconds > 0 else float("inf")
         for _hop in range(MAX_REDIRECTS + 1):
+            if time.monotonic() > stop:
+                raise InputError(f"fetch took over {self.seconds:g} s (NARRATRACE_FETCH_SECONDS) in redirects")
             # Check the URL as httpx parses it, since that is what gets connected to:
             # urllib and httpx disagree on some inputs ("127。0。0。1" is 127.0.0.1 to httpx).
             try:
@@ -115,6 +150,9 @@ class Fetcher:
                         raise InputError(f"response is {declared / 2**20:.1f} MB, over the limit")
                     chunks, size = [], 0
                     for chunk in resp.iter_bytes():
+                        if time.monotonic() > stop:
+                            raise InputError(f"fetch took over {self.seconds:g} s (NARRATRACE_FETCH_SECONDS): "
+                                             f"stopped after {size:,} bytes")
                         size += len(chunk)
                         if size > self.max_bytes:
                             raise InputError(f"response over the {self.max_bytes / 2**20:.3g} MB limit")

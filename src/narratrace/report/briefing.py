@@ -5,6 +5,15 @@ invented) and carries footnotes to its evidence: the exact quoted span of a stor
 outlet, the date and a link. A sentence that cannot be backed by a stored quote is not written;
 scope notes ("nothing found") go into the italic meta lines, which make no claim about anyone.
 
+Shape (what a policymaker reads in five minutes): a bottom line of at most five sentences whose
+first quotes both sides of the strongest cross-audience contradiction; then the main text
+(prevalence chart, contradiction cards, recycled sources, coordination), kept to two A4 pages;
+then an annex (further charts) and the numbered evidence. A quote that is not in English carries
+an English rendering marked with where it came from: the analyst's stored translation
+(``Workspace.translate``), or else the narrative statement the model matched it to, labelled as a
+gloss and never as a translation. Counts include undated documents (they cannot be placed on a
+chart, and the caption says how many are not on it). No sentence is repeated.
+
 Outputs: Markdown (footnotes ``[^n]``), a self-contained HTML file (no script, CSP, charts as
 data: URIs) and PDF (that same HTML printed by headless Chromium, see ``render_pdf``).
 """
@@ -12,13 +21,11 @@ data: URIs) and PDF (that same HTML printed by headless Chromium, see ``render_p
 from __future__ import annotations
 
 import base64
-import re
 import shutil
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import quote as urlquote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -26,95 +33,34 @@ from narratrace import settings
 from narratrace.errors import InvalidInput
 from narratrace.filters import Filters
 from narratrace.records import Records
+from narratrace.report.briefing_doc import (
+    LANGUAGE_NAMES,
+    Briefing,
+    Chart,
+    Evidence,
+    Pair,
+    Section,
+    Sentence,
+    isolate,
+    md_escape,
+    nest_marks,
+    safe_href,
+    trim_quote,
+)
 
 FORMATS = ("md", "html", "pdf")
-# Right-to-left scripts: quotes in them are set dir="rtl" so that they shape and order correctly.
-RTL_LANGUAGES = {"fa", "ar", "ur", "he", "ps", "ckb", "yi", "dv"}
-LANGUAGE_NAMES = {"en": "English", "fa": "Persian", "ar": "Arabic", "ru": "Russian", "fr": "French",
-                  "de": "German", "es": "Spanish", "tr": "Turkish", "zh": "Chinese", "ur": "Urdu", "he": "Hebrew"}
-_RTL_CHARS = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
-_LTR_CHARS = re.compile(r"[A-Za-z\u00c0-\u024f\u0400-\u04ff]")
-SAFE_SCHEMES = ("http://", "https://", "narratrace://")
+# The main text (before the annex) must fit two A4 pages: at most this many contradiction cards
+# besides the one the bottom line quotes (measured on the demo: a card with a Persian side and its
+# rendering takes ~1/5 of a page; the chart ~1/3), and one chart (by audience; by outlet in the annex).
+MAIN_CARDS = 1
+MAIN_SENTENCES = 2  # per section of findings (recycled sources, coordination); more go to the annex
+BOTTOM_LINE_MAX = 5
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--no-first-run"]
 
 
 class BriefingError(InvalidInput):
     pass
-
-
-# -- the briefing as data ------------------------------------------------------------------------
-
-@dataclass
-class Evidence:
-    """One footnote: the exact span ``text[start:end]`` of a stored document."""
-    n: int
-    document_id: int
-    start: int
-    end: int
-    quote: str
-    source: str | None
-    outlet: str
-    audience: str | None
-    language: str | None
-    published_at: datetime | None
-    link: str
-
-    @property
-    def rtl(self) -> bool:
-        return is_rtl(self.quote, self.language)
-
-
-@dataclass
-class Sentence:
-    text: str
-    refs: list[int]
-
-
-@dataclass
-class Chart:
-    title: str
-    caption: Sentence
-    png: bytes | None = None
-    svg: str | None = None
-
-
-@dataclass
-class Pair:
-    """Two statements of one actor flagged as contradicting each other, shown side by side."""
-    intro: Sentence
-    left: Evidence
-    right: Evidence
-
-
-@dataclass
-class Section:
-    key: str
-    title: str
-    sentences: list[Sentence] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
-    pairs: list[Pair] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # meta lines (what was not found), no claims
-
-
-@dataclass
-class Briefing:
-    title: str
-    meta: list[str]
-    sections: list[Section]
-    evidence: list[Evidence]
-
-    def sentences(self) -> list[Sentence]:
-        out = []
-        for sec in self.sections:
-            out += sec.sentences + [c.caption for c in sec.charts] + [p.intro for p in sec.pairs]
-        return out
-
-
-def is_rtl(text: str, language: str | None = None) -> bool:
-    if language and language.split("-")[0].lower() in RTL_LANGUAGES:
-        return True
-    return len(_RTL_CHARS.findall(text or "")) > len(_LTR_CHARS.findall(text or ""))
 
 
 def document_link(document_id: int, url: str | None) -> str:
@@ -181,22 +127,28 @@ class _Builder:
 
     # evidence, deduplicated by span so that one quote has one footnote number
     def cite(self, document_id: int, start: int, end: int, *, source=None, audience=None, language=None,
-             published_at=None, url=None, text: str | None = None) -> int:
+             published_at=None, url=None, text: str | None = None, sentence_id: int | None = None,
+             narrative: str | None = None) -> int:
+        if text is None:
+            text = self.document(document_id).text[start:end]
+        a, b = trim_quote(text)  # the span without its own quotation marks: the briefing adds them
+        start, end, text = start + a, start + b, text[a:b]
         key = (document_id, start, end)
         ev = self._by_span.get(key)
         if ev is None:
-            if text is None:
-                text = self.document(document_id).text[start:end]
             outlet = self.sources[source].name if source in self.sources else (source or "unknown outlet")
             ev = Evidence(len(self.evidence) + 1, document_id, start, end, text, source, outlet, audience,
-                          language, published_at, document_link(document_id, url))
+                          language, published_at, document_link(document_id, url), sentence_id, narrative)
             self.evidence.append(ev)
             self._by_span[key] = ev
+        elif narrative and not ev.narrative:
+            ev.narrative, ev.sentence_id = narrative, ev.sentence_id or sentence_id
         return ev.n
 
     def cite_match(self, m) -> int:
         return self.cite(m.document_id, m.start, m.end, source=m.source, audience=m.audience, language=m.language,
-                         published_at=m.published_at, url=m.url, text=m.text)
+                         published_at=m.published_at, url=m.url, text=m.text, sentence_id=m.sentence_id,
+                         narrative=m.narrative)
 
     def document(self, doc_id: int):
         if doc_id not in self._docs:
@@ -209,7 +161,8 @@ class _Builder:
         first = next((s for s in d.sentences or [] if s.text.strip()), None)
         start, end = (first.start, first.end) if first else (0, min(len(d.text), 200))
         return self.cite(doc_id, start, end, source=d.source, audience=d.audience, language=first.language
-                         if first else d.language, published_at=d.published_at, url=d.url)
+                         if first else d.language, published_at=d.published_at, url=d.url,
+                         sentence_id=getattr(first, "id", None))
 
     def outlet(self, key: str | None) -> str:
         return self.sources[key].name if key in self.sources else (key or "an unknown outlet")
@@ -218,15 +171,17 @@ class _Builder:
         return self.narratives[key].name if key in self.narratives else (key or "")
 
     # the statements the briefing is about: analyst reviews win over the model, and a claim an
-    # outlet only reports ("state media claimed …") is not its statement — as in prevalence()
+    # outlet only reports ("state media claimed …") is not its statement — as in prevalence().
+    # Undated ones are kept: they count in every total, dated ones come first (they can be placed)
     def statements(self, stance: str) -> list:
         out = []
         for m in self.ws.matches(self.narrative, filters=self.filters):
-            if m.review == "rejected" or m.published_at is None or m.holder_kind == "reported":
+            if m.review == "rejected" or m.holder_kind == "reported":
                 continue
             if (m.reviewed_stance or m.stance) == stance:
                 out.append(m)
-        return sorted(out, key=lambda m: (m.published_at, m.document_id, m.start))
+        return sorted(out, key=lambda m: (m.published_at is None, m.published_at or datetime.min, m.document_id,
+                                          m.start))
 
     def build(self) -> Briefing:
         if self.narrative and self.narrative not in self.narratives:
@@ -239,29 +194,43 @@ class _Builder:
         denies = self.statements("denies")
         doc_keys = {(m.narrative, m.document_id) for m in asserts}
         self.narrative_docs = {d for _, d in doc_keys}
-        summary = Section("summary", "Summary")
-        prevalence = Section("prevalence", "Prevalence over time")
         keys = [self.narrative] if self.narrative else sorted(
             {m.narrative for m in asserts}, key=lambda k: (-sum(1 for n, _ in doc_keys if n == k), k))[: self.top]
-        for key in keys:
-            rows = [m for m in asserts if m.narrative == key]
-            # several narratives: two sentences each keep the summary a five-minute read
-            summary.sentences += self.narrative_sentences(key, rows, [m for m in denies if m.narrative == key],
-                                                          brief=not self.narrative)
-        if not asserts:
-            summary.notes.append("No statement in this scope was matched as asserting "
-                                 + (f"“{self.narrative_name(self.narrative)}”." if self.narrative else "a narrative."))
+        bottom = Section("bottom-line", "Bottom line")
+        prevalence = Section("prevalence", "Prevalence")
+        by_outlet = Section("annex-outlets", "Annex: prevalence by outlet", annex=True)
+        if asserts:
+            reach = [self.reach_sentence(k, [m for m in asserts if m.narrative == k]) for k in keys]
+            bottom.sentences.append(reach[0])
+            if len(reach) > 1:  # the others in one sentence: several near-identical bullets say less
+                bottom.sentences.append(self.others_sentence(keys[1:], asserts))
+            prevalence.sentences += self.spread_sentences(keys[0], [m for m in asserts if m.narrative == keys[0]],
+                                                          [m for m in denies if m.narrative == keys[0]])
+            charts = self.charts(asserts, keys)
+            prevalence.charts, by_outlet.charts = charts[:1], charts[1:]
         else:
-            prevalence.charts = self.charts(asserts, keys)
+            bottom.notes.append("No statement in this scope was matched as asserting "
+                                + (f"“{self.narrative_name(self.narrative)}”." if self.narrative else "a narrative."))
         contradictions = self.contradictions()
         recycled = self.recycled()
         coordination = self.coordination()
-        # the summary repeats the strongest finding of each section, with the same footnotes
-        for sec in (contradictions, recycled, coordination):
-            if sec.pairs:
-                summary.sentences.append(sec.pairs[0].intro)
-            elif sec.sentences:
-                summary.sentences.append(sec.sentences[0])
+        if contradictions.pairs:  # the strongest pair, quoted on both sides, leads the bottom line
+            lead = contradictions.pairs.pop(0)
+            bottom.sentences.insert(0, self.pair_sentence(lead))
+            if not contradictions.pairs:
+                contradictions.notes.append("The strongest pair is quoted in the bottom line; no other pair in "
+                                            "this scope.")
+        for sec in (recycled, coordination):  # their strongest finding, moved (not copied) up
+            if sec.sentences and len(bottom.sentences) < BOTTOM_LINE_MAX:
+                bottom.sentences.append(sec.sentences.pop(0))
+                if not sec.sentences:
+                    sec.notes.append("Its strongest finding is in the bottom line.")
+        # the main text fits two A4 pages: what does not fit the budget goes to the annex, in order
+        further = Section("annex-findings", "Annex: further findings", annex=True)
+        further.pairs, contradictions.pairs = contradictions.pairs[MAIN_CARDS:], contradictions.pairs[:MAIN_CARDS]
+        for sec in (recycled, coordination):
+            further.sentences += sec.sentences[MAIN_SENTENCES:]
+            sec.sentences = sec.sentences[:MAIN_SENTENCES]
         scope = []
         if self.narrative:
             scope.append(f"narrative “{self.narrative_name(self.narrative)}” ({self.narrative})")
@@ -274,43 +243,67 @@ class _Builder:
         meta = [f"Scope: {'; '.join(scope) or 'the whole workspace'}. Generated by narratrace on "
                 f"{datetime.now():%Y-%m-%d %H:%M}.",
                 "Every sentence is generated from stored documents and footnoted with its evidence; "
-                "it shows who said what, where and when, not what is true."]
-        sections = [s for s in (summary, prevalence, contradictions, recycled, coordination)
+                "it shows who said what, where and when, not what is true. Counts include undated documents.",
+                "“Model probability” is a calibrated probability that the two statements take opposite sides "
+                "(a lead for review, not a verdict). A quote not in English carries the analyst's translation "
+                "or, where there is none, a gloss: the narrative statement the model read it as."]
+        sections = [s for s in (bottom, prevalence, contradictions, recycled, coordination, further, by_outlet)
                     if s.sentences or s.charts or s.pairs or s.notes]
-        return _renumber(Briefing(title, meta, sections, self.evidence))
+        b = Briefing(title, meta, sections, self.evidence)
+        _dedupe(b)
+        b = _renumber(b)
+        self.render_quotes(b.evidence)
+        return b
 
-    # -- summary -------------------------------------------------------------------------------------
+    # -- narratives ------------------------------------------------------------------------------------
 
-    def narrative_sentences(self, key: str, rows: list, denials: list, brief: bool = False) -> list[Sentence]:
-        if not rows:
-            return []
+    def _dated(self, rows: list) -> list:
+        return [m for m in rows if m.published_at is not None]
+
+    def reach_sentence(self, key: str, rows: list) -> Sentence:
+        """How far the narrative went: outlets, documents (undated ones counted), period, first outlet."""
         name = self.narrative_name(key)
-        first_per_outlet: dict = {}
-        for m in rows:
-            first_per_outlet.setdefault(m.source, m)
+        outlets = list(dict.fromkeys(m.source for m in rows))
         docs = {m.document_id for m in rows}
-        best = {src: _best([m for m in rows if m.source == src]) for src in first_per_outlet}
-        out = [Sentence(f"{_span(rows[0].published_at, rows[-1].published_at)}, "
-                        f"{_count(len(first_per_outlet), 'outlet')} carried “{name}” in "
-                        f"{_count(len(docs), 'document')}.", [self.cite_match(m) for m in best.values()])]
-        first_per_audience: dict = {}
-        for m in rows:
-            first_per_audience.setdefault(m.audience or "unknown", m)
+        undated = {m.document_id for m in rows if m.published_at is None}
+        best = {src: _best([m for m in rows if m.source == src]) for src in outlets}
+        count = _count(len(docs), "document") + (f", {len(undated)} of them undated" if undated else "")
+        dated = self._dated(rows)
+        when = _span(dated[0].published_at, dated[-1].published_at) if dated else "on no known date"
+        when = when[0].lower() + when[1:]
+        first = (f"; the first was {self.outlet(dated[0].source)} ({dated[0].audience or 'unknown'} audience) "
+                 f"on {_day(dated[0].published_at)}") if dated else ""
+        refs = [self.cite_match(dated[0])] if dated else []
+        refs += [self.cite_match(m) for m in best.values()]
+        return Sentence(f"{_count(len(outlets), 'outlet')} carried “{name}” in {count}, {when}{first}.",
+                        list(dict.fromkeys(refs)))
+
+    def others_sentence(self, keys: list[str], asserts: list) -> Sentence:
         parts, refs = [], []
-        for i, (aud, m) in enumerate(first_per_audience.items()):
-            verb = "first" if i == 0 else "followed"
-            parts.append(f"{aud}-audience outlets {verb}, from {_day(m.published_at)} ({self.outlet(m.source)})")
-            refs.append(self.cite_match(m))
-        if len(parts) == 1:
-            out.append(Sentence(f"All of them addressed a {rows[0].audience or 'unknown'} audience; the first was "
-                                f"{self.outlet(rows[0].source)} on {_day(rows[0].published_at)}.", refs))
-        else:
+        for k in keys:
+            rows = [m for m in asserts if m.narrative == k]
+            docs = {m.document_id for m in rows}
+            outlets = {m.source for m in rows}
+            parts.append(f"“{self.narrative_name(k)}” ({_count(len(docs), 'document')}, "
+                         f"{_count(len(outlets), 'outlet')})")
+            refs.append(self.cite_match(_best(rows)))
+        return Sentence(f"Also carried in this scope: {_join(parts)}.", refs)
+
+    def spread_sentences(self, key: str, rows: list, denials: list) -> list[Sentence]:
+        """Audiences and languages the narrative reached, and who denied it: what the chart cannot say."""
+        name = self.narrative_name(key)
+        dated = self._dated(rows)
+        out = []
+        first_per_audience: dict = {}
+        for m in dated:
+            first_per_audience.setdefault(m.audience or "unknown", m)
+        if len(first_per_audience) > 1:
+            parts = [f"{aud}-audience outlets {'first' if i == 0 else 'followed'} from {_day(m.published_at)} "
+                     f"({self.outlet(m.source)})" for i, (aud, m) in enumerate(first_per_audience.items())]
             text = "; ".join(parts) + "."
-            out.append(Sentence(text[0].upper() + text[1:], refs))
-        if brief:
-            return out
+            out.append(Sentence(text[0].upper() + text[1:], [self.cite_match(m) for m in first_per_audience.values()]))
         first_per_language: dict = {}
-        for m in rows:
+        for m in dated:
             first_per_language.setdefault(m.language or "?", m)
         if len(first_per_language) > 1:
             out.append(Sentence(f"It appeared in {_count(len(first_per_language), 'language')}: " + _join(
@@ -319,10 +312,59 @@ class _Builder:
                 [self.cite_match(m) for m in first_per_language.values()]))
         if denials:
             per = {src: _best([m for m in denials if m.source == src]) for src in dict.fromkeys(m.source for m in denials)}
+            first = self._dated(denials)
+            when = f", the first in {self.outlet(first[0].source)} on {_day(first[0].published_at)}" if first else ""
             out.append(Sentence(f"{_count(len(denials), 'statement')} in {_count(len(per), 'outlet')} denied "
-                                f"“{name}”, the first in {self.outlet(denials[0].source)} on "
-                                f"{_day(denials[0].published_at)}.", [self.cite_match(m) for m in per.values()]))
+                                f"“{name}”{when}.", [self.cite_match(m) for m in per.values()]))
         return out
+
+    # -- English renderings of quotes that are not in English -----------------------------------------
+
+    def render(self, ev: Evidence) -> None:
+        """The analyst's translation of the span (or of the sentence that holds it); else a gloss: the
+        narrative statement the model read the sentence as, labelled so; else say that none is stored."""
+        if ev.english or ev.rendering_kind:
+            return
+        if not hasattr(self, "_translations"):
+            self._translations: dict[int, list] = defaultdict(list)
+            for t in self.ws.translations(language="en"):
+                self._translations[t.document_id].append(t)
+        held = [t for t in self._translations.get(ev.document_id, []) if t.start <= ev.start and ev.end <= t.end]
+        if held:
+            t = min(held, key=lambda t: (t.end - t.start, -t.id))  # the closest fit: a quote's own over its sentence
+            a, b = trim_quote(t.original)
+            whole = (t.start + a, t.start + b) != (ev.start, ev.end)
+            by = f" by {t.translator}" if t.translator else ""
+            ev.rendering, ev.rendering_kind = nest_marks(t.text), "translation"
+            ev.rendering_label = (f"Analyst's translation{' of the whole sentence' if whole else ''}{by}, "
+                                  f"{t.at:%Y-%m-%d}")
+            return
+        glosses = list(self.ws.glosses([ev.sentence_id])) if ev.sentence_id else []
+        g = next((g for g in glosses if g.narrative == ev.narrative), glosses[0] if glosses else None)
+        if g is not None:
+            verb = {"asserts": "asserting", "denies": "denying"}.get(g.stance, "neutral towards")
+            ev.rendering, ev.rendering_kind = nest_marks(g.statement), "gloss"
+            ev.rendering_label = (f"Gloss, not a translation: the model read this as {verb} the narrative "
+                                  f"statement")
+            return
+        ev.rendering_kind = "missing"
+        hint = f'narratrace translate {ev.sentence_id} "…"' if ev.sentence_id else "narratrace translate --quote"
+        ev.rendering_label = f"No English rendering stored yet (add one: {hint})"
+
+    def render_quotes(self, evidence: list[Evidence]) -> None:
+        for ev in evidence:
+            self.render(ev)
+
+    def _inline(self, ev: Evidence) -> str:
+        """A quote inside a sentence, with its English rendering in brackets when it needs one."""
+        self.render(ev)
+        text = f"“{ev.shown}”"
+        if ev.rendering_kind == "translation":
+            text += f" (analyst's translation: “{ev.rendering}”)"
+        elif ev.rendering_kind == "gloss":
+            verb = ev.rendering_label.split("as ", 1)[1].split(" the narrative")[0]
+            text += f" (gloss, not a translation: read as {verb} “{ev.rendering}”)"
+        return text
 
     # -- prevalence charts --------------------------------------------------------------------------------
 
@@ -330,8 +372,9 @@ class _Builder:
         out = []
         asserts = [m for m in asserts if m.narrative in keys]
         for by, label in (("audience", "audience"), ("source", "outlet")):
-            rows = [r for r in self.ws.prevalence(period="day", by=by, narrative=self.narrative, filters=self.filters)
-                    if r.narrative in keys]
+            every = [r for r in self.ws.prevalence(period="day", by=by, narrative=self.narrative, filters=self.filters)
+                     if r.narrative in keys]
+            rows = Records([r for r in every if r.period is not None], of=type(every[0]) if every else None)
             if not rows:
                 continue
             if by == "source":  # outlet names in the legend, as in the sentences
@@ -344,17 +387,22 @@ class _Builder:
         return out
 
     def chart_caption(self, asserts: list, by: str) -> Sentence:
-        """The chart's headline, counted from the same statements it cites (distinct documents)."""
+        """The chart's headline, counted from the same statements it cites (distinct documents); the
+        undated ones are said, as the chart cannot place them."""
         what = "it" if self.narrative else "these narratives"
+        undated = {m.document_id for m in asserts if m.published_at is None}
+        off = (f" {_count(len(undated), 'undated document')} {'is' if len(undated) == 1 else 'are'} counted "
+               f"above but cannot be placed on the chart.") if undated else ""
         groups: dict[str, list] = defaultdict(list)
-        for m in asserts:
+        for m in self._dated(asserts) if by == "audience" else asserts:
             groups[m.published_at.date().isoformat() if by == "audience" else self.outlet(m.source or "unknown")].append(m)
         top = max(sorted(groups), key=lambda k: len({m.document_id for m in groups[k]}))  # earliest on a tie
         cited = _best_per_document(groups[top])
         if by == "audience":
             outlets = sorted({self.outlet(m.source) for m in cited.values()})
             return Sentence(f"The busiest day was {_day(datetime.fromisoformat(top))}, when {_join(outlets)} carried "
-                            f"{what} in {_count(len(cited), 'document')}.", [self.cite_match(m) for m in cited.values()])
+                            f"{what} in {_count(len(cited), 'document')}.{off}",
+                            [self.cite_match(m) for m in cited.values()])
         return Sentence(f"{top} carried {what} most often, in {_count(len(cited), 'document')}.",
                         [self.cite_match(m) for m in cited.values()])
 
@@ -372,28 +420,54 @@ class _Builder:
             if (self.since and any(d < self.since for d in dates)) or (self.until and any(d > self.until for d in dates)):
                 continue
             found.append(c)
-        found.sort(key=lambda c: (not c.cross_audience, c.review != "confirmed", -c.score))
-        for c in found[: self.top]:
+        found.sort(key=lambda c: (not c.cross_audience, c.review != "confirmed", -c.score, c.id))
+        # one statement in one card: the same sentence paired with three others would fill three
+        # cards with one quote (each card must show something the others do not)
+        used: set = set()
+        chosen = []
+        for c in found:
+            sides = {c.a_sentence_id, c.b_sentence_id, _norm_text(c.a_text), _norm_text(c.b_text)}
+            if sides & used:
+                continue
+            used |= sides
+            chosen.append(c)
+            if len(chosen) >= self.top:
+                break
+        for c in chosen:
             sides = []
             for p in ("a", "b"):  # each side carries its document id and span: the footnote's evidence
-                doc_id, start, end = (getattr(c, f"{p}_document_id"), getattr(c, f"{p}_start"), getattr(c, f"{p}_end"))
-                n = self.cite(doc_id, start, end, source=getattr(c, f"{p}_source"),
-                              audience=getattr(c, f"{p}_audience"), language=getattr(c, f"{p}_language"),
-                              published_at=getattr(c, f"{p}_published_at"), url=getattr(c, f"{p}_url"),
-                              text=getattr(c, f"{p}_text"))
+                n = self.cite(getattr(c, f"{p}_document_id"), getattr(c, f"{p}_start"), getattr(c, f"{p}_end"),
+                              source=getattr(c, f"{p}_source"), audience=getattr(c, f"{p}_audience"),
+                              language=getattr(c, f"{p}_language"), published_at=getattr(c, f"{p}_published_at"),
+                              url=getattr(c, f"{p}_url"), text=getattr(c, f"{p}_text"),
+                              sentence_id=getattr(c, f"{p}_sentence_id"), narrative=getattr(c, f"narrative_{p}"))
                 sides.append(self.evidence[n - 1])
             a, b = sides
-            who = self.actors.get(c.actor, c.actor) if c.actor else "one actor"
-            status = {"confirmed": "confirmed by an analyst"}.get(c.review, "not yet reviewed")
-            kind = "across audiences" if c.cross_audience else "to the same audience"
-            intro = Sentence(f"Two statements carried by outlets of {who} are flagged as contradicting each other "
-                             f"{kind} (score {c.score:.2f}, {status}): {a.outlet} ({a.audience or 'unknown'} audience,"
-                             f" {_day(a.published_at)}) and {b.outlet} ({b.audience or 'unknown'} audience, "
-                             f"{_day(b.published_at)}).", [a.n, b.n])
-            sec.pairs.append(Pair(intro, a, b))
+            intro = Sentence(f"{a.outlet} ({a.audience or 'unknown'} audience, {_day(a.published_at)}) and "
+                             f"{b.outlet} ({b.audience or 'unknown'} audience, {_day(b.published_at)}): "
+                             f"{self._status(c)}.", [a.n, b.n])
+            sec.pairs.append(Pair(intro, a, b, c))
         if not found:
             sec.notes.append("No contradiction in this scope (`narratrace contradictions --refresh` looks for them).")
+        elif len(found) > len(chosen):
+            sec.notes.append(f"{len(found)} flagged pairs in this scope; the strongest with distinct statements are "
+                             "shown (`narratrace contradictions` lists all).")
         return sec
+
+    def _status(self, c) -> str:
+        kind = "across audiences" if c.cross_audience else "to the same audience"
+        status = {"confirmed": "confirmed by an analyst"}.get(c.review, "not yet reviewed")
+        return f"flagged as contradicting each other {kind}, model probability {c.score:.2f}, {status}"
+
+    def pair_sentence(self, pair: Pair) -> Sentence:
+        """The bottom line's lead: both sides quoted, with dates, outlets and English renderings."""
+        c, a, b = pair.finding, pair.left, pair.right
+        who = f"outlets of {self.actors.get(c.actor, c.actor)}" if c.actor else "outlets of one actor"
+        return Sentence(f"{who[0].upper() + who[1:]} carried two statements {self._status(c)}: "
+                        f"{a.outlet} told a {a.audience or 'unknown'} audience on {_day(a.published_at)} "
+                        f"{self._inline(a)}, and {b.outlet} told a {b.audience or 'unknown'} audience on "
+                        f"{_day(b.published_at)} {self._inline(b)}.".replace(".”.", ".”").replace("?”.", "?”")
+                        .replace("!”.", "!”"), [a.n, b.n])
 
     # -- recycled sources ----------------------------------------------------------------------------------
 
@@ -459,6 +533,22 @@ class _Builder:
         return sec
 
 
+def _norm_text(text: str) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def _dedupe(b: Briefing) -> None:
+    """No sentence twice: a later copy (same words, whatever its footnotes) is left out."""
+    seen: set[str] = set()
+    for sec in b.sections:
+        keep = []
+        for s in sec.sentences:
+            if _norm_text(s.text) not in seen:
+                seen.add(_norm_text(s.text))
+                keep.append(s)
+        sec.sentences = keep
+
+
 def _renumber(b: Briefing) -> Briefing:
     """Footnotes numbered in reading order (they were numbered as the sections were collected)."""
     order: dict[int, int] = {}
@@ -510,33 +600,36 @@ def render_chart(rows: Records, *, by_label: str, fmt: str = "png", title: str =
 
 # -- rendering -----------------------------------------------------------------------------------
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
-
-
-def md_escape(text: str) -> str:
-    """Backslash-escape Markdown and raw-HTML syntax so that quoted text stays text."""
-    return _MD_SPECIAL.sub(r"\\\1", " ".join((text or "").split()))
-
-
-def safe_href(link: str) -> str | None:
-    """Only http(s) and narratrace: links become links; javascript:, data: … stay text."""
-    return urlquote(link, safe=":/?#[]@!$&'()*+,;=%~") if link.lower().startswith(SAFE_SCHEMES) else None
-
-
 def _refs_md(refs: list[int]) -> str:
     return "".join(f"[^{n}]" for n in refs)
 
 
 def _evidence_line(ev: Evidence) -> str:
+    """Outlet (its name: the registry key is a tooltip in HTML), audience, language, date."""
+    return ev.outlet + _evidence_rest(ev)
+
+
+def _evidence_rest(ev: Evidence) -> str:
     date = ev.published_at.strftime("%Y-%m-%d %H:%M") if ev.published_at else "undated"
-    aud = f"; {ev.audience} audience" if ev.audience else ""
-    return f"{ev.outlet} ({ev.source or '—'}{aud}), {date}"
+    aud = f", {ev.audience} audience" if ev.audience else ""
+    lang = f", {_language(ev.language)}" if ev.language else ""
+    return f"{aud}{lang}, {date}"
+
+
+def _rendering_md(ev: Evidence) -> str:
+    if ev.rendering_kind in ("translation", "gloss"):
+        return f"_{md_escape(ev.rendering_label)}:_ “{md_escape(ev.rendering)}”"
+    return f"_{md_escape(ev.rendering_label)}_" if ev.rendering_kind == "missing" else ""
 
 
 def render_markdown(b: Briefing) -> str:
     lines = [f"# {md_escape(b.title)}", ""] + [f"_{md_escape(m)}_" for m in b.meta] + [""]
+    annex = False
     for sec in b.sections:
-        lines += [f"## {sec.title}", ""]
+        if sec.annex and not annex:
+            annex = True
+            lines += ["---", ""]  # the main text ends here
+        lines += [f"## {md_escape(sec.title)}", ""]
         lines += [f"_{md_escape(n)}_" for n in sec.notes]
         for s in sec.sentences:
             lines.append(f"- {md_escape(s.text)}{_refs_md(s.refs)}")
@@ -551,15 +644,20 @@ def render_markdown(b: Briefing) -> str:
         for p in sec.pairs:
             lines += ["", f"{md_escape(p.intro.text)}{_refs_md(p.intro.refs)}", ""]
             for ev in (p.left, p.right):
-                lines.append(f"> **{md_escape(_evidence_line(ev))}:** “{md_escape(ev.quote)}”[^{ev.n}]")
+                lines.append(f"> **{md_escape(_evidence_line(ev))}:** “{md_escape(ev.shown)}”[^{ev.n}]")
+                if ev.rendering_kind:
+                    lines += [">", f"> {_rendering_md(ev)}"]
                 lines.append(">")
             lines.pop()
         lines.append("")
+    if not annex:
+        lines += ["---", ""]
     lines += ["## Evidence", ""]
     for ev in b.evidence:
         href = safe_href(ev.link)
         link = f"<{href}>" if href else md_escape(ev.link)
-        lines.append(f"[^{ev.n}]: “{md_escape(ev.quote)}” — {md_escape(_evidence_line(ev))}, {link}")
+        extra = f" — {_rendering_md(ev)}" if ev.rendering_kind else ""
+        lines.append(f"[^{ev.n}]: “{md_escape(ev.shown)}” — {md_escape(_evidence_line(ev))}, {link}{extra}")
     return "\n".join(lines) + "\n"
 
 
@@ -569,6 +667,8 @@ def _template():
     env.filters["day"] = _day
     env.filters["href"] = safe_href
     env.filters["evline"] = _evidence_line
+    env.filters["evrest"] = _evidence_rest
+    env.filters["isolate"] = isolate
     return env.get_template("briefing.html.j2")
 
 
@@ -632,9 +732,16 @@ def render_pdf(b: Briefing, output: str | Path) -> Path:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_FLAGS)
             try:
-                page = browser.new_page(java_script_enabled=False)
+                # laid out as printed: the A4 content box (178 × 261 mm at 96 px/in), print media
+                page = browser.new_page(java_script_enabled=False, viewport={"width": PAGE_PX[0], "height": PAGE_PX[1]})
                 page.route("**/*", lambda route: route.abort())  # nothing leaves the machine
+                page.emulate_media(media="print")
                 page.set_content(html, wait_until="load")
+                for _ in range(MAX_MOVES):  # the main text must fit two pages: move its last item to the annex
+                    box = page.locator("section.annex h2").first.bounding_box()
+                    if box is None or box["y"] <= MAIN_PAGES * PAGE_PX[1] - PAGE_SLACK_PX or not to_annex(b):
+                        break
+                    page.set_content(render_html(b), wait_until="load")
                 page.pdf(path=str(output), format="A4", print_background=True,
                          margin={"top": "18mm", "bottom": "18mm", "left": "16mm", "right": "16mm"})
             finally:
@@ -642,6 +749,43 @@ def render_pdf(b: Briefing, output: str | Path) -> Path:
     except PlaywrightError as exc:
         raise BriefingError(f"Chromium ({exe}) could not print the PDF: {str(exc).splitlines()[0]}") from exc
     return output
+
+
+# A4 less the print margins below (16 mm each side, 18 mm top and bottom), in CSS px (96 per inch)
+PAGE_PX = (673, 986)
+MAIN_PAGES = 2
+# Blocks that may not break (cards, figures) leave white space at a page's foot: a line and a half
+# of margin keeps the measured layout on the safe side of the printed one (checked on the demo's
+# three scopes: the printed annex starts on page 3 whenever the measure says so).
+PAGE_SLACK_PX = 40
+MAX_MOVES = 12
+
+
+def to_annex(b: Briefing) -> bool:
+    """Move the main text's last movable item (a finding, a card, a prevalence sentence, the chart)
+    to the annex; the bottom line stays. Footnote numbers do not change: they are the same in every
+    format. False when nothing is left to move."""
+    further = next((s for s in b.sections if s.key == "annex-findings"), None)
+    if further is None:
+        further = Section("annex-findings", "Annex: further findings", annex=True)
+        at = next((i for i, s in enumerate(b.sections) if s.annex), len(b.sections))
+        b.sections.insert(at, further)
+    for sec in reversed([s for s in b.sections if not s.annex and s.key != "bottom-line"]):
+        moved = False
+        if sec.sentences:
+            further.sentences.insert(0, sec.sentences.pop())
+            moved = True
+        elif sec.pairs:
+            further.pairs.insert(0, sec.pairs.pop())
+            moved = True
+        elif sec.charts:
+            further.charts.insert(0, sec.charts.pop())
+            moved = True
+        if moved:
+            if not (sec.sentences or sec.pairs or sec.charts) and "Continued in the annex." not in sec.notes:
+                sec.notes.append("Continued in the annex.")
+            return True
+    return False
 
 
 def write_report(ws, fmt: str, output: str | Path, **scope) -> Briefing:

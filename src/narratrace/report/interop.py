@@ -93,7 +93,7 @@ def claimreviews(ws, *, publisher: str = "narratrace analyst", base_url: str | N
         """Where the narrative first appeared (provenance: the earliest dated document asserting it)."""
         if key not in first_seen:
             steps = ws.narrative_spread(key)
-            st = steps[0] if steps else None
+            st = next((x for x in steps if x.first is not None), None)  # undated carriers come last
             first_seen[key] = st and {"@type": "CreativeWork", "url": document_link(st.document_id,
                                                                                    ws.document(st.document_id).url),
                                       "datePublished": _iso(st.first), "author": org(st.source), "text": st.text}

@@ -4,6 +4,10 @@ Prevalence counts *documents* (not sentences) that carry at least one sentence w
 stance towards a narrative, per period. Syndicated copies count once per outlet that published
 them: reach is part of the story (``unique=True`` counts duplicate groups once instead).
 Analyst reviews win over the model: a rejected match is not counted, a corrected stance is.
+
+Undated documents are never dropped: they cannot be placed in a period, so they get a row of
+their own (``period`` None, "not placed in time"), count in the all-periods ``totals`` and are
+named in every chart ("N undated documents not placed in time").
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from narratrace.errors import InvalidInput
-from narratrace.records import PrevalenceRow, Records
+from narratrace.records import PrevalenceRow, PrevalenceTotal, Records
 
 PERIODS = ("day", "week", "month")
 STANCES = ("asserts", "denies", "neutral", "any")
@@ -35,10 +39,14 @@ def period_start(ts: datetime, period: str) -> str:
 
 def prevalence(rows: Iterable[tuple], *, period: str = "day", unique: bool = False) -> Records:
     """Documents per (narrative, period, group) from match rows ``(narrative, document id,
-    duplicate-group id, published_at, group)`` (store/queries/narratives.prevalence_rows). A
-    document counts once per narrative and period; with ``unique``, once per duplicate group."""
+    duplicate-group id, published_at or None, group)`` (store/queries/narratives.prevalence_rows).
+    A document counts once per narrative; with ``unique``, once per duplicate group, at its earliest
+    dated copy. Undated documents come last per narrative, with ``period`` None."""
     if period not in PERIODS:
         raise PrevalenceError(f"period must be one of {', '.join(PERIODS)}")
+    # earliest first, undated last: a duplicate group is placed where it first appeared, and only
+    # counts as undated when none of its copies has a date (the order of SQL rows is arbitrary)
+    rows = sorted(rows, key=lambda r: (r[3] is None, r[3] or datetime.max, r[1]))
     seen: set[tuple] = set()
     counts: dict[tuple, int] = defaultdict(int)
     for key, doc_id, group_id, pub, g in rows:
@@ -46,20 +54,59 @@ def prevalence(rows: Iterable[tuple], *, period: str = "day", unique: bool = Fal
         if ident in seen:
             continue
         seen.add(ident)
-        counts[(key, period_start(pub, period), str(g or "unknown"))] += 1
-    return Records((PrevalenceRow(k, p, g, n) for (k, p, g), n in sorted(counts.items())), of=PrevalenceRow)
+        counts[(key, None if pub is None else period_start(pub, period), str(g or "unknown"))] += 1
+    order = sorted(counts, key=lambda k: (k[0], k[1] is None, k[1] or "", k[2]))
+    return Records((PrevalenceRow(k, p, g, counts[(k, p, g)]) for k, p, g in order), of=PrevalenceRow)
+
+
+def totals(rows: Iterable[PrevalenceRow]) -> Records:
+    """All periods together per (narrative, group): documents (dated + undated), dated, undated.
+    A document sits in one period only, so the sums are counts of distinct documents."""
+    dated: dict[tuple, int] = defaultdict(int)
+    undated: dict[tuple, int] = defaultdict(int)
+    for r in rows:
+        (undated if r.period is None else dated)[(r.narrative, r.group)] += r.documents
+    keys = sorted(dated.keys() | undated.keys())
+    return Records((PrevalenceTotal(k, g, dated[(k, g)] + undated[(k, g)], dated[(k, g)], undated[(k, g)])
+                    for k, g in keys), of=PrevalenceTotal)
+
+
+def undated(rows: Iterable[PrevalenceRow]) -> dict[str, int]:
+    """Undated documents per narrative (each one not placed in any period)."""
+    out: dict[str, int] = defaultdict(int)
+    for r in rows:
+        if r.period is None:
+            out[r.narrative] += r.documents
+    return dict(out)
+
+
+def undated_note(rows: Iterable[PrevalenceRow]) -> str:
+    """ "3 undated documents not placed in time" (per narrative when there are several), or ""."""
+    per = undated(rows)
+
+    def say(n: int) -> str:
+        return f"{n} undated document{'' if n == 1 else 's'} not placed in time"
+
+    if len(per) == 1:
+        return say(next(iter(per.values())))
+    # per narrative: one document can carry two narratives, so a sum would count it twice
+    return "; ".join(f"{say(n)} ({key})" for key, n in sorted(per.items()))
 
 
 def chart(rows: Records, output: str | Path, *, title: str = "Narrative prevalence") -> Path:
     """Write the prevalence table as a chart: .html (interactive Vega-Lite, its JavaScript inside the
-    page: it opens offline), .svg, .png or .json (the Vega-Lite spec)."""
+    page: it opens offline), .svg, .png or .json (the Vega-Lite spec). Undated documents have no
+    place on a time axis: the subtitle says how many there are ("N undated documents not placed
+    in time")."""
     import altair as alt  # lazy: altair costs +0.3 s at CLI start (measured)
     import pandas as pd  # lazy: pandas costs ~90 MB RSS and +0.3 s at CLI start (measured)
 
     output = Path(output)
     if output.suffix.lower() not in (".html", ".png", ".svg", ".json"):
         raise PrevalenceError("chart file must end in .html, .png, .svg or .json")
-    df = pd.DataFrame([r.as_dict() for r in rows]) if rows else pd.DataFrame(
+    note = undated_note(rows)
+    dated = [r for r in rows if r.period is not None]
+    df = pd.DataFrame([r.as_dict() for r in dated]) if dated else pd.DataFrame(
         columns=["narrative", "period", "group", "documents"])
     df["period"] = pd.to_datetime(df["period"])
     base = alt.Chart(df).mark_bar().encode(
@@ -69,7 +116,7 @@ def chart(rows: Records, output: str | Path, *, title: str = "Narrative prevalen
     narratives = sorted(df["narrative"].unique()) if len(df) else []
     ch = base.properties(width=520, height=110).facet(row=alt.Row("narrative:N", title=None)) if len(narratives) > 1 \
         else base.properties(width=520, height=220)
-    ch = ch.properties(title=title)
+    ch = ch.properties(title=alt.TitleParams(title, subtitle=[note]) if note else title)
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() == ".html":
         # inline: vl-convert embeds vega, vega-lite and vega-embed in the page (~0.9 MB) — the

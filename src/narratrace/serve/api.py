@@ -35,9 +35,11 @@ from narratrace.records import (
     CoordinationInfo,
     DocumentInfo,
     EntityInfo,
+    EntityMentions,
     MatchInfo,
     NarrativeInfo,
     PrevalenceRow,
+    PrevalenceTotal,
     QuoteInfo,
     ReviewInfo,
     SearchHit,
@@ -46,9 +48,19 @@ from narratrace.records import (
     SourceInfo,
     SpeakerInfo,
     SpreadStep,
+    TranslationInfo,
 )
 from narratrace.serve.auth import User, current_user, require_analyst
-from narratrace.serve.schemas import AnalyzeIn, AnalyzeResult, DocumentDetail, ErrorOut, ImportResult, IngestResult, ReviewIn
+from narratrace.serve.schemas import (
+    AnalyzeIn,
+    AnalyzeResult,
+    DocumentDetail,
+    ErrorOut,
+    ImportResult,
+    IngestResult,
+    ReviewIn,
+    TranslationIn,
+)
 from narratrace.workspace import Workspace
 
 MAX_LIMIT = 1000  # one page; larger reads go through exports (`narratrace export`) or the Python API
@@ -62,7 +74,7 @@ router = APIRouter(dependencies=[Depends(current_user)],
                                                            "which and what to do"},
                               401: {**_ERR, "description": "No valid token"},
                               403: {**_ERR, "description": "Role or CSRF header missing"},
-                              404: {**_ERR, "description": "No such document or narrative"}})
+                              404: {**_ERR, "description": "No such document, narrative or entity"}})
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"at most {MAX_LIMIT}")]
 Filter = Annotated[str | None, Query(max_length=256)]
@@ -177,7 +189,7 @@ def narrative_matches(ws: WS, key: str, filters: Scope,
 
 
 @router.get("/narratives/{key}/prevalence", response_model=list[PrevalenceRow],
-            summary="Documents carrying a narrative per period and group")
+            summary="Documents carrying a narrative per period and group (period null: undated, not placed in time)")
 def narrative_prevalence(ws: WS, key: str, filters: Scope,
                          period: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
                          by: Annotated[str, Query(max_length=32)] = "audience",
@@ -186,8 +198,18 @@ def narrative_prevalence(ws: WS, key: str, filters: Scope,
     return _json(ws.prevalence(period=period, by=by, stance=stance, narrative=key, filters=filters))
 
 
+@router.get("/narratives/{key}/prevalence/totals", response_model=list[PrevalenceTotal],
+            summary="Documents carrying a narrative over all periods, per group: dated, undated and both")
+def narrative_prevalence_totals(ws: WS, key: str, filters: Scope,
+                                by: Annotated[str, Query(max_length=32)] = "audience",
+                                stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts"):
+    ws.narrative_exists(key)
+    return _json(ws.prevalence_totals(by=by, stance=stance, narrative=key, filters=filters))
+
+
 @router.get("/narratives/{key}/spread", response_model=list[SpreadStep],
-            summary="Where a narrative appeared first, then each outlet in the order it carried it")
+            summary="Where a narrative appeared first (among dated statements), then each outlet in the "
+                    "order it carried it; outlets with only undated statements last (first null)")
 def narrative_spread(ws: WS, key: str, filters: Scope):
     return _json(ws.narrative_spread(key, filters=filters))
 
@@ -232,6 +254,16 @@ def entities(ws: WS):
     return _json(ws.entities())
 
 
+@router.get("/entities/{key}/mentions", response_model=EntityMentions,
+            summary="Who quotes and names an entity: counts by outlet and month, then each place with its span")
+def entity_mentions(ws: WS, key: Annotated[str, PathParam(max_length=128)], filters: Scope,
+                    kind: Annotated[str | None, Query(pattern="^(quote|mention)$",
+                                                      description="quote: the entity speaks; mention: it is "
+                                                                  "named")] = None,
+                    limit: Limit = 200):
+    return _json(ws.entity_mentions(key, kind=kind, limit=limit, filters=filters))
+
+
 # -- writes (analyst) ------------------------------------------------------------------------------
 
 @router.post("/reviews", response_model=ReviewInfo, summary="Confirm or reject a match or a contradiction")
@@ -243,6 +275,25 @@ def post_review(ws: WS, body: ReviewIn, user: Annotated[User, Depends(require_an
     except NotFound as exc:  # /api/reviews exists; a sentence or narrative the body names does not
         raise InvalidInput(str(exc)) from exc
     return _json(review)
+
+
+@router.get("/translations", response_model=list[TranslationInfo],
+            summary="The analysts' translations of sentences and quotes, with the original span")
+def translations(ws: WS, language: Annotated[str | None, Query(max_length=16)] = None):
+    return _json(ws.translations(language=language))
+
+
+@router.post("/translations", response_model=TranslationInfo, responses={413: _ERR},
+             summary="Store (or replace) an analyst's translation of a sentence or a quote")
+def post_translation(ws: WS, body: TranslationIn, user: Annotated[User, Depends(require_analyst)]):
+    try:
+        t = ws.translate(body.text, sentence_id=body.sentence_id, quote_id=body.quote_id, language=body.language,
+                         note=body.note, translator=user.name)
+    except NotFound as exc:  # /api/translations exists; the sentence or quote the body names does not
+        raise InvalidInput(str(exc)) from exc
+    _audit(ws, user, "translate", f"sentence {t.sentence_id} [{t.start}:{t.end}]",
+           {"document_id": t.document_id, "language": t.language, "chars": len(t.text)})
+    return _json(t)
 
 
 async def _registry_body(request: Request, file: UploadFile | None) -> tuple[bytes, str]:

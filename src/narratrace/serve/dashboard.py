@@ -28,6 +28,8 @@ from markupsafe import Markup, escape
 
 from narratrace.errors import InvalidInput, NarratraceError
 from narratrace.filters import Filters
+from narratrace.report.prevalence import totals as prevalence_totals
+from narratrace.report.prevalence import undated_note
 from narratrace.serve.auth import current_user
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -113,7 +115,7 @@ def overview(request: Request, user=USER):
     recent = sorted(strongest, key=lambda c: max(c.a_published_at or datetime.min,
                                                  c.b_published_at or datetime.min), reverse=True)[:5]
     return _page(request, "overview.html", user, counts=counts, top=top, widest=widest, recent=recent,
-                 recycled=ws.recycled_sources(3)[:10], stats=st)
+                 recycled=ws.recycled_sources(3)[:10], stats=st, undated=ws.undated_documents())
 
 
 # -- narratives ---------------------------------------------------------------------------------
@@ -127,7 +129,7 @@ def _narrative(ws, key: str):
 
 def _period(rows) -> str:
     """Days for a short corpus, weeks or months when daily bars would be unreadable."""
-    days = sorted({r.period for r in rows})
+    days = sorted({r.period for r in rows if r.period is not None})  # undated rows have no place in time
     if len(days) < 2:
         return "day"
     span = (datetime.fromisoformat(days[-1]) - datetime.fromisoformat(days[0])).days
@@ -143,16 +145,17 @@ def narrative_page(request: Request, key: str, by: str = "audience", user=USER):
     outlets = Counter(m.source or "unknown" for m in matches if (m.reviewed_stance or m.stance) == "asserts"
                       and m.review != "rejected")
     rows = ws.prevalence(by=by, narrative=key, period="day")
-    totals = Counter()
-    for r in rows:
-        totals[r.group] += r.documents
+    totals = prevalence_totals(rows)  # all periods, the undated documents counted too
     try:
         spread = ws.narrative_spread(key)
     except Exception:  # provenance not computed for this workspace: the page still works
         spread = []
     return _page(request, "narrative.html", user, n=n, by=by, dims=BY, matches=matches[:200],
-                 n_matches=len(matches), outlets=outlets.most_common(10), totals=sorted(totals.items()),
-                 spread=spread)
+                 n_matches=len(matches), outlets=outlets.most_common(10), totals=totals,
+                 total=sum(t.documents for t in totals), undated=sum(t.undated for t in totals),
+                 note=undated_note(rows), spread=[st for st in spread if st.first is not None],
+                 spread_undated=[st for st in spread if st.first is None],
+                 spread_undated_docs=sum(st.undated for st in spread))
 
 
 @router.get("/narratives/{key}/chart.svg")
@@ -164,10 +167,13 @@ def narrative_chart(request: Request, key: str, by: str = "audience", user=USER)
     period = _period(rows)
     if period != "day":
         rows = ws.prevalence(by=by, narrative=key, period=period)
+    note = undated_note(rows)
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",  # an id only; nothing is fetched
         "width": 640, "height": 220, "background": "white",
-        "data": {"values": [r.as_dict() for r in rows]},
+        # the chart is an <img>: the page's note is not beside it when the image is saved on its own
+        **({"title": {"text": note, "fontSize": 12, "fontWeight": "normal", "anchor": "start"}} if note else {}),
+        "data": {"values": [r.as_dict() for r in rows if r.period is not None]},
         "mark": "bar",
         "encoding": {"x": {"field": "period", "type": "ordinal", "title": f"period ({period})"},
                      "y": {"aggregate": "sum", "field": "documents", "type": "quantitative", "title": "documents"},
@@ -230,8 +236,11 @@ def provenance_page(request: Request, user=USER):
     except Exception:  # embeddings unavailable: show the rest of the page
         trails = []
     groups = ws.coordination()
+    # the last coordination run's count of documents it could not place in time (stage_state)
+    last = next((st["last_result"] for st in ws.stages() if st["name"] == "coordination"), None) or {}
     return _page(request, "provenance.html", user, recycled=recycled, trails=trails, groups=groups,
-                 graph=_graph_svg(ws.coordination_graph()))
+                 graph=_graph_svg(ws.coordination_graph()), coordination_run=last,
+                 undated=ws.undated_documents())
 
 
 # -- document viewer ------------------------------------------------------------------------------------

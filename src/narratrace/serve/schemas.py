@@ -20,9 +20,10 @@ class ErrorOut(BaseModel):
 class Span(BaseModel):
     """A character span of Document.text to highlight: ``text[start:end]`` is ``text`` exactly.
     Kinds: quote (content), cue, speaker (as written), speaker_name (the named mention it resolved
-    to), mention (a named entity), match (a sentence matched to a narrative)."""
+    to), carrier (who relays the quote: "Agency quoted X as saying"), mention (a named entity),
+    match (a sentence matched to a narrative)."""
 
-    kind: Literal["quote", "cue", "speaker", "speaker_name", "mention", "match"]
+    kind: Literal["quote", "cue", "speaker", "speaker_name", "carrier", "mention", "match"]
     start: int
     end: int
     text: str
@@ -69,6 +70,18 @@ class ReviewIn(BaseModel):
     verdict: Literal["confirmed", "rejected"]
     stance: Literal["asserts", "denies", "neutral"] | None = None
     note: str | None = Field(default=None, max_length=10_000)
+
+
+class TranslationIn(BaseModel):
+    """An analyst's rendering of a sentence or of a quote's span (exactly one of the two ids). The
+    store refuses a text over its limit (413, with the limit in the message); this bound only caps
+    the request body."""
+
+    sentence_id: int | None = Field(default=None, ge=1, le=2**62)
+    quote_id: int | None = Field(default=None, ge=1, le=2**62)
+    text: str = Field(min_length=1, max_length=100_000)
+    language: str = Field(default="en", min_length=1, max_length=16, pattern="^[A-Za-z0-9-]+$")
+    note: str | None = Field(default=None, max_length=100_000)
 
 
 StageName = Literal[pipeline.ORDER]  # the declared stages, so the spec lists them (pipeline.py)

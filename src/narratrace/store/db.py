@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sqlite3
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -12,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import sessionmaker
 
 from narratrace.errors import StoreFailure
@@ -35,6 +37,44 @@ def store_url(path_or_url: str | Path) -> str:
             s = "postgresql+psycopg://" + s.split("://", 1)[1]
         return s
     return "sqlite:///" + str(Path(s).expanduser().resolve())
+
+
+class NotAWorkspace(StoreError):
+    """The file given as the workspace is something else (another program's database, a damaged
+    file): refused before anything writes to it."""
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(file: Path) -> None:
+    """Refuse, untouched, a file that is not a narratrace workspace: opening it the usual way
+    would switch it to WAL mode and migrate our tables into it before any error (issue 15).
+
+    Accepted: no file, an empty file, an SQLite file with no tables yet, or one with Alembic's
+    ``alembic_version`` table (every workspace has it from its first migration). Read through a
+    read-only connection, so even the check writes nothing."""
+    if not file.exists() or file.stat().st_size == 0:
+        return
+    with open(file, "rb") as fh:
+        head = fh.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        raise NotAWorkspace(f"{file} is not a narratrace workspace (not an SQLite file): give a workspace's "
+                            "path, or a new file name to `narratrace init`")
+    uri = "file:" + quote(str(file)) + "?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True)
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise NotAWorkspace(f"{file} is a damaged SQLite file ({exc}): restore the workspace from a backup, "
+                            "or rebuild it with `narratrace init` and ingest again") from exc
+    if names and "alembic_version" not in names:
+        shown = ", ".join(sorted(names)[:5]) + (", …" if len(names) > 5 else "")
+        raise NotAWorkspace(f"{file} is another program's SQLite database (tables {shown}), not a narratrace "
+                            "workspace: left untouched; give a workspace's path, or a new file name")
 
 
 def redact(url: str) -> str:
@@ -92,7 +132,7 @@ def upgrade(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
-    except OperationalError as exc:  # server down, wrong password, no such database
+    except DatabaseError as exc:  # server down, wrong password, no such database; a damaged file
         raise StoreError(f"cannot connect to {redact(engine.url.render_as_string(hide_password=True))}: "
                          f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}") from exc
     if current != head:

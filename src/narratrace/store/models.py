@@ -298,6 +298,25 @@ class Review(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class Translation(Base):
+    """An analyst's rendering of a stored span (a sentence, or a quote inside one) in another
+    language, keyed by the span (document, start, end) and the rendering's language: re-runs of the
+    stages replace quotes and findings, never sentences, so translations survive them."""
+
+    __tablename__ = "translation"
+    __table_args__ = (UniqueConstraint("document_id", "start", "end", "language"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sentence_id: Mapped[int] = mapped_column(ForeignKey("sentence.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id", ondelete="CASCADE"))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))  # of the rendering (default en)
+    text: Mapped[str] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    translator: Mapped[str | None] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime)  # UTC, naive
+
+
 # -- who said it, who carried it (issue 4) ---------------------------------------------------
 
 
@@ -389,6 +408,11 @@ class Quote(Base):
     speaker_key: Mapped[str | None] = mapped_column(String(600), index=True)
     reason: Mapped[str | None] = mapped_column(Text)  # why it is unattributed
     confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    # who relays the statement when that is not the speaker ("Agency quoted X as saying"), as
+    # written, with its span; NULL when the speaker speaks directly (migration 0011)
+    carrier: Mapped[str | None] = mapped_column(String(256))
+    carrier_start: Mapped[int | None] = mapped_column(Integer)
+    carrier_end: Mapped[int | None] = mapped_column(Integer)
 
 
 class CoordinationGroup(Base):

@@ -99,8 +99,10 @@ def matches(s: Session, narrative: str | None, f: Filters, *, stance: str | None
 
 
 def prevalence_rows(s: Session, f: Filters, *, by: str, stance: str, narrative: str | None) -> list[tuple]:
-    """(narrative key, document id, duplicate-group id, published_at, group value) per dated match
-    that passes the filters; rejected matches left out, reviewed stances win."""
+    """(narrative key, document id, duplicate-group id, published_at or None, group value) per
+    match that passes the filters; rejected matches left out, reviewed stances win. Undated
+    documents are kept (prevalence counts them apart); a since/until filter leaves them out, as it
+    cannot place them."""
     if by not in DIMENSIONS:
         raise InvalidInput(f"--by must be one of {', '.join(DIMENSIONS)}")
     rv = aliased(Review)
@@ -112,7 +114,6 @@ def prevalence_rows(s: Session, f: Filters, *, by: str, stance: str, narrative: 
                     .join(Sentence, NarrativeMatch.sentence_id == Sentence.id)
                     .join(Document, Sentence.document_id == Document.id))
     q = (q.outerjoin(rv, and_(rv.kind == "match", rv.sentence_id == Sentence.id, rv.narrative_id == Narrative.id))
-         .where(Document.published_at.is_not(None))
          .where(func.coalesce(rv.verdict, "") != "rejected")
          # a reported claim ("state media claimed …") is not the reporting outlet's statement
          .where(NarrativeMatch.holder_kind != "reported"))

@@ -3,17 +3,23 @@ document, coordination groups, and how many findings of each kind are stored."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, null, select
 from sqlalchemy.orm import Session, aliased
 
-from narratrace.filters import Filters
+from narratrace.errors import NotFound
+from narratrace.filters import Filters, unknown
 from narratrace.records import (
     AuditInfo,
     CoordinatedDocument,
     CoordinationInfo,
     EntityInfo,
+    EntityMentions,
+    MentionCount,
+    MentionInfo,
     QuoteInfo,
     Records,
     SpanInfo,
@@ -34,7 +40,7 @@ from narratrace.store.models import (
     Sentence,
     Source,
 )
-from narratrace.store.queries import apply_filters, chunks
+from narratrace.store.queries import apply_filters, chunks, with_outlet
 
 # The source's actor is plain ``Actor`` so that Filters(actor=…) means "outlets owned by"; the
 # speaker's own actor is this alias.
@@ -94,7 +100,7 @@ def quotes(s: Session, f: Filters, *, speakers: Sequence[str] | None, document: 
         as_written = r[1][qt.speaker_start:qt.speaker_end] if qt.speaker_start is not None else None
         out.append(QuoteInfo(qt.id, qt.document_id, d["text"], qt.start, qt.end, qt.kind, d["speaker"],
                              qt.speaker_key, as_written, qt.resolution, qt.cue, qt.reason, qt.language,
-                             d["published_at"], d["source"], d["audience"], d["url"]))
+                             d["published_at"], d["source"], d["audience"], d["url"], qt.carrier))
     return out
 
 
@@ -119,6 +125,117 @@ def speaker_rows(s: Session, f: Filters) -> list[dict]:
     return [dict(zip(names, r)) for r in s.execute(apply_filters(q, f))]
 
 
+# A mention's context is the sentence(s) holding it (and, for a quote, its speaker), cut to this many
+# characters either side of the span where a "sentence" runs on (a list, a transcript without
+# stops): 300 keeps two ordinary sentences of news prose whole (~25 words each) and a listing small.
+CONTEXT_CHARS = 300
+MENTION_KINDS = ("quote", "mention")
+
+
+def entity_of(s: Session, key: str) -> tuple[int, EntityInfo]:
+    """The stored entity ``key`` (its id and record, with its unfiltered counts); NotFound naming the
+    closest key otherwise."""
+    row = s.execute(select(Entity, Actor.key).outerjoin(Actor, Entity.actor_id == Actor.id)
+                    .where(Entity.key == key)).first()
+    if row is None:
+        keys = s.scalars(select(Entity.key)).all()
+        if not keys:
+            raise NotFound(f"no entity '{str(key)[:80]}': no entities are registered "
+                           "(`narratrace entities import FILE`)")
+        raise NotFound(unknown("entity", key, keys, listed=False) + " (`narratrace entities list` shows them)")
+    e, actor = row
+    n = lambda model: s.scalar(select(func.count()).select_from(model).where(model.entity_id == e.id)) or 0  # noqa: E731
+    return e.id, EntityInfo(e.key, e.name, e.kind, actor, e.description, [a.alias for a in e.aliases],
+                            n(Mention), n(Quote))
+
+
+_DOC_COLS = (Document.published_at, Document.language, Document.url, Document.title, Source.key, Source.name,
+             Source.audience)
+
+
+def _mention_places(s: Session, eid: int, f: Filters, kind: str | None) -> list[dict]:
+    """Every quote by and mention of entity ``eid`` that passes the filters, without text."""
+    # the constant columns are SQL literals, not bound parameters: PostgreSQL cannot type an untyped
+    # parameter in a select list
+    names = ("kind", "id", "document_id", "start", "end", "label", "speaker_start", "speaker_end", "carrier",
+             "published_at", "language", "url", "title", "source", "outlet", "audience")
+    out = []
+    if kind in (None, "quote"):
+        q = (select(literal_column("'quote'"), Quote.id, Quote.document_id, Quote.start, Quote.end, Quote.kind,
+                    Quote.speaker_start, Quote.speaker_end, Quote.carrier, *_DOC_COLS)
+             .join(Document, Quote.document_id == Document.id).where(Quote.entity_id == eid))
+        out += [dict(zip(names, r)) for r in s.execute(apply_filters(with_outlet(q), f))]
+    if kind in (None, "mention"):
+        q = (select(literal_column("'mention'"), Mention.id, Mention.document_id, Mention.start, Mention.end, Mention.label,
+                    null(), null(), null(), *_DOC_COLS)
+             .join(Document, Mention.document_id == Document.id).where(Mention.entity_id == eid))
+        out += [dict(zip(names, r)) for r in s.execute(apply_filters(with_outlet(q), f))]
+    out.sort(key=lambda r: (r["published_at"] is None, r["published_at"] or 0, r["document_id"], r["start"],
+                            r["kind"]))
+    return out
+
+
+def _counts(rows: list[dict], group, name=lambda r: None) -> list[MentionCount]:
+    docs: dict = defaultdict(set)
+    n: dict = defaultdict(lambda: {"quote": 0, "mention": 0})
+    names: dict = {}
+    for r in rows:
+        g = group(r)
+        docs[g].add(r["document_id"])
+        n[g][r["kind"]] += 1
+        names[g] = name(r)
+    return [MentionCount(g, names[g], len(docs[g]), n[g]["quote"], n[g]["mention"]) for g in docs]
+
+
+def _context(text: str, sents: list[tuple[int, int]], a: int, b: int) -> tuple[str, int]:
+    """The sentences of ``text`` covering [a, b) (``sents`` sorted by start), at most CONTEXT_CHARS
+    beyond the span on either side; (context, its start)."""
+    starts = [x[0] for x in sents]
+    i, j = bisect_right(starts, a) - 1, bisect_right(starts, max(a, b - 1)) - 1
+    lo = sents[i][0] if i >= 0 else a
+    hi = sents[j][1] if j >= 0 else b
+    lo, hi = min(a, max(lo, a - CONTEXT_CHARS)), max(b, min(hi, b + CONTEXT_CHARS))
+    return text[lo:hi], lo
+
+
+def entity_mentions(s: Session, key: str, f: Filters, *, kind: str | None, limit: int | None) -> EntityMentions:
+    """Who quotes (the entity is the speaker) and names (a ``mention`` row) entity ``key``: counts by
+    outlet and by month over every match, then the first ``limit`` places with their exact spans."""
+    eid, info = entity_of(s, key)
+    rows = _mention_places(s, eid, f, kind)
+    by_outlet = sorted(_counts(rows, lambda r: r["source"], lambda r: r["outlet"]),
+                       key=lambda c: (c.group is None, -c.documents, -(c.quotes + c.mentions), c.group or ""))
+    by_month = sorted(_counts(rows, lambda r: r["published_at"] and r["published_at"].strftime("%Y-%m")),
+                      key=lambda c: (c.group is None, c.group or ""))
+    shown = rows[:limit] if limit is not None else rows
+    ids = sorted({r["document_id"] for r in shown})
+    texts: dict[int, str] = {}
+    sents: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for part in chunks(ids):
+        texts.update(s.execute(select(Document.id, Document.text).where(Document.id.in_(part))).all())
+        for d, a, b in s.execute(select(Sentence.document_id, Sentence.start, Sentence.end)
+                                 .where(Sentence.document_id.in_(part)).order_by(Sentence.document_id, Sentence.start)):
+            sents[d].append((a, b))
+    items = []
+    for r in shown:
+        text = texts[r["document_id"]]
+        a, b = r["start"], r["end"]
+        if not 0 <= a < b <= len(text):
+            continue  # a span outside its text (a store edited by hand) is left out rather than shown wrong
+        ss, se = r["speaker_start"], r["speaker_end"]
+        has_speaker = ss is not None and se is not None and 0 <= ss < se <= len(text)
+        context, at = _context(text, sents[r["document_id"]], *((min(a, ss), max(b, se)) if has_speaker else (a, b)))
+        items.append(MentionInfo(r["kind"], info.key, r["document_id"], a, b, text[a:b], context, at,
+                                 r["published_at"], r["source"], r["outlet"], r["audience"], r["language"], r["url"],
+                                 r["title"], r["label"], r["id"] if r["kind"] == "quote" else None,
+                                 text[ss:se] if has_speaker else None, r["carrier"]))
+    n = {k: sum(r["kind"] == k for r in rows) for k in MENTION_KINDS}
+    dated = {r["document_id"] for r in rows if r["published_at"] is not None}
+    docs = {r["document_id"] for r in rows}
+    return EntityMentions(info, f.as_dict(), len(docs), n["quote"], n["mention"], len(docs - dated), by_outlet,
+                          by_month, Records(items, of=MentionInfo), len(items))
+
+
 def outlet_meta(s: Session) -> dict[str, dict]:
     """Per source key: its display name, owning actor and audience (nodes of the citation graph)."""
     return {k: {"name": n, "actor": a, "audience": au} for k, n, a, au in
@@ -141,6 +258,7 @@ def document_spans(s: Session, doc_id: int, text: str) -> list[SpanInfo]:
         who = ename or q.speaker_name
         add("quote", q.start, q.end, quote_id=q.id, speaker=who, entity=ekey, label=q.kind)
         add("cue", q.cue_start, q.cue_end, quote_id=q.id, speaker=who)
+        add("carrier", q.carrier_start, q.carrier_end, quote_id=q.id, speaker=who)
         add("speaker", q.speaker_start, q.speaker_end, quote_id=q.id, speaker=who, entity=ekey)
         if (q.speaker_name_start, q.speaker_name_end) != (q.speaker_start, q.speaker_end):
             add("speaker_name", q.speaker_name_start, q.speaker_name_end, quote_id=q.id, speaker=who, entity=ekey)
@@ -193,6 +311,14 @@ def finding_counts(s: Session) -> dict[str, int]:
 
     return {"narratives": n(Narrative, Narrative.status != "dismissed"), "contradictions": n(Contradiction),
             "quotes": n(Quote), "coordination groups": n(CoordinationGroup)}
+
+
+def undated_documents(s: Session, f: Filters) -> int:
+    """Documents without a publication date that pass the (outlet, actor, audience, language)
+    filters: counted everywhere, never placed in time (spread, first publisher, coordination)."""
+    q = (select(func.count(Document.id)).select_from(Document).outerjoin(Source, Document.source_id == Source.id)
+         .outerjoin(Actor, Source.actor_id == Actor.id).where(Document.published_at.is_(None)))
+    return s.scalar(apply_filters(q, f)) or 0
 
 
 def record_audit(s: Session, at, user: str, role: str, action: str, target: str | None, detail: dict | None) -> None:
