@@ -195,6 +195,8 @@ def test_translation_limits_errors_rerun_and_export(ws, tmp_path):
         ws.translate("ok", sentence_id=999999)
     with pytest.raises(InvalidInput, match="either a sentence id or a quote id"):
         ws.translate("ok")
+    with pytest.raises(NotFound, match="no quote with id 424242"):
+        ws.translate("ok", quote_id=424242)
     before = {(t.document_id, t.start, t.end): t.text for t in ws.translations()}
     ws.translate("Second wording.", sentence_id=ws.test_sentences["t#1"], language="de")
     rows = ws.translations()

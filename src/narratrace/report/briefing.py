@@ -124,6 +124,7 @@ class _Builder:
         self.narratives = {n.key: n for n in ws.narratives(include_dismissed=True)}
         self._docs: dict[int, object] = {}
         self.actors = ws.names()["actors"]
+        self._verbs: dict[int, str] = {}  # a glossed quote's stance, as the inline rendering words it
 
     # evidence, deduplicated by span so that one quote has one footnote number
     def cite(self, document_id: int, start: int, end: int, *, source=None, audience=None, language=None,
@@ -343,6 +344,7 @@ class _Builder:
         g = next((g for g in glosses if g.narrative == ev.narrative), glosses[0] if glosses else None)
         if g is not None:
             verb = {"asserts": "asserting", "denies": "denying"}.get(g.stance, "neutral towards")
+            self._verbs[id(ev)] = verb
             ev.rendering, ev.rendering_kind = nest_marks(g.statement), "gloss"
             ev.rendering_label = (f"Gloss, not a translation: the model read this as {verb} the narrative "
                                   f"statement")
@@ -362,8 +364,7 @@ class _Builder:
         if ev.rendering_kind == "translation":
             text += f" (analyst's translation: “{ev.rendering}”)"
         elif ev.rendering_kind == "gloss":
-            verb = ev.rendering_label.split("as ", 1)[1].split(" the narrative")[0]
-            text += f" (gloss, not a translation: read as {verb} “{ev.rendering}”)"
+            text += f" (gloss, not a translation: read as {self._verbs[id(ev)]} “{ev.rendering}”)"
         return text
 
     # -- prevalence charts --------------------------------------------------------------------------------

@@ -30,10 +30,12 @@ from narratrace.serve.auth import (
     COOKIE,
     PUBLIC_WRITES,
     SAFE_METHODS,
+    FailureThrottle,
     Tokens,
     check_before_body,
     check_bind,
     check_token,
+    same_origin,
 )
 from narratrace.workspace import Workspace
 
@@ -207,6 +209,7 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
                   docs_url=None, redoc_url=None)  # the default pages fetch a CDN: blank offline
     app.state.workspace = ws
     app.state.tokens = dict(tokens) if tokens else None
+    app.state.throttle = FailureThrottle()
     app.state.host = host
 
     app.add_middleware(BodyGuard, max_bytes=max_body_bytes())
@@ -228,7 +231,8 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
 
     @app.post("/login", include_in_schema=False)
     def login(request: Request, token: Annotated[str, Form(max_length=4096)], next: Annotated[str, Form()] = "/"):
-        user = check_token(app.state.tokens, token)
+        same_origin(request)
+        user = check_token(app.state.tokens, token, request)
         if user is None:
             raise HTTPException(401, "unknown token")
         # Only local paths: an open redirect would let a link send the analyst anywhere after login.
@@ -240,7 +244,8 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
         return resp
 
     @app.post("/logout", include_in_schema=False)
-    def logout():
+    def logout(request: Request):
+        same_origin(request)
         resp = RedirectResponse("/login", status_code=303)
         resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
         return resp

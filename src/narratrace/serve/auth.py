@@ -14,8 +14,12 @@ DNS-rebinding page would send to a server on 127.0.0.1.
 from __future__ import annotations
 
 import hmac
+import threading
+import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request
 
@@ -111,6 +115,65 @@ def _match(tokens: Tokens, given: str) -> tuple[str, str] | None:
     return found
 
 
+# Guessing tokens: at most MAX_FAILURES wrong tokens per client address within FAILURE_WINDOW
+# seconds, then 429 until the oldest failure leaves the window. A person who mistypes a token does
+# not fail ten times a minute; a guesser (237 tries/s were measured before this) is cut to 10 a
+# minute per address. Per address, not per token name: a wrong token names nobody.
+MAX_FAILURES = 10
+FAILURE_WINDOW = 60.0
+MAX_TRACKED_CLIENTS = 10_000  # the table's bound: beyond it the stalest addresses are forgotten
+
+
+class FailureThrottle:
+    """Failed sign-ins per client address, in a sliding window (in memory, per server)."""
+
+    def __init__(self, max_failures: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
+        self.max_failures, self.window = max_failures, window
+        self._fails: dict[str, deque] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str) -> None:
+        """429 when ``client`` has used up its failures; the answer says how long to wait."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._fails.get(client)
+            while q and now - q[0] > self.window:
+                q.popleft()
+            if q and len(q) >= self.max_failures:
+                wait = int(self.window - (now - q[0])) + 1
+                raise HTTPException(429, f"too many wrong tokens from this address: wait {wait} s and try again",
+                                    headers={"Retry-After": str(wait)})
+
+    def fail(self, client: str) -> None:
+        with self._lock:
+            if client not in self._fails and len(self._fails) >= MAX_TRACKED_CLIENTS:
+                self._fails.pop(next(iter(self._fails)))
+            self._fails.setdefault(client, deque()).append(time.monotonic())
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _throttle(request: Request) -> FailureThrottle | None:
+    return getattr(request.app.state, "throttle", None)
+
+
+def same_origin(request: Request) -> None:
+    """403 for a cross-site form post (login CSRF: a page elsewhere signing the analyst in as
+    someone else, or out). Browsers send ``Origin`` (and ``Sec-Fetch-Site``) with every POST;
+    a script without them is not a browser being tricked."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    host = (request.headers.get("host") or "").lower()
+    if site and site not in ("same-origin", "none"):
+        raise HTTPException(403, "sign-in and sign-out only from this server's own pages")
+    if origin and origin != "null" and urlsplit(origin).netloc.lower() != host:
+        raise HTTPException(403, "sign-in and sign-out only from this server's own pages")
+    if origin == "null":
+        raise HTTPException(403, "sign-in and sign-out only from this server's own pages")
+
+
 def current_user(request: Request) -> User:
     """The FastAPI dependency behind every route: who is asking, and may they send this request."""
     tokens: Tokens | None = getattr(request.app.state, "tokens", None)
@@ -124,8 +187,13 @@ def current_user(request: Request) -> User:
         user = OPEN_USER
     else:
         given = header[7:].strip() if by_header else request.cookies.get(COOKIE, "")
+        throttle = _throttle(request)
+        if given and throttle:
+            throttle.check(_client(request))
         who = _match(tokens, given) if given else None
         if who is None:
+            if given and throttle:
+                throttle.fail(_client(request))
             raise HTTPException(401, "sign in: send 'Authorization: Bearer <token>' or log in at /login",
                                 headers={"WWW-Authenticate": "Bearer"})
         user = User(*who)
@@ -159,9 +227,14 @@ def check_before_body(request: Request, path: str) -> User | None:
     return require_analyst(request) if path.startswith("/api/") else current_user(request)
 
 
-def check_token(tokens: Tokens | None, token: str) -> User | None:
-    """For POST /login: the user a token belongs to, or None."""
+def check_token(tokens: Tokens | None, token: str, request: Request | None = None) -> User | None:
+    """For POST /login: the user a token belongs to, or None (throttled per client with ``request``)."""
     if not tokens:
         return OPEN_USER
+    throttle = _throttle(request) if request is not None else None
+    if throttle:
+        throttle.check(_client(request))
     who = _match(tokens, token.strip())
+    if who is None and throttle:
+        throttle.fail(_client(request))
     return User(*who) if who else None

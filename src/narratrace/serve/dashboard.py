@@ -259,6 +259,8 @@ def _document_spans(ws, doc_id: int) -> list[tuple[int, int, str, str]]:
             out.append((sp.start, sp.end, "hl-speaker", f"speaker: {sp.speaker or 'unattributed'}"))
         elif sp.kind == "cue":
             out.append((sp.start, sp.end, "hl-cue", f"cue: {sp.text}"))
+        elif sp.kind == "carrier":  # "Outlet quoted X as saying": the outlet carries, X speaks
+            out.append((sp.start, sp.end, "hl-cue", f"carried by: {sp.text}"))
         elif sp.kind == "mention":
             who = entity_names.get(sp.entity, sp.entity) if sp.entity else "unlinked"
             out.append((sp.start, sp.end, "hl-mention", f"{sp.label}: {who}"))
