@@ -119,7 +119,7 @@ def extract(item: RawItem) -> Extracted:
         except ExtractionError as exc:
             raise InputError(str(exc)) from exc
         hint = document_language(h.text, h.language)
-        lines, stats = clean_lines(h.text, hint)
+        lines, stats = clean_lines(h.text, hint, shapes=False)  # the extractor cut the page's chrome
         meta = {"clean": stats}
         if h.date_problems:
             meta["date_problems"] = list(h.date_problems)
