@@ -252,3 +252,31 @@ def test_campaign_dev_gate_floors():
             assert got[name] <= floor, f"{name} {got[name]} rose above {floor}"
         else:
             assert got[name] >= floor, f"{name} {got[name]} fell below the floor {floor}"
+
+
+@pytest.mark.integration  # the real corpus ingested and its quotes extracted: ~2-4 min on 2 cores
+def test_campaign_dev_record_gate_floors():
+    """Floors in quality/floors.toml [campaign_record]: the record as ingest makes it on its own —
+    no manifest dates or sources passed, only the quotes stage (a build of a few minutes): dates,
+    source matching by URL, boilerplate removed, gold spans kept, quote speakers."""
+    import tomllib
+
+    if not (EVAL_DIR / c.CORPUS).is_dir():
+        pytest.skip(f"{EVAL_DIR / c.CORPUS} not found (the shared evaluation data sits beside the repo)")
+    floors = tomllib.loads((Path(__file__).resolve().parents[2] / "quality" / "floors.toml").read_text())
+    floors = floors["campaign_record"]
+    res = c.run(EVAL_DIR, manifest_dates=False, manifest_sources=False, stages=["quotes"])
+    got = {
+        "date_accuracy": res["dates"]["accuracy"],
+        "source_by_url": res["sources"]["accuracy"],
+        "boilerplate_removed": res["boilerplate"]["removed_share"],
+        "gold_spans_lost_max": res["spans"]["unlocated_total"],
+        "quote_recall": res["quotes"]["overall"]["recall"],
+        "quote_speaker_accuracy": res["quotes"]["overall"]["speaker_accuracy"],
+    }
+    print("\ncampaign-dev record:", json.dumps(got))
+    for name, floor in floors.items():
+        if name.endswith("_max"):
+            assert got[name] <= floor, f"{name} {got[name]} rose above {floor}"
+        else:
+            assert got[name] >= floor, f"{name} {got[name]} fell below the floor {floor}"

@@ -90,8 +90,11 @@ _env.filters["pct"] = lambda v: "—" if v is None else f"{v:.2f}"
 
 
 def _page(request: Request, name: str, user, **ctx) -> HTMLResponse:
+    names = _ws(request).names()  # outlets and actors by name everywhere, keys in a tooltip
     ctx.update(request=request, user=user, analyst=getattr(user, "role", None) == "analyst",
-               path=request.url.path)
+               path=request.url.path,
+               outlet_name=lambda key: names["sources"].get(key, key) if key else key,
+               actor_name=lambda key: names["actors"].get(key, key) if key else key)
     return HTMLResponse(_env.get_template(name).render(**ctx))
 
 
