@@ -57,6 +57,20 @@ def test_windows_1256_persian_without_declaration():
     assert normalize_text(text) == persian
 
 
+def test_a_wrong_latin_declaration_on_windows_1256_bytes_is_overruled():
+    """Latin-1 decodes any bytes, so a page that declares it over Persian Windows-1256 would be
+    stored as "ÇáÚ…" without a word: the bytes disagree with the declaration and win."""
+    persian = "سخنگوی وزارت خارجه گفت که این گروه هیچ پایگاهی در داخل کشور ندارد و مردم آرام هستند."
+    legacy = persian.replace("ی", "ي").replace("ک", "ك")
+    page = f"<html><head><meta charset='iso-8859-1'></head><body><p>{legacy}</p></body></html>"
+    text, enc = decode(page.encode("cp1256"))
+    assert enc == "cp1256" and legacy in text
+    french = "<html><head><meta charset='iso-8859-1'></head><body><p>Le ministère a déclaré que les " \
+             "négociations reprendront à Genève la semaine prochaine, après l'été.</p></body></html>"
+    text, enc = decode(french.encode("latin-1"))  # a right declaration stays
+    assert enc == "iso8859-1" and "négociations" in text
+
+
 def test_utf16_with_and_without_bom():
     s = "The Front «جبهه» said."
     assert decode(s.encode("utf-16"))[0] == s

@@ -1,5 +1,6 @@
 import io
 import json
+import re
 
 from conftest import article_html, write
 
@@ -140,3 +141,32 @@ def test_record_containers_in_any_encoding_are_streamed(ws, tmp_path):
     assert {d.title for d in ws.documents()} == {"یک", "two"}
     bad = ws.ingest([str(tmp_path / "d")])
     assert bad.already_present == 2 and [p.origin.endswith("bad-line.jsonl#3") for p in bad.failed] == [True]
+
+
+def test_warc_record_cut_short_or_with_a_wrong_length_is_reported_not_stored(ws, tmp_path):
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    def archive(n: int) -> bytes:
+        buf = io.BytesIO()
+        w = WARCWriter(buf, gzip=False)
+        for i in range(n):
+            html = article_html(f"Story {i}", [f"Paragraph {i} about the harbour in Lennox. " * 12]).encode()
+            hh = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.0")
+            w.write_record(w.create_warc_record(f"https://kt.example/w{i}", "response", payload=io.BytesIO(html),
+                                                http_headers=hh))
+        return buf.getvalue()
+
+    data = archive(3)
+    write(tmp_path / "cut" / "crawl.warc", data[: int(len(data) * 0.8)])  # ends inside the third record
+    report = ws.ingest([str(tmp_path / "cut")])
+    assert report.added == 2
+    assert any("cut short" in p.reason and p.origin.endswith("w2") for p in report.failed), report.as_dict()
+    # an inflated Content-Length: the first record claims the bytes of the next one
+    first, rest = data.split(b"\r\n\r\nWARC/1.0", 1)[0], b"WARC/1.0" + data.split(b"\r\n\r\nWARC/1.0", 1)[1]
+    head, _, _ = first.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    bad = first.replace(f"Content-Length: {length}".encode(), f"Content-Length: {length + 200}".encode(), 1)
+    write(tmp_path / "long" / "crawl.warc", bad + b"\r\n\r\n" + rest)
+    report = ws.ingest([str(tmp_path / "long")])
+    assert any("digest does not match" in p.reason or "unreadable" in p.reason for p in report.failed), report.as_dict()

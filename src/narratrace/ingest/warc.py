@@ -15,7 +15,9 @@ def read_warc(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
     n = 0
     try:
         with path.open("rb") as fh:
-            for record in ArchiveIterator(fh, arc2warc=True):
+            # digests checked: a record whose declared length is wrong (an inflated Content-Length
+            # swallows the records after it) fails its block digest where the crawler wrote one
+            for record in ArchiveIterator(fh, arc2warc=True, check_digests=True):
                 n += 1
                 if record.rec_type is None:  # WARC-Type is mandatory: this is a damaged record, not crawl noise
                     yield Problem(f"{path} (record {n})", "failed", "malformed WARC record: no WARC-Type header")
@@ -34,6 +36,16 @@ def read_warc(path: Path, max_bytes: int) -> Iterator[RawItem | Problem]:
                 body = record.content_stream().read(max_bytes + 1)
                 if len(body) > max_bytes:
                     yield Problem(origin, "failed", f"record over the {max_bytes / 2**20:.3g} MB limit")
+                    continue
+                missing = getattr(record.raw_stream, "limit", 0) or 0
+                if missing > 0:  # the archive ends inside this record: never store half a page
+                    yield Problem(origin, "failed", f"WARC record cut short: {missing} of its {record.length} "
+                                                    "declared bytes are missing (a truncated download?)")
+                    continue
+                checker = getattr(record, "digest_checker", None)
+                if checker is not None and checker.passed is False:
+                    yield Problem(origin, "failed", "WARC record damaged: its digest does not match its content "
+                                                    "(a wrong Content-Length swallows the records after it)")
                     continue
                 charset = None
                 if "charset=" in ctype.lower():
