@@ -3,6 +3,7 @@
     python bench/serve.py                  # 100,000 documents (built once, cached in $TMPDIR)
     python bench/serve.py --quick          # 5,000 documents, fewer requests
     python bench/serve.py --docs 20000 --requests 100 --clients 8
+    python bench/serve.py --mixed narratrace-demo.db --seconds 30   # 8 readers while one client ingests
 
 The workspace is not ingested (ingest runs ~110 documents/s here: 15 min for 100k) but
 bulk-inserted with SQLAlchemy core into a migrated workspace: fictional documents (8 sentences
@@ -300,6 +301,98 @@ def run_direct(path: Path, eps, reps: int) -> dict[str, float]:
     return out
 
 
+MIXED_READS = [("documents", "/api/documents?limit=50"), ("narratives", "/api/narratives"),
+               ("contradictions", "/api/contradictions?limit=50"), ("search", "/api/search?q=front&limit=20"),
+               ("stats", "/api/stats"), ("quotes", "/api/quotes?limit=50")]
+
+
+async def mixed(base: str, readers: int, seconds: float, write: bool) -> dict:
+    """``readers`` clients cycling through MIXED_READS for ``seconds``, with (``write``) one client
+    uploading one new small document after another to POST /api/ingest meanwhile."""
+    import httpx
+
+    lat: list[float] = []
+    wlat: list[float] = []
+    errors = {"read": 0, "write": 0}
+    uploaded = 0
+    stop_at = time.perf_counter() + seconds
+
+    per: dict[str, list[float]] = {name: [] for name, _ in MIXED_READS}
+
+    async def reader(client, k: int):
+        i = k
+        while time.perf_counter() < stop_at:
+            name, url = MIXED_READS[i % len(MIXED_READS)]
+            t = time.perf_counter()
+            r = await client.get(url)
+            lat.append(time.perf_counter() - t)
+            per[name].append(lat[-1])
+            errors["read"] += r.status_code != 200
+            i += 1
+
+    async def writer(client):
+        nonlocal uploaded
+        n = 0
+        while time.perf_counter() < stop_at:
+            n += 1
+            body = (f"Bulletin {n} from the Lennox harbour office.\n\nThe harbour master of Veltria said on day "
+                    f"{n} that {n * 7 % 13} ferries crossed and the market stayed open for traders.").encode()
+            t = time.perf_counter()
+            r = await client.post("/api/ingest", files={"files": (f"bulletin-{n}.txt", body, "text/plain")},
+                                  headers={"X-Narratrace": "1"})
+            wlat.append(time.perf_counter() - t)
+            if r.status_code == 200 and r.json().get("added") == 1:
+                uploaded += 1
+            else:
+                errors["write"] += 1
+
+    limits = httpx.Limits(max_connections=readers + 1, max_keepalive_connections=readers + 1)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+        before = (await client.get("/api/stats")).json()["documents"]
+        for _, url in MIXED_READS:
+            await client.get(url)  # warm
+        tasks = [reader(client, k) for k in range(readers)] + ([writer(client)] if write else [])
+        await asyncio.gather(*tasks)
+        after = (await client.get("/api/stats")).json()["documents"]
+    lat.sort()
+    wlat.sort()
+    return {"reads": len(lat), "p50": _pct(lat, 50), "p99": _pct(lat, 99), "read_errors": errors["read"],
+            "writes": len(wlat), "write_p50": _pct(wlat, 50), "write_errors": errors["write"],
+            "uploaded": uploaded, "stored": after - before, "lost": uploaded - (after - before),
+            "per_endpoint_p99": {name: _pct(sorted(xs), 99) for name, xs in per.items()}}
+
+
+def run_mixed(path: Path, readers: int, seconds: float) -> int:
+    """A copy of ``path`` served on loopback: reads alone (the baseline), then reads while one
+    client ingests. Pass: read p99 < 200 ms with the writer, 0 errors, 0 lost writes."""
+    import shutil
+
+    tmp = Path(tempfile.mkdtemp(prefix="narratrace-mixed-"))
+    copy = tmp / path.name
+    shutil.copy(path, copy)
+    if Path(str(path) + ".vectors").exists():
+        shutil.copytree(str(path) + ".vectors", str(copy) + ".vectors")
+    server = Server(copy)
+    try:
+        server.wait()
+        quiet = asyncio.run(mixed(server.base, readers, seconds, write=False))
+        busy = asyncio.run(mixed(server.base, readers, seconds, write=True))
+    finally:
+        server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\n| {readers} readers, {seconds:.0f} s | reads | p50 ms | p99 ms | read errors | uploads | upload p50 ms "
+          "| upload errors | stored | lost |")
+    print("|---" * 10 + "|")
+    for name, r in (("reads alone (baseline)", quiet), ("reads + one client ingesting", busy)):
+        print(f"| {name} | {r['reads']} | {r['p50']:.0f} | {r['p99']:.0f} | {r['read_errors']} | {r['writes']} | "
+              f"{r['write_p50']:.0f} | {r['write_errors']} | {r['stored']} | {r['lost']} |")
+    print(f"p99 with the writer / alone: {busy['p99'] / quiet['p99']:.2f}x")
+    print("p99 ms per endpoint (alone / with the writer): " + ", ".join(
+        f"{k} {quiet['per_endpoint_p99'][k]:.0f} / {busy['per_endpoint_p99'][k]:.0f}" for k in quiet["per_endpoint_p99"]))
+    ok = busy["p99"] < 200 and not (busy["read_errors"] or busy["write_errors"] or busy["lost"])
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--docs", type=int, default=100_000)
@@ -308,7 +401,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=15.0, help="at most this long per endpoint")
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "narratrace-bench-serve"))
+    ap.add_argument("--mixed", metavar="WORKSPACE",
+                    help="instead: reads while one client ingests, on a copy of this workspace (e.g. the demo's)")
     args = ap.parse_args(argv)
+    if args.mixed:
+        return run_mixed(Path(args.mixed), args.clients, args.seconds)
     if args.quick:
         args.docs, args.requests = 5000, 40
     cache = Path(args.cache)
