@@ -7,7 +7,14 @@ import re
 from datetime import datetime
 
 from narratrace.clean import dates
-from narratrace.clean.boilerplate import cut_tail, is_rule_boilerplate, strip_boilerplate
+from narratrace.clean.boilerplate import (
+    HEADER_MAX,
+    cut_tail,
+    is_date_line,
+    is_prose,
+    is_rule_boilerplate,
+    strip_boilerplate,
+)
 from narratrace.clean.normalize import normalize_text
 
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
@@ -200,4 +207,11 @@ def split_text_header(lines: list[str], reference: datetime | None = None, probl
             if line.strip() == date_line and not (title is not None and i == 0):
                 del out[i]
                 break
+    if found is not None:
+        # the article's date is known: other lines of the header that are only a date are the
+        # site's ("today", a crawler's stamp), chrome the cleaning left for the date parser
+        # (campaign-dev: 4 of the 7 boilerplate rows cleaning kept)
+        # (the header as cleaning sees it: the lines before the first prose line, at most HEADER_MAX)
+        head = min(next((i for i, x in enumerate(out) if is_prose(x)), len(out)), HEADER_MAX)
+        out = [x for i, x in enumerate(out) if i >= head or (i == 0 and title is not None) or not is_date_line(x)]
     return title, found, out
