@@ -110,7 +110,8 @@ def test_header_prefers_the_articles_own_date_to_a_site_header_and_updates():
     assert got.value.at == datetime(2023, 9, 8, 22, 23) and got.line == 2 and got.whole_line
     title, found, rest = split_text_header(lines)
     assert title == lines[0] and found.value.precision == "minute"
-    assert lines[2] not in rest and lines[1] in rest  # only the article's date line leaves the text
+    # the article's date line leaves the text, and so does the site's date-only "today" line
+    assert lines[2] not in rest and lines[1] not in rest and lines[4] in rest and rest[0] == lines[0]
 
 
 def test_header_ignores_event_dates_in_the_body_and_a_day_without_year_needs_a_reference():
