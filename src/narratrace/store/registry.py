@@ -165,6 +165,18 @@ def check_kind(kind: str) -> str | None:
             "broadcaster, newspaper, news agency, site, blog, channel, aggregator, state media, independent)")
 
 
+def _entry_id(entry, section: str, noun: str, i: int, seen: dict[str, int], lines) -> str:
+    """The entry's id, refused when missing or given twice in the file (both lines named)."""
+    where = lines.at(section, i)
+    if not isinstance(entry, dict) or not entry.get("id"):
+        raise RegistryError(f"{where}: {noun} #{i + 1} has no 'id'")
+    key = str(entry["id"]).strip()
+    if key in seen:
+        raise RegistryError(f"{where}: {noun} id '{key}' is given twice (first at {lines.at(section, seen[key])})")
+    seen[key] = i
+    return key
+
+
 def check_registry(data: dict, known_actors: set[str], known_locators: dict[tuple[str, str], str]) -> dict:
     """Every mistake in ``data`` (from ``load_registry``) as a RegistryError naming file and line,
     before anything is written. ``known_actors``: actor keys already stored; ``known_locators``:
@@ -173,13 +185,7 @@ def check_registry(data: dict, known_actors: set[str], known_locators: dict[tupl
     actors, sources = [], []
     seen_actor: dict[str, int] = {}
     for i, a in enumerate(data["actors"]):
-        where = lines.at("actors", i)
-        if not isinstance(a, dict) or not a.get("id"):
-            raise RegistryError(f"{where}: actor #{i + 1} has no 'id'")
-        key = str(a["id"]).strip()
-        if key in seen_actor:
-            raise RegistryError(f"{where}: actor id '{key}' is given twice (first at {lines.at('actors', seen_actor[key])})")
-        seen_actor[key] = i
+        key = _entry_id(a, "actors", "actor", i, seen_actor, lines)
         _check_fields(a, ACTOR_FIELDS, lambda f, i=i: lines.at("actors", i, f), f"actor '{key}'")
         raw_aliases = a.get("aliases")
         if isinstance(raw_aliases, dict):  # per language, as in the entities registry: {fa: [...]}
@@ -190,14 +196,7 @@ def check_registry(data: dict, known_actors: set[str], known_locators: dict[tupl
     seen_source: dict[str, int] = {}
     claimed: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, value) → (source key, where)
     for i, s in enumerate(data["sources"]):
-        where = lines.at("sources", i)
-        if not isinstance(s, dict) or not s.get("id"):
-            raise RegistryError(f"{where}: source #{i + 1} has no 'id'")
-        key = str(s["id"]).strip()
-        if key in seen_source:
-            raise RegistryError(f"{where}: source id '{key}' is given twice (first at "
-                                f"{lines.at('sources', seen_source[key])})")
-        seen_source[key] = i
+        key = _entry_id(s, "sources", "source", i, seen_source, lines)
 
         def at(*f, i=i):
             return lines.at("sources", i, *f)
