@@ -120,8 +120,6 @@ class Workspace:
         self._models_lock = threading.RLock()
 
     def close(self) -> None:
-        if self._ctx is not None and hasattr(self._ctx.runner, "close"):
-            self._ctx.runner.close()  # the local runner's worker processes, if it started any
         self.engine.dispose()
 
     def __enter__(self) -> Workspace:
@@ -158,15 +156,11 @@ class Workspace:
             ctx = self.context()
             saved = ctx.runner, ctx.progress
             ctx.progress = progress or SilentProgress()
-            made = None
             if runner is not None:
                 ctx.runner = get_runner(runner)
-                made = ctx.runner if isinstance(runner, str) else None  # ours to close after the call
             try:
                 return pipeline.run(ctx, stages, options)
             finally:
-                if made is not None and hasattr(made, "close"):
-                    made.close()
                 ctx.runner, ctx.progress = saved
 
     def stages(self) -> list[dict]:
