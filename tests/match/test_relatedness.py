@@ -44,3 +44,18 @@ def test_a_reporting_view_carries_the_claim_over_the_own_voice():
     # unless the reported content is not about the narrative
     assert choose([(own, 0.7, 0.1, []), (rep, 0.2, 0.1, [])], 0.5)[0] is own
     assert choose([(own, 0.3, 0.1, []), (rep, 0.2, 0.1, [])], 0.5) is None
+
+
+def test_a_claim_quoted_nearly_whole_stays_the_speakers_when_only_the_own_voice_reads_related():
+    """"«…», he said." with the quote alone a little short of the narrative: the outlet still only
+    wrote the attribution, so the speaker holds it, at the own voice's probabilities."""
+    own, quote = View("outlet", None, 0, 60), View("speaker", "afkham", 1, 52, None, "afkham")
+    got = choose([(own, 0.7, 0.2, []), (quote, 0.4, 0.1, [])], 0.5)
+    assert got[0] == quote and got[1:3] == (0.7, 0.2)
+    # a reported part well short of the sentence leaves the claim with the outlet
+    part = View("reported", "state media", 30, 60)
+    assert choose([(own, 0.7, 0.2, []), (part, 0.4, 0.1, [])], 0.5)[0] is own
+    # a denial frame lends its holder only: the own voice already read "denied" in the sentence
+    denial = View("speaker", "the police", 0, 55, None, None, True)
+    got = choose([(own, 0.7, 0.9, []), (denial, 0.3, 0.1, [])], 0.5)
+    assert got[0].holder == "the police" and not got[0].negates and got[2] == 0.9

@@ -74,6 +74,7 @@ def test_exact_and_near_duplicates_are_linked_not_dropped(registry, tmp_path):
     assert a.published_at == datetime(2026, 2, 1, 6, 30)  # stored in UTC
     stats = ws.stats()
     assert stats["exact_duplicates"] == 1 and stats["near_duplicates"] == 1 and stats["unique_documents"] == 2
+    assert stats["undated_documents"] == sum(x.published_at is None for x in ws.documents(limit=None))
 
 
 def test_explicit_source_and_unknown_source(registry, tmp_path):

@@ -304,7 +304,7 @@ def stats(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
         return _print_json(s)
     t = Table("what", "count", show_header=False)
     for k in ("documents", "unique_documents", "exact_duplicates", "near_duplicates", "sentences", "sources",
-              "actors", "unattributed_documents", "published_first", "published_last"):
+              "actors", "unattributed_documents", "published_first", "published_last", "undated_documents"):
         t.add_row(k.replace("_", " "), str(s[k]))
     t.add_row("languages", ", ".join(f"{k} {v}" for k, v in s["languages"].items()))
     t.add_row("ingest problems", ", ".join(f"{k} {v}" for k, v in s["ingest_problems"].items()) or "none")

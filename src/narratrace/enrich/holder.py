@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -43,12 +43,14 @@ class View:
     end: int
     writer_stance: str | None = None  # "denies" when the frame shows disbelief ("falsely claimed")
     entity_key: str | None = None     # set for quotes with a resolved speaker
+    negates: bool = False             # a denial frame: the holder denies the content ("X denied P")
 
 
 @dataclass(frozen=True)
 class _Frame:
     kind: str
     regex: re.Pattern
+    negates: bool = False
 
 
 @functools.lru_cache(maxsize=1)
@@ -57,7 +59,8 @@ def rules(path: str = str(RULES)) -> dict[str, dict]:
     out = {}
     for lang, spec in raw.items():
         out[lang] = {
-            "frames": [_Frame(f["kind"], re.compile(f["pattern"], re.IGNORECASE | re.DOTALL)) for f in spec["frames"]],
+            "frames": [_Frame(f["kind"], re.compile(f["pattern"], re.IGNORECASE | re.DOTALL), bool(f.get("negates")))
+                       for f in spec["frames"]],
             "collectives": {fold(c) for c in spec.get("collectives", [])},
             "disbelief": re.compile(r"(?<![\w\u200c])(?:" + "|".join(re.escape(w) for w in spec.get("disbelief", []))
                                     + r")(?![\w\u200c])", re.IGNORECASE),
@@ -94,10 +97,19 @@ def views(sentence: str, language: str | None, quotes: list[tuple[int, int, str 
                 holder = None
             frame_text = sentence[:s] + " " + sentence[e:] if kind == "reported" else ""
             stance = "denies" if frame_text and spec["disbelief"].search(frame_text) else None
-            out.append(View(kind, holder, s, e, stance))
+            out.append(View(kind, holder, s, e, stance, negates=fr.negates))
             break  # the first (most specific) frame wins: frames are ordered in the rules
     for qs, qe, key in quotes:
         s, e = max(qs, 0), min(qe, len(sentence))
-        if e - s >= 8 and len(out) < MAX_VIEWS:
+        if e - s < 8:
+            continue
+        # "«…», he said" is both a frame and a quote: the frame's view takes the quote's resolved
+        # speaker (the quote stage resolves pronouns and aliases; the frame only has "he"), rather
+        # than a second view of the same words that ties with it and loses the speaker
+        same = next((i for i, v in enumerate(out[1:], 1) if v.entity_key is None
+                     and 2 * (min(e, v.end) - max(s, v.start)) >= max(e - s, v.end - v.start)), None)
+        if same is not None:
+            out[same] = replace(out[same], holder=out[same].holder or key, entity_key=key)
+        elif len(out) < MAX_VIEWS:
             out.append(View("speaker", key, s, e, None, key))
     return out

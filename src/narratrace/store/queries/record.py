@@ -159,6 +159,8 @@ def stats(s: Session, shown_path: str) -> dict:
         "unattributed_documents": unattributed,
         "published_first": first.isoformat() if first else None,
         "published_last": last.isoformat() if last else None,
+        # counted, never silently left out of a range (issue 14): what has no date to place
+        "undated_documents": s.scalar(select(func.count()).select_from(Document).where(Document.published_at.is_(None))),
         "first_ingested": (lambda t: t.isoformat() if t else None)(s.scalar(select(func.min(Document.ingested_at)))),
         "ingest_problems": events,
     }
