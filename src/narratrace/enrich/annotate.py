@@ -15,6 +15,7 @@ from narratrace.enrich.entities import Gazetteer, MentionSpan, merge_mentions, n
 from narratrace.enrich.quotes import extract_quotes, shift_spans, text_pieces
 from narratrace.enrich.quotes.english import parse
 from narratrace.enrich.quotes.model import QuoteFinding
+from narratrace.ingest.deadline import checkpoint
 
 # Bump when extraction changes in a way that should redo stored quotes (`narratrace quotes --redo`
 # is not needed then: documents enriched with an older version are done again by the next run).
@@ -62,6 +63,7 @@ def annotate(text: str, sentences: list[tuple[int, int, str | None]], doc_langua
     gaz = gazetteer.find(text)
     ner: list[MentionSpan] = []
     for start, end, lang in language_runs(sentences, doc_language):
+        checkpoint()  # the stage's per-document deadline, off the main thread (ingest/deadline.py)
         chunk = text[start:end]
         nlp = nlp_for(lang) if nlp_for else None
         # a speaker written as a registered title ("the Leader") is that entity, before any guess
@@ -73,6 +75,7 @@ def annotate(text: str, sentences: list[tuple[int, int, str | None]], doc_langua
             # the quote extractor's parse of the same pieces, reused (parse keeps the last one);
             # NER over the first NER_MAX_CHARS of a run only
             for off, piece in text_pieces(chunk[:NER_MAX_CHARS]):
+                checkpoint()
                 ner.extend(ner_mentions(parse(nlp, piece), None, gazetteer, offset=start + off))
     out.mentions = merge_mentions(gaz, ner)
     return out

@@ -10,9 +10,15 @@ from narratrace.context import Context, stage
 from narratrace.enrich.annotate import VERSION, annotate, sentence_of
 from narratrace.enrich.entities import Gazetteer
 from narratrace.enrich.quotes import english_pipeline
+from narratrace.ingest import deadline
 from narratrace.store.models import Document, EnrichState, Entity, Mention, Quote
 
 BATCH = 64  # documents per transaction: a crash loses at most one batch's work
+
+
+def _name(doc: Document) -> str:
+    """How the analyst finds a document again: its title and its URL (else where it came from)."""
+    return ", ".join(x[:200] for x in (doc.title, doc.url or doc.origin) if x) or "untitled"
 
 
 def _pipeline(language: str):
@@ -27,7 +33,9 @@ def _pipeline(language: str):
 def extract_quotes(ctx: Context, *, redo: bool = False) -> dict:
     """Mentions, quotes and speakers for every document not yet enriched by this version of the
     rules (incremental and resumable: one transaction per batch of documents). ``redo`` does every
-    document again (after changing the aliases of entities already in stored quotes)."""
+    document again (after changing the aliases of entities already in stored quotes). A document
+    that runs past its time budget (ingest/deadline.py: NARRATRACE_DOCUMENT_SECONDS plus 600 s per
+    MB) is left without quotes and named in ``overruns``; the run goes on."""
     with ctx.sessions.begin() as s:
         if redo or ctx.redo:
             s.execute(delete(EnrichState).where(EnrichState.stage == "quotes"))
@@ -35,7 +43,8 @@ def extract_quotes(ctx: Context, *, redo: bool = False) -> dict:
         entity_keys = dict(s.execute(select(Entity.id, Entity.key)).all())
         done = select(EnrichState.document_id).where(EnrichState.stage == "quotes", EnrichState.version == VERSION)
         todo = list(s.scalars(select(Document.id).where(Document.id.not_in(done)).order_by(Document.id)))
-    counts = {"documents": 0, "quotes": 0, "attributed": 0, "mentions": 0}
+    # overruns: documents left without quotes because they ran past their time budget (named, one line each)
+    counts = {"documents": 0, "quotes": 0, "attributed": 0, "mentions": 0, "overruns": []}
     nlp_cache: dict[str, object] = {}
 
     def nlp_for(lang: str):
@@ -59,7 +68,18 @@ def _enrich_batch(s, batch: list[int], gazetteer, entity_keys: dict, nlp_for, co
     s.execute(delete(EnrichState).where(EnrichState.document_id.in_(batch), EnrichState.stage == "quotes"))
     for doc in s.scalars(select(Document).where(Document.id.in_(batch))):
         sents = [(se.start, se.end, se.language) for se in doc.sentences]
-        ann = annotate(doc.text, sents, doc.language, gazetteer, entity_keys, nlp_for)
+        size = len(doc.text.encode("utf-8"))
+        try:
+            ann = deadline.call_with_deadline(
+                lambda: annotate(doc.text, sents, doc.language, gazetteer, entity_keys, nlp_for),
+                deadline.budget(size, deadline.QUOTES_SECONDS_PER_MB), what="quote extraction",
+                per_mb=deadline.QUOTES_SECONDS_PER_MB)
+        except deadline.Overrun as exc:
+            # Recorded as done (this version), so the next analyze does not stall on it again;
+            # `narratrace quotes --redo` (or a larger NARRATRACE_DOCUMENT_SECONDS) tries it anew.
+            counts["overruns"].append(f"document {doc.id} ({_name(doc)}): {exc}")
+            s.add(EnrichState(document_id=doc.id, stage="quotes", version=VERSION))
+            continue
         starts, ids = [se.start for se in doc.sentences], [se.id for se in doc.sentences]
         for m in ann.mentions:
             s.add(Mention(document_id=doc.id, start=m.start, end=m.end, label=m.label, method=m.method,

@@ -16,14 +16,26 @@ as well. Considered and not taken:
 Signals reach only the main thread, so the budget is enforced where ingest runs in a main
 thread (the CLI) and in the extraction pool's worker processes; an ingest running in another
 thread (the API's upload handler) sends its items to the pool for that reason
-(``Ingestor._extract_all``).
+(``Ingestor._extract_all``). That pool is one per process, made on first use and kept (``timed_pool``):
+a pool per upload paid fresh workers that each loaded the language model again (one small file
+took 5.5 s through ``POST /api/ingest``, issue 15).
+
+Off the main thread the budget is also kept cooperatively: ``call_with_deadline`` sets a deadline
+for the calling thread and ``checkpoint()``, called between the steps of a long job (the quote
+stage's 50,000-character parse pieces and language runs, enrich/annotate.py), raises ``Overrun``
+once it has passed. That is what ``POST /api/analyze`` (a server thread) gets: a step that is
+already running finishes first, so the budget can be passed by at most one step; every step on
+that path is linear (issue 15).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from narratrace import settings
@@ -36,18 +48,25 @@ T = TypeVar("T")
 # gets three times that on top of the base budget, so a 50 MB file (the per-file cap) is never
 # refused for its size alone.
 SECONDS_PER_MB = 10.0
+# The quote stage (enrich/stages.py: spaCy parse, quote rules, NER) on ordinary English measured
+# 130–315 s per MB on this 2-core machine at load average 8–11 (2026-12-01: annotate() on
+# bench/hostile.py's ordinary article at 5k–50k characters; ~80 % of it spaCy; Persian rules
+# alone 80–150 s per MB). Twice the slowest figure keeps a long ordinary document inside its
+# budget on a loaded machine, while a hostile 200 KB post is stopped after 150 s, not hours.
+QUOTES_SECONDS_PER_MB = 600.0
 
 
 class Overrun(InputError):
     """A document's cleaning ran past its time budget: a failed problem naming the document."""
 
 
-def budget(n_bytes: int) -> float:
-    """Seconds a document of ``n_bytes`` may take; 0 turns the budget off."""
+def budget(n_bytes: int, per_mb: float = SECONDS_PER_MB) -> float:
+    """Seconds a document of ``n_bytes`` may take (``per_mb`` seconds per MB on top of the base
+    NARRATRACE_DOCUMENT_SECONDS); 0 turns the budget off."""
     base = float(settings.get("NARRATRACE_DOCUMENT_SECONDS") or 0)
     if base <= 0:
         return 0.0
-    return base + SECONDS_PER_MB * n_bytes / 1_000_000
+    return base + per_mb * n_bytes / 1_000_000
 
 
 def enforceable() -> bool:
@@ -55,14 +74,37 @@ def enforceable() -> bool:
     return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
 
 
-def call_with_deadline(fn: Callable[[], T], seconds: float) -> T:
-    """``fn()``, or ``Overrun`` once it has run ``seconds`` (no limit when 0 or not enforceable)."""
-    if seconds <= 0 or not enforceable():
+_cooperative = threading.local()  # .stop: (monotonic deadline, message) for this thread, or None
+
+
+def checkpoint() -> None:
+    """Between the steps of a document's work: ``Overrun`` once this thread's cooperative
+    deadline (set by ``call_with_deadline`` off the main thread) has passed; else nothing."""
+    stop = getattr(_cooperative, "stop", None)
+    if stop is not None and time.monotonic() > stop[0]:
+        raise Overrun(stop[1])
+
+
+def call_with_deadline(fn: Callable[[], T], seconds: float, what: str = "cleaning",
+                       per_mb: float = SECONDS_PER_MB) -> T:
+    """``fn()``, or ``Overrun`` once it has run ``seconds`` (no limit when 0). On the main thread a
+    signal interrupts ``fn`` wherever it is; elsewhere ``fn`` is stopped at its next ``checkpoint()``.
+    ``what`` names the work in the message ("cleaning", "quote extraction"), ``per_mb`` the rate
+    ``seconds`` was given by (``budget``)."""
+    if seconds <= 0:
         return fn()
+    message = (f"{what} ran past its time budget of {seconds:.0f} s (NARRATRACE_DOCUMENT_SECONDS "
+               f"plus {per_mb:g} s per MB): left out, the run went on")
+    if not enforceable():
+        previous_stop = getattr(_cooperative, "stop", None)
+        _cooperative.stop = (time.monotonic() + seconds, message)
+        try:
+            return fn()
+        finally:
+            _cooperative.stop = previous_stop
 
     def _alarm(signum, frame):
-        raise Overrun(f"cleaning ran past its time budget of {seconds:.0f} s (NARRATRACE_DOCUMENT_SECONDS "
-                      "plus 10 s per MB): left out, the run went on")
+        raise Overrun(message)
 
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -71,3 +113,43 @@ def call_with_deadline(fn: Callable[[], T], seconds: float) -> T:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def timed_pool(workers: int, warm: Callable[[], object] | None = None) -> ProcessPoolExecutor:
+    """The process's pool for work that needs its budget enforced off the main thread: made on first
+    use and kept warm for the next call (the server's uploads). ``warm()`` runs here once before
+    the workers are forked, so the models it loads (language identification, the extractor) are
+    inherited by every worker instead of loaded again in each one."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            if warm is not None:
+                warm()
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            _pool = ProcessPoolExecutor(max(1, workers), mp_context=ctx)
+        return _pool
+
+
+def discard_pool(pool: ProcessPoolExecutor) -> None:
+    """Forget a broken pool (a worker was killed: out of memory, a crash in native code) so the
+    next call makes a new one."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def reset_pool() -> None:
+    """Shut the warm pool down; the next call forks new workers (tests that patch what the
+    workers run, a changed setting that workers read themselves)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)

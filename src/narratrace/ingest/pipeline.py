@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -82,16 +83,30 @@ def _extract_item(item: RawItem) -> _Extracted:
     return _Extracted(ext, per_line)
 
 
-def _safe_extract(item: RawItem) -> _Extracted | str:
+def _item_budget(item: RawItem) -> float:
+    return deadline.budget(len(item.data) if item.data is not None else len(item.text or ""))
+
+
+def _safe_extract(item: RawItem, seconds: float | None = None) -> _Extracted | str:
     """Runs in a worker: never raises, so one hostile page cannot break the pool; a page that
-    overruns its time budget (ingest/deadline.py) is a failed problem, not a stalled run."""
+    overruns its time budget (ingest/deadline.py; ``seconds``, else read here) is a failed
+    problem, not a stalled run. The warm pool's workers get ``seconds`` from the caller: they
+    were forked earlier and would read the setting as it was then."""
     try:
-        size = len(item.data) if item.data is not None else len(item.text or "")
-        return deadline.call_with_deadline(lambda: _extract_item(item), deadline.budget(size))
+        seconds = _item_budget(item) if seconds is None else seconds
+        return deadline.call_with_deadline(lambda: _extract_item(item), seconds)
     except InputError as exc:
         return str(exc)
     except Exception as exc:  # a parser bug on hostile input must not stop the batch
         return f"{type(exc).__name__}: {exc}"
+
+
+def _warm_up() -> None:
+    """Load what extraction loads lazily (the extractor, language identification) before the warm
+    pool forks its workers, which then share it (ingest/deadline.py ``timed_pool``)."""
+    for kind, data in (("text", b"Warm up the models."), ("html", b"<html><body><p>Warm up.</p></body></html>")):
+        _safe_extract(RawItem(origin=f"warm-up.{kind}", kind=kind, data=data))
+
 
 def _title_as_first_line(item: RawItem, ext: Extracted) -> None:
     """A record's title (JSONL/CSV ``title``) is read like its text: it becomes the text's first
@@ -239,6 +254,13 @@ class Ingestor:
         timed_here = deadline.enforceable() or deadline.budget(0) <= 0
         if timed_here and (self.workers < 2 or len(items) < MIN_PARALLEL):
             return [_safe_extract(it) for it in items]
+        if not timed_here:  # a server thread: the process's warm pool, kept between uploads
+            pool = deadline.timed_pool(self.workers, _warm_up)
+            try:
+                return list(pool.map(_safe_extract, items, [_item_budget(it) for it in items], chunksize=4))
+            except BrokenProcessPool as exc:  # a worker died (killed, out of memory): these items fail
+                deadline.discard_pool(pool)
+                return [f"the extraction worker stopped ({exc}); try this item again" for _ in items]
         if self._pool is None:
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")

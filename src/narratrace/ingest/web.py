@@ -7,7 +7,9 @@ Guards, each because a hostile page or feed can exploit its absence:
   analyst passes allow_private (e.g. for an intranet archive);
 - redirects are followed by hand, at most MAX_REDIRECTS, each re-checked;
 - bodies are streamed and cut at max_bytes; connect/read timeouts are bounded, and the whole
-  fetch (redirects included) has one deadline, NARRATRACE_FETCH_SECONDS;
+  fetch (redirects and retries included) has one deadline, NARRATRACE_FETCH_SECONDS;
+- 429/502/503/504 are retried (tenacity) at most MAX_TRIES times, honouring Retry-After but never
+  past the deadline: a busy server is asked again politely, a hostile one cannot hold the fetch;
 - an IPv6 address that embeds an IPv4 one (mapped, compatible, NAT64, 6to4, Teredo) is judged by
   the IPv4 address too;
 - XML is parsed with defusedxml (no entity expansion, no external DTDs: XML bombs fail).
@@ -25,6 +27,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import tenacity
 from defusedxml import ElementTree as DET
 from defusedxml.common import DefusedXmlException
 
@@ -36,9 +39,44 @@ MAX_REDIRECTS = 5
 TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 USER_AGENT = "narratrace/0.1 (+offline-first research tool)"
 MAX_FEED_ENTRIES = 5000
+# Retries: statuses that say "later" (rate limit, a gateway or the origin briefly down), not "no".
+# Three tries is what polite crawlers use (urllib3's default Retry(total=3) is the same order);
+# without Retry-After the waits are 1 s then ~2 s (exponential, jittered), well inside the 60 s
+# deadline. A Retry-After beyond MAX_RETRY_WAIT (or past the deadline) is not waited for: a server
+# that asks for minutes will not be ready in seconds, and waiting less than it asks is pointless.
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+MAX_TRIES = 3
+MAX_RETRY_WAIT = 30.0
 MAX_SITEMAP_DEPTH = 2
 
 Resolver = Callable[[str], list[str]]
+
+
+class RetryLater(InputError):
+    """A response that asks to be retried (RETRY_STATUSES); ``wait``: its Retry-After in seconds."""
+
+    def __init__(self, status: int, wait: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status, self.wait = status, wait
+
+
+def retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks for: delta-seconds or an HTTP date (RFC 9110 10.2.3),
+    relative to ``now`` (epoch seconds; the response's ``Date`` when it has one). None when absent
+    or unreadable; a date in the past is 0."""
+    value = (value or "").strip()
+    if value.isdigit():
+        return float(value)
+    when = http_date(value)
+    return None if when is None else max(0.0, when - (time.time() if now is None else now))
+
+
+def http_date(value: str | None) -> float | None:
+    """An HTTP date ("Wed, 21 Oct 2026 07:28:00 GMT") as epoch seconds; None when absent or unreadable."""
+    try:
+        return parsedate_to_datetime((value or "").strip()).timestamp()
+    except (TypeError, ValueError, OverflowError, IndexError):
+        return None
 
 
 def system_resolver(host: str) -> list[str]:
@@ -103,8 +141,10 @@ def _is_ip(host: str) -> bool:
 class Fetcher:
     def __init__(self, *, allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
                  client: httpx.Client | None = None, resolver: Resolver = system_resolver,
-                 seconds: float | None = None) -> None:
+                 seconds: float | None = None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.allow_private = allow_private
+        self.sleep, self.clock = sleep, clock  # injectable: tests retry without waiting
         self.max_bytes = max_bytes
         self.seconds = float(settings.get("NARRATRACE_FETCH_SECONDS") or 0) if seconds is None else seconds
         self.resolver = resolver
@@ -114,13 +154,13 @@ class Fetcher:
     def get(self, url: str) -> tuple[str, bytes, str]:
         """(final URL, body, content type). Raises InputError with a one-line reason.
 
-        The whole fetch, redirects included, has one deadline (``self.seconds``): timeouts per
-        read alone let a server dripping a byte every 5 s hold a fetch for minutes (issue 15). A
-        silent server still costs at most the read timeout past it."""
+        The whole fetch, redirects and retries included, has one deadline (``self.seconds``):
+        timeouts per read alone let a server dripping a byte every 5 s hold a fetch for minutes
+        (issue 15). A silent server still costs at most the read timeout past it."""
         current = url
-        stop = time.monotonic() + self.seconds if self.seconds > 0 else float("inf")
+        stop = self.clock() + self.seconds if self.seconds > 0 else float("inf")
         for _hop in range(MAX_REDIRECTS + 1):
-            if time.monotonic() > stop:
+            if self.clock() > stop:
                 raise InputError(f"fetch took over {self.seconds:g} s (NARRATRACE_FETCH_SECONDS) in redirects")
             # Check the URL as httpx parses it, since that is what gets connected to:
             # urllib and httpx disagree on some inputs ("127。0。0。1" is 127.0.0.1 to httpx).
@@ -129,40 +169,80 @@ class Fetcher:
             except (httpx.InvalidURL, ValueError) as exc:
                 raise InputError(f"refused: invalid URL ({exc})") from exc
             check_url(str(target), allow_private=self.allow_private, resolver=self.resolver)
-            try:
-                with self.client.stream("GET", target) as resp:
-                    if resp.is_redirect:
-                        loc = resp.headers.get("location")
-                        if not loc:
-                            raise InputError(f"HTTP {resp.status_code} redirect without a Location")
-                        try:
-                            current = urljoin(str(target), loc)
-                        except ValueError as exc:
-                            raise InputError(f"HTTP {resp.status_code} redirect to an invalid URL ({exc})") from exc
-                        continue
-                    if resp.status_code >= 400:
-                        raise InputError(f"HTTP {resp.status_code}")
-                    try:
-                        declared = int(resp.headers.get("content-length") or 0)
-                    except ValueError:
-                        declared = 0  # unparseable: the streamed count below still enforces the cap
-                    if declared > self.max_bytes:
-                        raise InputError(f"response is {declared / 2**20:.1f} MB, over the limit")
-                    chunks, size = [], 0
-                    for chunk in resp.iter_bytes():
-                        if time.monotonic() > stop:
-                            raise InputError(f"fetch took over {self.seconds:g} s (NARRATRACE_FETCH_SECONDS): "
-                                             f"stopped after {size:,} bytes")
-                        size += len(chunk)
-                        if size > self.max_bytes:
-                            raise InputError(f"response over the {self.max_bytes / 2**20:.3g} MB limit")
-                        chunks.append(chunk)
-                    return current, b"".join(chunks), resp.headers.get("content-type", "")
-            except httpx.TimeoutException as exc:
-                raise InputError(f"timed out ({type(exc).__name__})") from exc
-            except httpx.HTTPError as exc:
-                raise InputError(f"network error: {exc}") from exc
+            outcome = self._with_retries(target, stop)
+            if isinstance(outcome, str):
+                current = outcome  # a redirect
+                continue
+            return current, *outcome
         raise InputError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _with_retries(self, target: httpx.URL, stop: float):
+        """``_once`` retried on RETRY_STATUSES: at most MAX_TRIES tries, each wait the response's
+        Retry-After (else exponential with jitter), and never a wait that ends past ``stop``."""
+        backoff = tenacity.wait_exponential_jitter(initial=1, max=MAX_RETRY_WAIT, jitter=1)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception()
+            asked = getattr(exc, "wait", None)
+            return backoff(state) if asked is None else asked
+
+        def give_up(state: tenacity.RetryCallState) -> bool:
+            return (state.attempt_number >= MAX_TRIES or state.upcoming_sleep > MAX_RETRY_WAIT
+                    or self.clock() + state.upcoming_sleep > stop)
+
+        retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(RetryLater), wait=wait,
+                                     stop=give_up, sleep=self.sleep, reraise=False)
+        try:
+            return retrying(self._once, target, stop)
+        except tenacity.RetryError as err:
+            last = err.last_attempt.exception()
+            tries = err.last_attempt.attempt_number
+            why = f"HTTP {last.status} after {tries} {'try' if tries == 1 else 'tries'}"
+            if tries < MAX_TRIES:
+                asked = f"Retry-After {last.wait:g} s" if last.wait is not None else "the next wait"
+                limit = ("the fetch deadline (NARRATRACE_FETCH_SECONDS)" if last.wait is None
+                         or last.wait <= MAX_RETRY_WAIT else f"the {MAX_RETRY_WAIT:g} s most a retry waits")
+                why += f": {asked} would run past {limit}"
+            raise InputError(why) from None
+
+    def _once(self, target: httpx.URL, stop: float):
+        """One request: the redirect's absolute Location (str), or (body, content type)."""
+        try:
+            with self.client.stream("GET", target) as resp:
+                if resp.is_redirect:
+                    loc = resp.headers.get("location")
+                    if not loc:
+                        raise InputError(f"HTTP {resp.status_code} redirect without a Location")
+                    try:
+                        return urljoin(str(target), loc)
+                    except ValueError as exc:
+                        raise InputError(f"HTTP {resp.status_code} redirect to an invalid URL ({exc})") from exc
+                if resp.status_code in RETRY_STATUSES:
+                    # A date is read against the server's own clock (its Date header) when it sends one.
+                    now = http_date(resp.headers.get("date"))
+                    raise RetryLater(resp.status_code, retry_after(resp.headers.get("retry-after"), now))
+                if resp.status_code >= 400:
+                    raise InputError(f"HTTP {resp.status_code}")
+                try:
+                    declared = int(resp.headers.get("content-length") or 0)
+                except ValueError:
+                    declared = 0  # unparseable: the streamed count below still enforces the cap
+                if declared > self.max_bytes:
+                    raise InputError(f"response is {declared / 2**20:.1f} MB, over the limit")
+                chunks, size = [], 0
+                for chunk in resp.iter_bytes():
+                    if self.clock() > stop:
+                        raise InputError(f"fetch took over {self.seconds:g} s (NARRATRACE_FETCH_SECONDS): "
+                                         f"stopped after {size:,} bytes")
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise InputError(f"response over the {self.max_bytes / 2**20:.3g} MB limit")
+                    chunks.append(chunk)
+                return b"".join(chunks), resp.headers.get("content-type", "")
+        except httpx.TimeoutException as exc:
+            raise InputError(f"timed out ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise InputError(f"network error: {exc}") from exc
 
     def page(self, url: str, feed: str | None = None, hints: dict | None = None) -> RawItem:
         final, body, ctype = self.get(url)

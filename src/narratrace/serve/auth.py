@@ -14,6 +14,7 @@ DNS-rebinding page would send to a server on 127.0.0.1.
 from __future__ import annotations
 
 import hmac
+import math
 import threading
 import time
 from collections import deque
@@ -115,40 +116,87 @@ def _match(tokens: Tokens, given: str) -> tuple[str, str] | None:
     return found
 
 
-# Guessing tokens: at most MAX_FAILURES wrong tokens per client address within FAILURE_WINDOW
-# seconds, then 429 until the oldest failure leaves the window. A person who mistypes a token does
-# not fail ten times a minute; a guesser (237 tries/s were measured before this) is cut to 10 a
-# minute per address. Per address, not per token name: a wrong token names nobody.
+# Guessing tokens, two limits in one sliding window of FAILURE_WINDOW seconds (in memory, per server):
+# - per client address: at most MAX_FAILURES wrong tokens, then 429 for that address (even with the
+#   right token) until the oldest failure leaves the window. A person who mistypes a token does not
+#   fail ten times a minute; a guesser (237 tries/s were measured before this) is cut to 10 a minute.
+# - per token name: a bearer token carries no name, so a wrong one may be a guess at any name and
+#   counts against all of them: past MAX_NAME_FAILURES wrong tokens from all addresses together (a
+#   guesser spread over many addresses), a sign-in as a name is refused (429) unless this address
+#   signed in as that name within TRUST_SECONDS. The real user keeps working from where they signed
+#   in before (OWASP's "device cookie" idea, keyed by address); a new address waits at most until
+#   the burst stops plus the window (Retry-After), never longer: the lock-out cannot be made permanent.
+# MAX_NAME_FAILURES is three addresses' worth of the per-address budget: a few colleagues mistyping
+# at once stay under it, while 1,000 guessing addresses get 30 guesses a minute instead of 10,000.
 MAX_FAILURES = 10
+MAX_NAME_FAILURES = 30
 FAILURE_WINDOW = 60.0
-MAX_TRACKED_CLIENTS = 10_000  # the table's bound: beyond it the stalest addresses are forgotten
+TRUST_SECONDS = 24 * 3600.0  # a working day and the night: a browser's cookie re-proves it on each request
+MAX_TRACKED_CLIENTS = 10_000  # the tables' bound: beyond it the stalest entries are forgotten
+
+
+def _too_many(message: str, wait: float) -> HTTPException:
+    seconds = int(wait) + 1
+    return HTTPException(429, message.format(wait=seconds), headers={"Retry-After": str(seconds)})
 
 
 class FailureThrottle:
-    """Failed sign-ins per client address, in a sliding window (in memory, per server)."""
+    """Failed sign-ins per client address and per token name, in a sliding window. ``clock`` is
+    injectable for tests."""
 
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = FAILURE_WINDOW) -> None:
-        self.max_failures, self.window = max_failures, window
+    def __init__(self, max_failures: int = MAX_FAILURES, window: float = FAILURE_WINDOW,
+                 max_name_failures: int = MAX_NAME_FAILURES, trust_seconds: float = TRUST_SECONDS,
+                 clock=time.monotonic) -> None:
+        self.max_failures, self.window, self.trust_seconds, self.clock = max_failures, window, trust_seconds, clock
         self._fails: dict[str, deque] = {}
+        self._all: deque = deque(maxlen=max_name_failures)  # the latest wrong tokens, from anyone
+        self._trusted: dict[tuple[str, str], float] = {}  # (address, name) → last sign-in
         self._lock = threading.Lock()
 
     def check(self, client: str) -> None:
-        """429 when ``client`` has used up its failures; the answer says how long to wait."""
-        now = time.monotonic()
+        """Before the token is compared: 429 when ``client`` has used up its failures."""
+        now = self.clock()
         with self._lock:
             q = self._fails.get(client)
             while q and now - q[0] > self.window:
                 q.popleft()
             if q and len(q) >= self.max_failures:
-                wait = int(self.window - (now - q[0])) + 1
-                raise HTTPException(429, f"too many wrong tokens from this address: wait {wait} s and try again",
-                                    headers={"Retry-After": str(wait)})
+                raise _too_many("too many wrong tokens from this address: wait {wait} s and try again",
+                                self.window - (now - q[0]))
+
+    def settle(self, client: str, name: str | None) -> None:
+        """After the comparison: ``name`` is whose token it was (None: a wrong one). Records the
+        outcome; 429 while the names are under a burst of guesses and ``client`` has not signed in
+        as ``name`` before (a wrong token during a burst gets the 429 too: same answer as a right one)."""
+        now = self.clock()
+        with self._lock:
+            burst = len(self._all) == self._all.maxlen and now - self._all[0] <= self.window
+            trusted = name is not None and now - self._trusted.get((client, name), -math.inf) <= self.trust_seconds
+            if name is None:
+                self._fail(client, now)
+            elif not burst:
+                _bounded_set(self._trusted, (client, name), now)
+            if burst and not trusted:
+                raise _too_many("too many wrong tokens for this server's users, from many addresses: wait {wait} s "
+                                "and try again (addresses that signed in before are not held up)",
+                                self.window - (now - self._all[0]))
 
     def fail(self, client: str) -> None:
         with self._lock:
-            if client not in self._fails and len(self._fails) >= MAX_TRACKED_CLIENTS:
-                self._fails.pop(next(iter(self._fails)))
-            self._fails.setdefault(client, deque()).append(time.monotonic())
+            self._fail(client, self.clock())
+
+    def _fail(self, client: str, now: float) -> None:
+        if client not in self._fails and len(self._fails) >= MAX_TRACKED_CLIENTS:
+            self._fails.pop(next(iter(self._fails)))
+        self._fails.setdefault(client, deque(maxlen=self.max_failures)).append(now)
+        self._all.append(now)
+
+
+def _bounded_set(table: dict, key, value) -> None:
+    table.pop(key, None)  # re-inserted last: the dict's order is the staleness order
+    if len(table) >= MAX_TRACKED_CLIENTS:
+        table.pop(next(iter(table)))
+    table[key] = value
 
 
 def _client(request: Request) -> str:
@@ -174,6 +222,22 @@ def same_origin(request: Request) -> None:
         raise HTTPException(403, "sign-in and sign-out only from this server's own pages")
 
 
+# The dashboard's own forms, which must work without script (a form cannot add a header): a
+# write there passes the CSRF guard when the browser's fetch metadata says the form was on one of
+# this server's pages. Chromium, Firefox and Safari send ``Sec-Fetch-Site`` with every request
+# ("cross-site" / "same-site" for a page elsewhere, even on another port of 127.0.0.1); ``Origin``
+# cannot serve, as our no-referrer policy makes a browser send "Origin: null" with same-origin
+# form posts (measured with Debian's chromium). A request without the header is refused.
+FORM_WRITES = frozenset({"/reviews"})
+
+
+def same_origin_form(request: Request) -> bool:
+    scope = request.scope
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    path = path[len(root):] if root and path.startswith(root) else path
+    return path in FORM_WRITES and request.headers.get("sec-fetch-site") == "same-origin"
+
+
 def current_user(request: Request) -> User:
     """The FastAPI dependency behind every route: who is asking, and may they send this request."""
     tokens: Tokens | None = getattr(request.app.state, "tokens", None)
@@ -191,13 +255,13 @@ def current_user(request: Request) -> User:
         if given and throttle:
             throttle.check(_client(request))
         who = _match(tokens, given) if given else None
+        if given and throttle:
+            throttle.settle(_client(request), who[0] if who else None)
         if who is None:
-            if given and throttle:
-                throttle.fail(_client(request))
             raise HTTPException(401, "sign in: send 'Authorization: Bearer <token>' or log in at /login",
                                 headers={"WWW-Authenticate": "Bearer"})
         user = User(*who)
-    if write and not by_header and request.headers.get(CSRF_HEADER) != "1":
+    if write and not by_header and request.headers.get(CSRF_HEADER) != "1" and not same_origin_form(request):
         raise HTTPException(403, "writes from a browser session must carry the header 'X-Narratrace: 1' "
                                  "(scripts: use 'Authorization: Bearer <token>')")
     request.state.user = user
@@ -228,13 +292,14 @@ def check_before_body(request: Request, path: str) -> User | None:
 
 
 def check_token(tokens: Tokens | None, token: str, request: Request | None = None) -> User | None:
-    """For POST /login: the user a token belongs to, or None (throttled per client with ``request``)."""
+    """For POST /login: the user a token belongs to, or None (throttled per client and per token
+    name with ``request``)."""
     if not tokens:
         return OPEN_USER
     throttle = _throttle(request) if request is not None else None
     if throttle:
         throttle.check(_client(request))
     who = _match(tokens, token.strip())
-    if who is None and throttle:
-        throttle.fail(_client(request))
+    if throttle:
+        throttle.settle(_client(request), who[0] if who else None)
     return User(*who) if who else None

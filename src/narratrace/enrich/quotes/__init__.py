@@ -10,6 +10,8 @@ a language without rules yields no findings.
 
 from __future__ import annotations
 
+from narratrace.ingest.deadline import checkpoint
+
 from .english import english_pipeline as _english_pipeline
 from .english import extract_english
 from .model import QuoteFinding
@@ -73,6 +75,7 @@ def extract_quotes(text: str, language: str, *, nlp=None, is_alias=None) -> list
     if lang == "en":
         out = []
         for start, chunk in text_pieces(text):
+            checkpoint()  # a thread's per-document deadline (ingest/deadline.py): one piece at most past it
             for q in extract_english(chunk, rules, nlp=nlp, is_alias=is_alias):
                 out.append(shift_spans(q, start))
         return drop_scare_quotes(text, out, rules)

@@ -25,19 +25,11 @@ from pathlib import Path
 
 import yaml
 
+from .marks import BIDI, Quote, find_quotes, paragraph_ends, sentences, trim_span
 from .model import QuoteFinding
 
 RULES_DIR = Path(__file__).with_name("rules")
 
-# Longest direct quote we accept, in characters of content. Calibrated on PolNeAR dev
-# (2026-11-23): of 974 closed quotations the longest is 869 characters, the 99th percentile
-# 404; 2,000 leaves room for long statements while an unclosed mark can never swallow more
-# than this (it is also capped at its paragraph's end).
-MAX_QUOTE_CHARS = 2000
-
-# Bidi controls (LRM, RLM, ALM, embeddings, isolates) are invisible: for matching they are
-# spaces, so "گفت\u200f:" still reads as the cue "گفت".
-BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 
 # Regexes here read hostile text: none may backtrack more than a constant number of times per
 # character. The shape to avoid is a quantified group whose parts can split one run of characters
@@ -202,160 +194,6 @@ def normalize(text: str, char_map: dict[str, str] | None = None) -> str:
     return "".join(out)
 
 
-@dataclass
-class Quote:
-    open: int          # offset of the opening mark
-    close: int         # offset of the closing mark (== end when unclosed)
-    start: int         # content span, marks excluded
-    end: int
-    closed: bool = True
-
-
-def paragraph_ends(text: str) -> list[int]:
-    """Offsets where paragraphs end (each newline run), plus len(text)."""
-    ends = [m.start() for m in re.finditer(r"\n", text)]
-    ends.append(len(text))
-    return ends
-
-
-def _is_letter(ch: str) -> bool:
-    return ch.isalnum()
-
-
-def find_quotes(text: str, pairs: dict[str, str], max_chars: int = MAX_QUOTE_CHARS) -> list[Quote]:
-    """Direct quotations, outermost only, in one linear-ish pass.
-
-    A quote never crosses a paragraph end and never runs past ``max_chars``: an unclosed mark
-    yields a quote capped at its paragraph end (or at the next opener of the same kind), and
-    scanning resumes there, so one stray « cannot swallow the document.
-    """
-    quotes: list[Quote] = []
-    if not text or not pairs:
-        return quotes
-    para_ends = paragraph_ends(text)
-    first = {op[0] for op in pairs}
-    multi = sorted((op for op in pairs if len(op) > 1), key=len, reverse=True)   # '' (newswire)
-    n = len(text)
-    i = 0
-    while i < n:
-        ch = text[i]
-        if ch not in first:
-            i += 1
-            continue
-        op = next((m for m in multi if text.startswith(m, i)), ch)
-        if op not in pairs:
-            i += 1
-            continue
-        if len(op) > 1:
-            i = _multi_quote(text, i, op, pairs[op], para_ends, max_chars, quotes)
-            continue
-        closer = pairs[ch]
-        prev = text[i - 1] if i else " "
-        nxt = text[i + 1] if i + 1 < n else " "
-        ambiguous = ch in "'’\"" or ch == closer
-        if ch in "'‘’" and (_is_letter(prev) or nxt.isdigit()):   # apostrophe: don't, Clinton's, '90s
-            i += 1
-            continue
-        if ambiguous and (nxt.isspace() or _is_letter(prev)):
-            i += 1
-            continue
-        if nxt.isspace() and ch not in "«":
-            i += 1
-            continue
-        para_end = para_ends[bisect.bisect_left(para_ends, i)]
-        limit = min(para_end, i + 1 + max_chars)
-        j = i + 1
-        found = -1
-        while j < limit:
-            k = text.find(closer, j, limit)
-            if k < 0:
-                break
-            if closer in "'’":
-                after = text[k + 1] if k + 1 < n else " "
-                if _is_letter(after) or not text[k - 1].strip():   # it's / a ’ b: not a close
-                    j = k + 1
-                    continue
-            found = k
-            break
-        if found >= 0:
-            if found > i + 1:
-                quotes.append(Quote(i, found, i + 1, found, True))
-            i = found + 1
-            continue
-        # Unclosed: stop at the next opener of the same kind (for distinct pairs), else at the
-        # paragraph end; strip trailing space so the span ends on text. An unclosed straight or
-        # curly single mark is far likelier an apostrophe (rock 'n' roll) than a quote: dropped.
-        if ch in "'’":
-            i += 1
-            continue
-        stop = limit
-        if ch != closer:
-            k = text.find(ch, i + 1, limit)
-            if k >= 0:
-                stop = k
-        end = stop
-        while end > i + 1 and text[end - 1].isspace():
-            end -= 1
-        if end > i + 1:
-            quotes.append(Quote(i, end, i + 1, end, False))
-        i = max(stop, i + 1)
-    return quotes
-
-
-def _multi_quote(text: str, i: int, op: str, closer: str, para_ends: list[int], max_chars: int,
-                 quotes: list[Quote]) -> int:
-    """A two-character mark such as newswire ''…'': same capping rules, returns where to resume."""
-    para_end = para_ends[bisect.bisect_left(para_ends, i)]
-    limit = min(para_end, i + len(op) + max_chars)
-    k = text.find(closer, i + len(op), limit)
-    if k > i + len(op):
-        quotes.append(Quote(i, k, i + len(op), k, True))
-        return k + len(closer)
-    if k < 0:
-        end = limit
-        while end > i + len(op) and text[end - 1].isspace():
-            end -= 1
-        if end > i + len(op) and text[i + len(op)].strip():
-            quotes.append(Quote(i, end, i + len(op), end, False))
-        return max(limit, i + 1)
-    return k + len(closer)
-
-
-# A run of stops starts a boundary only at its first character (the lookbehind): tried from every
-# character of "!!!…!x", the run made finditer quadratic (20,000 marks: 15 s). Same matches: the
-# stops, closers and space are disjoint classes, so a run that fails from its start fails from
-# anywhere inside it, and one that succeeds is consumed whole.
-SENT_END = re.compile(r"(?<![.!?؟…])[.!?؟…]++[»”\"’')\]]*+(?=\s)|\n+")
-
-
-def sentences(text: str, quotes: list[Quote]) -> list[tuple[int, int]]:
-    """Sentence spans; a full stop inside a closed quotation does not end the sentence."""
-    spans: list[tuple[int, int]] = []
-    opens = [q.open for q in quotes if q.closed]
-    closes = [q.close for q in quotes if q.closed]
-    start = 0
-    for m in SENT_END.finditer(text):
-        pos = m.end()
-        k = bisect.bisect_right(opens, m.start()) - 1
-        # a boundary that falls inside a closed quotation is the quote's own full stop
-        if m.group()[0] != "\n" and k >= 0 and opens[k] < m.start() and pos <= closes[k]:
-            continue
-        if pos > start and text[start:pos].strip():
-            spans.append((start, pos))
-        start = pos
-    if start < len(text) and text[start:].strip():
-        spans.append((start, len(text)))
-    return [_trim(text, s, e) for s, e in spans]
-
-
-def _trim(text: str, s: int, e: int) -> tuple[int, int]:
-    while s < e and (text[s].isspace() or text[s] in BIDI):
-        s += 1
-    while e > s and (text[e - 1].isspace() or text[e - 1] in BIDI):
-        e -= 1
-    return s, e
-
-
 def tokens(norm: str, start: int = 0, end: int | None = None) -> list[tuple[int, int, str]]:
     """Word tokens of the normalised text (offsets into the original)."""
     end = len(norm) if end is None else end
@@ -517,14 +355,14 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
                 if p in rules.carrier_prefixes and any(c.start > t[0] for c in cues):
                     comma = _next_comma(norm, toks[i + len(p) - 1][1], e)
                     if comma is not None:
-                        carrier = _trim(text, toks[i + len(p) - 1][1], comma)
+                        carrier = trim_span(text, toks[i + len(p) - 1][1], comma)
                     break
                 cs, ce = t[0], toks[i + len(p) - 1][1]
                 comma = _next_comma(norm, ce, e)
                 if comma is None:
                     break
-                sp = _trim(text, ce, comma)
-                content = _trim(text, comma + 1, e)
+                sp = trim_span(text, ce, comma)
+                content = trim_span(text, comma + 1, e)
                 content = (content[0], _strip_final_stop(text, *content))
                 if content[1] > content[0] and sp[1] > sp[0]:
                     findings.append(_finding(text, norm, rules, content, "indirect", (cs, ce), sp, 0.8))
@@ -544,7 +382,7 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
                 pe = para_ends[bisect.bisect_left(para_ends, colon)]
                 k = bisect.bisect_right(colon_starts, colon)
                 stop = min(pe, colon_starts[k]) if k < len(colon_starts) else pe
-                content = _trim(text, colon + 1, stop)
+                content = trim_span(text, colon + 1, stop)
                 if content[1] - content[0] >= 3:
                     covered_from, covered_to = content[0], content[1]
                     used_quotes.update(range(bisect.bisect_left(q_opens, content[0]),
@@ -565,7 +403,7 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
             qk = next((k for k in reversed(sq) if quotes[k].close < c.start and k not in used_quotes), None)
             if qk is not None:
                 q = quotes[qk]
-                between = _trim(text, q.close + 1, c.start)
+                between = trim_span(text, q.close + 1, c.start)
                 between = (between[0] + len(re.match(r"[\s،,:\-–—]*", text[between[0]:between[1]]).group()), between[1])
                 if between[1] - between[0] < 60 and not any(inside(x) for x in range(between[0], between[1], 8)):
                     sp = (pick_subject(text, norm, between[0], between[1], rules) if between[1] > between[0]
@@ -577,7 +415,7 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
             m = re.match(r"[\s:،,]*(\S+)", after)
             if m and m.group(1) in rules.complementizers:
                 cstart = c.end + m.end()
-                content = _trim(text, cstart, e)
+                content = trim_span(text, cstart, e)
                 content = (content[0], _strip_final_stop(text, *content))
                 if content[1] - content[0] < 3:
                     continue
@@ -649,7 +487,7 @@ def label_findings(text: str, rules: RuleSet, quotes: list[Quote]) -> list[Quote
     norm = normalize(text, rules.char_map)
     q_by_open = {q.open: q for q in quotes}
     for m in LABEL.finditer(text):
-        label = _trim(text, m.start(1), m.end(1))
+        label = trim_span(text, m.start(1), m.end(1))
         if not plausible_label(text, norm, label, rules):
             continue
         colon = m.end(1)  # LABEL puts the colon right after the label (slicing to find it copied the rest)
@@ -658,7 +496,7 @@ def label_findings(text: str, rules: RuleSet, quotes: list[Quote]) -> list[Quote
             content = (q.start, q.end)
         else:
             end = text.find("\n", m.start(2))
-            content = _trim(text, m.start(2), len(text) if end < 0 else end)
+            content = trim_span(text, m.start(2), len(text) if end < 0 else end)
         if content[1] - content[0] < 15:      # "Note: see above": too short to be a statement
             continue
         if q is None and rules.head_last and classify(norm[label[0]:label[1]], rules) not in ("named", "nominal"):
@@ -724,7 +562,7 @@ def clip_to_paragraph(text: str, f: QuoteFinding, pairs: dict[str, str]) -> Quot
             ps, pe = _para(ends, anchor)
             if min(e, pe) <= max(s, ps):
                 ps, pe = _para(ends, s)
-            s, e = _trim(text, max(s, ps), min(e, pe))
+            s, e = trim_span(text, max(s, ps), min(e, pe))
             e = _strip_final_stop(text, s, e) if f.kind != "direct" else e
             if e - s < 3:
                 return None
@@ -737,7 +575,7 @@ def clip_to_paragraph(text: str, f: QuoteFinding, pairs: dict[str, str]) -> Quot
         if b <= a:
             ps, pe = _para(ends, f.speaker_end - 1)
             a, b = max(f.speaker_start, ps), min(f.speaker_end, pe)
-        a, b = _trim(text, a, b)
+        a, b = trim_span(text, a, b)
         while b > a and text[b - 1] in ",،:;":
             b -= 1
         f.speaker_start, f.speaker_end, f.speaker_text = a, b, text[a:b]
@@ -765,7 +603,7 @@ def dash_attribution(text: str, q: Quote, rules: RuleSet) -> tuple[tuple[int, in
     m = dash_pattern(rules.dash_cues).match(text[q.close + 1:q.close + 120])
     if not m:
         return None
-    a, b = _trim(text, q.close + 1 + m.start(2), q.close + 1 + m.end(2))
+    a, b = trim_span(text, q.close + 1 + m.start(2), q.close + 1 + m.end(2))
     words = text[a:b].split()
     if not words or (rules.head_last and not all(w[:1].isupper() for w in words)):
         return None
