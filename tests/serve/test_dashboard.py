@@ -17,6 +17,7 @@ import struct
 import threading
 import time
 import zlib
+from contextlib import contextmanager
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -80,13 +81,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(built):
+@contextmanager
+def _uvicorn(app):
+    """The app served on a free loopback port: yields its base URL."""
     import uvicorn
 
-    from narratrace.serve.app import create_app
-
-    app = create_app(str(built["path"]))
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     th = threading.Thread(target=srv.run, daemon=True)
@@ -95,9 +94,19 @@ def server(built):
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
     assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        th.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    from narratrace.serve.app import create_app
+
+    with _uvicorn(create_app(str(built["path"]))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +234,26 @@ def test_login_and_viewer_role(built):
     c.cookies.clear()
     c.post("/login", data={"token": "analyst-token-456"})
     assert "review-btn" in c.get("/narratives/front-organises-unrest").text
+
+
+def test_sign_in_and_out_through_the_form_in_the_browser(built, page):
+    """The real form in the real browser: Chromium posts it with "Origin: null" under the
+    no-referrer policy (and Sec-Fetch-Site: same-origin), which the login-CSRF guard must take."""
+    from narratrace.serve.app import create_app
+
+    app = create_app(str(built["path"]), tokens={"analyst-token-456": ("ana", "analyst")})
+    with _uvicorn(app) as url:
+        page.goto(url + "/contradictions")
+        assert "/login" in page.url
+        page.fill("input[name=token]", "analyst-token-456")
+        page.keyboard.press("Enter")
+        page.wait_for_load_state()
+        assert urlsplit(page.url).path == "/contradictions" and "ana (analyst)" in page.content()
+        page.click("form.logout button")
+        page.wait_for_load_state()
+        assert "ana (analyst)" not in page.content()
+        page.goto(url + "/contradictions")
+        assert "/login" in page.url  # signed out: the cookie is gone
 
 
 def test_only_http_links_leave_the_dashboard():
