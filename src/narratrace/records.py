@@ -220,6 +220,10 @@ class PrevalenceRow(Record):
     period: str | None  # ISO date of the period's first day; None: undated documents, not placed in time
     group: str
     documents: int
+    # normalised prevalence (``prevalence(normalise=True)``): every document of this group in this
+    # period, matched or not (undated: the group's undated documents), and documents / volume
+    volume: int | None = None
+    share: float | None = None
 
 
 @dataclass
@@ -231,6 +235,8 @@ class PrevalenceTotal(Record):
     documents: int  # dated + undated
     dated: int
     undated: int  # no publication date: counted here, not placed in any period
+    volume: int | None = None  # normalise=True: every document of this group, dated or not
+    share: float | None = None  # documents / volume
 
 
 @dataclass
@@ -247,6 +253,7 @@ class ReviewInfo(Record):
     note: str | None
     reviewer: str | None
     at: datetime
+    tags: list[str] = field(default_factory=list)
 
 
 @dataclass

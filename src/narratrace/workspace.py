@@ -388,42 +388,87 @@ class Workspace:
     def matches(self, narrative: str | None = None, *, stance: str | None = None, limit: int | None = None,
                 source: Sources = None, actor: str | None = None, audience: str | None = None,
                 language: str | None = None, since: Bound = None, until: Bound = None,
-                filters: Filters | None = None) -> Records:
+                filters: Filters | None = None, offset: int = 0, queue: bool = False, **queue_filters) -> Records:
         """Sentences matched to a narrative (or to any), oldest first, with stance, scores and the
-        analyst's review, with the filters."""
+        analyst's review, with the filters. ``queue``: unreviewed first, then the highest
+        p(related) (the review queue's order); ``queue_filters``: ``match_queue_filters``."""
         f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
+        # the queue checks its narrative key; a plain read keeps answering an unknown one with nothing
+        kw = self._match_queue_filters(narrative if queue else None, **queue_filters)
         with self.sessions() as s:
-            return q_narratives.matches(s, narrative, f, stance=stance, limit=limit)
+            return q_narratives.matches(s, narrative, f, stance=stance, limit=limit, offset=offset, queue=queue, **kw)
+
+    def count_matches(self, narrative: str | None = None, *, stance: str | None = None,
+                      filters: Filters | None = None, **queue_filters) -> int:
+        """How many matches ``matches`` lists with these filters and no limit."""
+        f = self._scope(filters)
+        kw = self._match_queue_filters(narrative, **queue_filters)
+        with self.sessions() as s:
+            return q_narratives.count_matches(s, narrative, f, stance=stance, **kw)
+
+    def _match_queue_filters(self, narrative: str | None, *, holder_actor: str | None = None,
+                             holder_kind: str | None = None, min_p: float | None = None,
+                             review: str | None = None) -> dict:
+        """The review queue's filters, checked: an unknown key is an error naming it, never an empty queue."""
+        self._check_keys(narrative=narrative, actor=holder_actor, review=review, p=min_p)
+        return {"holder_actor": holder_actor or None, "holder_kind": holder_kind or None, "min_p": min_p,
+                "review": review}
+
+    def _check_keys(self, *, narrative: str | None, actor: str | None, review: str | None, p: float | None) -> None:
+        if narrative:
+            self.narrative_exists(narrative)
+        if actor:
+            Filters.of(actor=actor).check_known(sources=(), actors=self.names()["actors"])
+        if p is not None and not 0.0 <= p <= 1.0:
+            raise InvalidInput(f"a minimum score or p(related) is between 0 and 1, not {p}")
+        if review not in (None, *q_narratives.REVIEW_FILTERS):
+            raise InvalidInput(f"unknown review filter '{review}' ({', '.join(q_narratives.REVIEW_FILTERS)})")
 
     def prevalence(self, *, period: str = "day", by: str = "audience", stance: str = "asserts",
-                   narrative: str | None = None, unique: bool = False, source: Sources = None,
-                   actor: str | None = None, audience: str | None = None, language: str | None = None,
-                   since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
+                   narrative: str | None = None, unique: bool = False, normalise: bool = False,
+                   source: Sources = None, actor: str | None = None, audience: str | None = None,
+                   language: str | None = None, since: Bound = None, until: Bound = None,
+                   filters: Filters | None = None) -> Records:
         """Documents carrying each narrative per ``period`` (day, week, month) and group (``by``:
         source, actor, audience, language, none), with ``stance`` (asserts, denies, neutral, any);
         reviews win over the model. Undated documents cannot be placed in a period: they come last
         per narrative as rows with ``period`` None ("not placed in time"), never dropped (a
-        ``since``/``until`` filter leaves them out: it cannot place them either). All periods
-        together: ``prevalence_totals``; the sentence: ``report.prevalence.undated_note(rows)``."""
+        ``since``/``until`` filter leaves them out: it cannot place them either). With
+        ``normalise``, each row also has the group's ``volume`` in that period (every document of
+        that outlet/audience/… passing the filters, matched or not) and ``share`` = documents /
+        volume. All periods together: ``prevalence_totals``; the sentence:
+        ``report.prevalence.undated_note(rows)``."""
+        rows, volumes = self._prevalence(period=period, by=by, stance=stance, narrative=narrative, unique=unique,
+                                         normalise=normalise, source=source, actor=actor, audience=audience,
+                                         language=language, since=since, until=until, filters=filters)
+        return report_prevalence.normalise(rows, volumes) if normalise else rows
+
+    def _prevalence(self, *, period: str, by: str, stance: str, narrative: str | None, unique: bool,
+                    normalise: bool, source: Sources, actor: str | None, audience: str | None,
+                    language: str | None, since: Bound, until: Bound, filters: Filters | None):
         if stance not in report_prevalence.STANCES:
             raise report_prevalence.PrevalenceError("stance must be asserts, denies, neutral or any")
         f = self._scope(filters, source=source, actor=actor, audience=audience, language=language, since=since,
                        until=until)
         with self.sessions() as s:
             rows = q_narratives.prevalence_rows(s, f, by=by, stance=stance, narrative=narrative)
-        return report_prevalence.prevalence(rows, period=period, unique=unique)
+            vol = q_narratives.volume_rows(s, f, by=by) if normalise else None
+        volumes = report_prevalence.volume(vol, period=period, unique=unique) if normalise else None
+        return report_prevalence.prevalence(rows, period=period, unique=unique), volumes
 
     def prevalence_totals(self, *, by: str = "audience", stance: str = "asserts", narrative: str | None = None,
-                          unique: bool = False, source: Sources = None, actor: str | None = None,
-                          audience: str | None = None, language: str | None = None, since: Bound = None,
-                          until: Bound = None, filters: Filters | None = None) -> Records:
+                          unique: bool = False, normalise: bool = False, source: Sources = None,
+                          actor: str | None = None, audience: str | None = None, language: str | None = None,
+                          since: Bound = None, until: Bound = None, filters: Filters | None = None) -> Records:
         """Prevalence over all periods: per narrative and group, the documents carrying it (dated +
-        undated), the dated ones and the undated ones (``PrevalenceTotal``); same arguments as
+        undated), the dated ones and the undated ones (``PrevalenceTotal``); with ``normalise``,
+        the group's volume over all periods (dated or not) and the share; same arguments as
         ``prevalence``."""
-        return report_prevalence.totals(self.prevalence(
-            by=by, stance=stance, narrative=narrative, unique=unique, source=source, actor=actor, audience=audience,
-            language=language, since=since, until=until, filters=filters))
+        rows, volumes = self._prevalence(period="day", by=by, stance=stance, narrative=narrative, unique=unique,
+                                         normalise=normalise, source=source, actor=actor, audience=audience,
+                                         language=language, since=since, until=until, filters=filters)
+        return report_prevalence.totals(rows, volumes)
 
     def undated_documents(self, *, source: Sources = None, actor: str | None = None, audience: str | None = None,
                           language: str | None = None, filters: Filters | None = None) -> int:
@@ -448,15 +493,31 @@ class Workspace:
     # -- contradictions --------------------------------------------------------------------------
 
     def contradictions(self, *, actor: str | None = None, cross_audience: bool | None = None,
-                       limit: int | None = None, top: int | None = None, review: str | None = None) -> Records:
+                       limit: int | None = None, top: int | None = None, review: str | None = None,
+                       narrative: str | None = None, min_score: float | None = None, filters: Filters | None = None,
+                       offset: int = 0, queue: bool = False) -> Records:
         """Stored contradictions of ``actor`` (or every actor), cross-audience first, then by score;
         each side with its document id, span, text, outlet, audience, language and date. ``top``:
-        the first N per actor; ``review``: "unreviewed", "hide-rejected", "confirmed" or "rejected"."""
-        if review not in (None, "unreviewed", "hide-rejected", "confirmed", "rejected"):
-            raise InvalidInput(f"unknown review filter '{review}' (unreviewed, hide-rejected, confirmed, rejected)")
+        the first N per actor; ``review``: "unreviewed", "hide-rejected", "confirmed" or "rejected";
+        ``narrative``: either side matched to it; ``filters``: outlet, audience, language and dates
+        (a pair passes when either side does), actor; ``min_score``: at least this score;
+        ``queue``: unreviewed pairs first (the review queue's order)."""
+        kw = self._contradiction_filters(actor=actor, cross_audience=cross_audience, review=review,
+                                         narrative=narrative, min_score=min_score, filters=filters)
         with self.sessions() as s:
-            return q_contradictions.contradictions(s, actor=actor, cross_audience=cross_audience, limit=limit,
-                                                   top=top, review=review)
+            return q_contradictions.contradictions(s, limit=limit, top=top, offset=offset, queue=queue, **kw)
+
+    def count_contradictions(self, **kw) -> int:
+        """How many pairs ``contradictions`` lists with these filters (same keywords) and no limit."""
+        with self.sessions() as s:
+            return q_contradictions.count_contradictions(s, **self._contradiction_filters(**kw))
+
+    def _contradiction_filters(self, *, actor: str | None = None, cross_audience: bool | None = None,
+                               review: str | None = None, narrative: str | None = None,
+                               min_score: float | None = None, filters: Filters | None = None) -> dict:
+        self._check_keys(narrative=narrative, actor=actor, review=review, p=min_score)
+        return {"actor": actor, "cross_audience": cross_audience, "review": review, "narrative": narrative,
+                "min_score": min_score, "filters": self._scope(filters) if filters else None}
 
     def compare(self, a: str, b: str) -> dict:
         """NLI between two statements, both directions: entail / neutral / contradict with scores."""
@@ -471,13 +532,15 @@ class Workspace:
 
     def review(self, kind: str, sentence_id: int, verdict: str, *, narrative: str | None = None,
                other_sentence_id: int | None = None, stance: str | None = None, note: str | None = None,
-               reviewer: str | None = None) -> ReviewInfo:
+               reviewer: str | None = None, tags: str | list[str] | None = None) -> ReviewInfo:
         """Confirm or reject a match (sentence × ``narrative``) or a contradiction (sentence pair);
-        ``stance`` corrects a match's stance. Reviews survive every re-run of the stages."""
+        ``stance`` corrects a match's stance. ``note`` (≤ 2,000 characters) and ``tags`` (a list or
+        comma-separated, ≤ 10 of ≤ 40 characters; longer is TooLarge): None keeps the review's own,
+        "" / [] clears them. Reviews survive every re-run of the stages."""
         with self.sessions.begin() as s:
             return q_narratives.save_review(s, kind, sentence_id, verdict, narrative=narrative,
                                             other_sentence_id=other_sentence_id, stance=stance, note=note,
-                                            reviewer=reviewer)
+                                            reviewer=reviewer, tags=tags)
 
     def reviews(self) -> Records:
         """Every analyst review with what it judged (sentence ids, narrative key), who and when."""
@@ -663,10 +726,16 @@ class Workspace:
             q_provenance.record_audit(s, at, user, role, action, target, detail)
         return at
 
-    def audit(self, limit: int = 100) -> Records:
-        """The changes made through the REST API, newest first."""
+    def audit(self, limit: int = 100, *, offset: int = 0, user: str | None = None,
+              action: str | None = None) -> Records:
+        """The changes made through the REST API, newest first (of ``user``, of ``action``)."""
         with self.sessions() as s:
-            return q_provenance.audit(s, limit)
+            return q_provenance.audit(s, limit, offset=offset, user=user, action=action)
+
+    def audit_summary(self, *, user: str | None = None, action: str | None = None) -> dict:
+        """{"total": events with these filters, "users": every user in the log, "actions": every action}."""
+        with self.sessions() as s:
+            return q_provenance.audit_summary(s, user=user, action=action)
 
     # -- exports ---------------------------------------------------------------------------------
 

@@ -52,6 +52,8 @@ def test_an_overrun_on_the_main_thread_is_named_and_the_run_goes_on(three_docs, 
     (overrun,) = rep["overruns"]
     assert "b.txt" in overrun and "quote extraction ran past its time budget" in overrun
     assert "NARRATRACE_DOCUMENT_SECONDS" in overrun
+    from narratrace.cli.analysis import summary  # the CLI's one line names it too
+    assert f"no quotes for {overrun}" in summary({"quotes": rep})
     # Recorded as done: the next analyze does not stall on it again.
     again = three_docs.analyze(["quotes"])["quotes"]
     assert again["documents"] == 0 and again["overruns"] == []

@@ -140,6 +140,8 @@ def summary(rep: dict[str, dict]) -> str:
     if "quotes" in rep:
         q = rep["quotes"]
         parts.append(f"{q['quotes']} quotes in {q['documents']} new documents")
+        for line in q.get("overruns") or []:  # named, never silent: left without quotes this run
+            parts.append(f"no quotes for {line}")
     if "coordination" in rep:
         c = rep["coordination"]
         parts.append(f"coordination: {c['near_duplicate']} near-duplicate, {c['translation']} translation groups")
@@ -274,35 +276,48 @@ def narratives_prevalence(
     by: Annotated[str, typer.Option("--by", help="source, actor, audience, language or none.")] = "audience",
     stance: Annotated[str, typer.Option("--stance", help="asserts, denies, neutral or any.")] = "asserts",
     chart: Annotated[Path | None, typer.Option("--chart", help="Also write a chart: .html (interactive) or .png.")] = None,
+    normalise: Annotated[bool, typer.Option(
+        "--normalise", help="Also the share: documents carrying it ÷ all documents of that group in that period.")] = False,
     source: SourceF = None, actor: ActorF = None, audience: AudienceF = None, language: LanguageF = None,
     since: SinceF = None, until: UntilF = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Documents carrying each narrative per period, split by outlet, actor, audience or language,
     then all periods together. Undated documents are counted ("undated" rows and the totals), not
-    placed in time. --json: {"rows": [...], "totals": [...], "undated": {narrative: N}}.
+    placed in time. --normalise adds each group's volume (all its documents in the period) and the
+    share carrying the narrative; the chart then plots the share.
+    --json: {"rows": [...], "totals": [...], "undated": {narrative: N}}.
 
-    Example: narratrace narratives prevalence --period week --by audience --chart prevalence.html
+    Example: narratrace narratives prevalence --period week --by source --normalise --chart prevalence.html
     """
-    rows = open_ws(workspace).prevalence(period=period, by=by, stance=stance, narrative=narrative,
-                filters=_filters(source, actor, audience, language, since, until))
-    totals = prevalence_totals(rows)
+    ws = open_ws(workspace)
+    f = _filters(source, actor, audience, language, since, until)
+    rows = ws.prevalence(period=period, by=by, stance=stance, narrative=narrative, normalise=normalise, filters=f)
+    totals = (ws.prevalence_totals(by=by, stance=stance, narrative=narrative, normalise=True, filters=f)
+              if normalise else prevalence_totals(rows))
     note = undated_note(rows)
     if chart:
-        write_chart(rows, chart)
+        write_chart(rows, chart, value="share" if normalise else "documents")
         err.print(f"chart written to {chart}")
     if as_json:
         return _print_json({"rows": rows.dicts(), "totals": totals.dicts(), "undated": prevalence_undated(rows)})
-    t = Table("narrative", period, by, "documents")
+    t = Table("narrative", period, by, "documents", *(("of all", "share") if normalise else ()))
     for r in rows:
-        t.add_row(r.narrative, r.period or "undated", r.group, str(r.documents))
+        t.add_row(r.narrative, r.period or "undated", r.group, str(r.documents),
+                  *((str(r.volume), _pct(r.share)) if normalise else ()))
     out.print(t)
     if totals:
-        t = Table("narrative", by, "documents (all periods)", "dated", "undated", title="all periods")
+        t = Table("narrative", by, "documents (all periods)", "dated", "undated",
+                  *(("of all", "share") if normalise else ()), title="all periods")
         for r in totals:
-            t.add_row(r.narrative, r.group, str(r.documents), str(r.dated), str(r.undated))
+            t.add_row(r.narrative, r.group, str(r.documents), str(r.dated), str(r.undated),
+                      *((str(r.volume), _pct(r.share)) if normalise else ()))
         out.print(t)
     if note:
         out.print(_esc(note))
+
+
+def _pct(share: float | None) -> str:
+    return "—" if share is None else f"{100 * share:.1f} %"
 
 
 def contradictions(

@@ -532,10 +532,12 @@ def spread_network(groups: Iterable, outlets: dict[str, dict]):
                 G.add_edge(lead, o, weight=0, first="", last="", methods="")
             e = G.edges[lead, o]
             e["weight"] += 1
+            e["methods"] = ",".join(sorted(set(filter(None, e["methods"].split(","))) | {g.method}))
+            if d.published_at is None or g.started_at is None:  # a group is a time window: not expected
+                continue
             iso = d.published_at.isoformat()
             e["first"] = min(e["first"] or iso, iso)
             e["last"] = max(e["last"], iso)
-            e["methods"] = ",".join(sorted(set(filter(None, e["methods"].split(","))) | {g.method}))
             lags[(lead, o)].append((d.published_at - g.started_at).total_seconds())
     for (a, b), xs in lags.items():
         G.edges[a, b]["lag_seconds"] = float(np.median(xs))

@@ -193,18 +193,24 @@ def narrative_matches(ws: WS, key: str, filters: Scope,
 def narrative_prevalence(ws: WS, key: str, filters: Scope,
                          period: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
                          by: Annotated[str, Query(max_length=32)] = "audience",
-                         stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts"):
+                         stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts",
+                         normalise: Annotated[bool, Query(description=(
+                             "also each group's volume in the period (all its documents) and the share "
+                             "carrying the narrative"))] = False):
     ws.narrative_exists(key)
-    return _json(ws.prevalence(period=period, by=by, stance=stance, narrative=key, filters=filters))
+    return _json(ws.prevalence(period=period, by=by, stance=stance, narrative=key, normalise=normalise,
+                               filters=filters))
 
 
 @router.get("/narratives/{key}/prevalence/totals", response_model=list[PrevalenceTotal],
             summary="Documents carrying a narrative over all periods, per group: dated, undated and both")
 def narrative_prevalence_totals(ws: WS, key: str, filters: Scope,
                                 by: Annotated[str, Query(max_length=32)] = "audience",
-                                stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts"):
+                                stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts",
+                                normalise: Annotated[bool, Query(description=(
+                                    "also each group's volume over all periods and the share"))] = False):
     ws.narrative_exists(key)
-    return _json(ws.prevalence_totals(by=by, stance=stance, narrative=key, filters=filters))
+    return _json(ws.prevalence_totals(by=by, stance=stance, narrative=key, normalise=normalise, filters=filters))
 
 
 @router.get("/narratives/{key}/spread", response_model=list[SpreadStep],
@@ -214,18 +220,36 @@ def narrative_spread(ws: WS, key: str, filters: Scope):
     return _json(ws.narrative_spread(key, filters=filters))
 
 
+Review = Annotated[str | None, Query(pattern="^(unreviewed|hide-rejected|confirmed|rejected)$")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Queue = Annotated[bool, Query(description="the review queue's order: unreviewed first, then the strongest")]
+Probability = Annotated[float | None, Query(ge=0, le=1)]
+
+
 @router.get("/matches", response_model=list[MatchInfo], summary="Narrative matches of every narrative")
 def matches(ws: WS, filters: Scope, narrative: Filter = None,
-            stance: Annotated[str | None, Query(pattern="^(asserts|denies|neutral)$")] = None, limit: Limit = 200):
-    return _json(ws.matches(narrative, stance=stance, limit=limit, filters=filters))
+            stance: Annotated[str | None, Query(pattern="^(asserts|denies|neutral)$")] = None, limit: Limit = 200,
+            offset: Offset = 0, review: Review = None, queue: Queue = False,
+            holder_actor: Annotated[str | None, Query(max_length=256, description="the claim holder's actor key")] = None,
+            holder_kind: Annotated[str | None, Query(pattern="^(outlet|speaker|reported)$")] = None,
+            min_p: Annotated[float | None, Query(ge=0, le=1, description="p_related at least this")] = None):
+    return _json(ws.matches(narrative, stance=stance, limit=limit, filters=filters, offset=offset, queue=queue,
+                            review=review, holder_actor=holder_actor, holder_kind=holder_kind, min_p=min_p))
 
 
 @router.get("/contradictions", response_model=list[ContradictionInfo],
-            summary="Statements of one actor that contradict each other (leads, not verdicts)")
+            summary="Statements of one actor that contradict each other (leads, not verdicts); outlet, audience, "
+                    "language and date filters keep a pair when either side passes")
 def contradictions(ws: WS, actor: Filter = None, cross_audience: bool | None = None, limit: Limit = 100,
                    top: Annotated[int | None, Query(ge=1, le=1000, description="At most this many per actor")] = None,
-                   review: Annotated[str | None, Query(pattern="^(unreviewed|hide-rejected|confirmed|rejected)$")] = None):
-    return _json(ws.contradictions(actor=actor, cross_audience=cross_audience, limit=limit, top=top, review=review))
+                   review: Review = None, narrative: Filter = None, min_score: Probability = None,
+                   source: Annotated[str | None, Query(max_length=256, description="a source key")] = None,
+                   audience: Filter = None, language: Filter = None, since: Since = None, until: Until = None,
+                   offset: Offset = 0, queue: Queue = False):
+    filters = Filters.of(source=source, audience=audience, language=language, since=since, until=until)
+    return _json(ws.contradictions(actor=actor, cross_audience=cross_audience, limit=limit, top=top, review=review,
+                                   narrative=narrative, min_score=min_score, filters=filters, offset=offset,
+                                   queue=queue))
 
 
 # -- provenance ----------------------------------------------------------------------------------
@@ -266,15 +290,26 @@ def entity_mentions(ws: WS, key: Annotated[str, PathParam(max_length=128)], filt
 
 # -- writes (analyst) ------------------------------------------------------------------------------
 
-@router.post("/reviews", response_model=ReviewInfo, summary="Confirm or reject a match or a contradiction")
+@router.post("/reviews", response_model=ReviewInfo, responses={413: _ERR},
+             summary="Confirm or reject a match or a contradiction, with an optional note and tags")
 def post_review(ws: WS, body: ReviewIn, user: Annotated[User, Depends(require_analyst)]):
     try:
         review = ws.review(body.kind, body.sentence_id, body.verdict, narrative=body.narrative,
                            other_sentence_id=body.other_sentence_id, stance=body.stance, note=body.note,
-                           reviewer=user.name)
+                           reviewer=user.name, tags=body.tags)
     except NotFound as exc:  # /api/reviews exists; a sentence or narrative the body names does not
         raise InvalidInput(str(exc)) from exc
+    audit_review(ws, user, review)
     return _json(review)
+
+
+def audit_review(ws: Workspace, user: User, review: ReviewInfo) -> None:
+    """Every review in the audit log too (the activity view reads it), beside its own reviewer/time."""
+    target = (f"contradiction {review.sentence_id}/{review.other_sentence_id}" if review.kind == "contradiction"
+              else f"match {review.sentence_id} × {review.narrative}")
+    detail = {"verdict": review.verdict, **({"stance": review.stance} if review.stance else {}),
+              **({"tags": review.tags} if review.tags else {}), **({"note": True} if review.note else {})}
+    _audit(ws, user, "review", target, detail)
 
 
 @router.get("/translations", response_model=list[TranslationInfo],
@@ -428,5 +463,5 @@ def post_analyze(ws: WS, body: AnalyzeIn, user: Annotated[User, Depends(require_
 
 @router.get("/audit", response_model=list[AuditInfo],
             summary="Who changed the record through the API, newest first")
-def audit(ws: WS, limit: Limit = 100):
-    return _json(ws.audit(limit))
+def audit(ws: WS, limit: Limit = 100, offset: Offset = 0, user: Filter = None, action: Filter = None):
+    return _json(ws.audit(limit, offset=offset, user=user, action=action))

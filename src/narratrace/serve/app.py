@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Form, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from narratrace import __version__, settings
 from narratrace.errors import InvalidInput, NarratraceError, TooLarge
-from narratrace.serve import dashboard
+from narratrace.serve import dashboard, pages
 from narratrace.serve.api import router
 from narratrace.serve.auth import (
     COOKIE,
@@ -218,7 +219,21 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
     @app.exception_handler(NarratraceError)
     async def narratrace_error(request: Request, exc: NarratraceError):
         # Runs inside the middleware: the security headers are added there.
+        if pages.wants_html(request):  # a dashboard address: the error as a page (the API keeps JSON)
+            return pages.error_page(request, exc.status, str(exc) or exc.__class__.__name__)
         return error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if pages.wants_html(request):  # 401/403/404 … on a dashboard address: a page, never a JSON body
+            return pages.error_page(request, exc.status_code, exc.detail, getattr(exc, "headers", None))
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        if pages.wants_html(request):  # /documents/abc
+            return pages.invalid_page(request, exc)
+        return await request_validation_exception_handler(request, exc)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception):
@@ -255,6 +270,7 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
         return HTMLResponse(docs_page(app.openapi()))
 
     app.include_router(dashboard.router)
+    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC_DIR), name="static")
     return app
 

@@ -5,7 +5,7 @@ API cannot drift)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -69,7 +69,10 @@ class ReviewIn(BaseModel):
     other_sentence_id: int | None = Field(default=None, ge=1, le=2**62)
     verdict: Literal["confirmed", "rejected"]
     stance: Literal["asserts", "denies", "neutral"] | None = None
-    note: str | None = Field(default=None, max_length=10_000)
+    # The store refuses a note over 2,000 characters or more than 10 tags of 40 (413, naming the
+    # limit); these bounds only cap the request body. None keeps the review's note/tags; "" / [] clear.
+    note: str | None = Field(default=None, max_length=100_000)
+    tags: list[Annotated[str, Field(max_length=1_000)]] | None = Field(default=None, max_length=100)
 
 
 class TranslationIn(BaseModel):

@@ -296,6 +296,7 @@ class Review(Base):
     note: Mapped[str | None] = mapped_column(Text)
     reviewer: Mapped[str | None] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(DateTime)
+    tags: Mapped[list | None] = mapped_column(JSON)  # the analyst's labels (migration 0012)
 
 
 class Translation(Base):

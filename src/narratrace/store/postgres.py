@@ -3,10 +3,14 @@
 The schema itself is the portable one (``models.py``, the same Alembic migrations); this module
 adds what SQLite does with FTS5 and a usearch file:
 
-- Full text: a stored generated column ``fts_vector`` with a GIN index, over ``setweight(to_tsvector('simple', title), 'A') ||
-  setweight(to_tsvector('simple', left(text, FTS_CHARS)), 'B')``. The ``simple`` configuration
-  lowercases and does not stem: PostgreSQL has no Persian dictionary, and one configuration for
-  every language keeps a query's meaning the same whatever the document's language.
+- Full text: a stored generated column ``fts_vector`` with a GIN index, over ``setweight(to_tsvector(cfg, title), 'A') ||
+  setweight(to_tsvector(cfg, left(text, FTS_CHARS)), 'B')``. ``cfg`` is ``narratrace_search``
+  (migration 0012): ``simple`` (lowercase, no stemming, no stop words) for every token, except
+  ASCII words, which go through the Snowball English stemmer without its stop-word list — the
+  counterpart of SQLite's ``porter unicode61``: "protest" finds "protests" and "protested",
+  while Persian (and any non-ASCII) words are indexed as ``simple`` made them, as before.
+  One configuration for every language keeps a query's meaning the same whatever the
+  document's language (PostgreSQL has no Persian dictionary).
 - Vectors: one table per embedding model, ``vec_<model>`` (sentence id, ``halfvec(dim)``) with an
   HNSW index (cosine). It is derived data like the usearch file: rebuilt from the ``embedding``
   cache when it disagrees with ``vector_index_state``.
@@ -28,19 +32,58 @@ FTS_CHARS = 250_000
 # Title counts twice the body, as bm25(document_fts, 2.0, 1.0) does on SQLite: ts_rank_cd's
 # weights are {D, C, B, A}; titles are A, bodies B.
 _RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
-FTS_VECTOR = (f"(setweight(to_tsvector('simple'::regconfig, coalesce(title, '')), 'A') || "
-              f"setweight(to_tsvector('simple'::regconfig, left(text, {FTS_CHARS})), 'B'))")
+# The search configuration: ``simple`` with English stemming for ASCII words (asciiword,
+# asciihword and the ASCII parts of hyphenated words); a Snowball dictionary without StopWords, so
+# a query for "the" or "not" still means what it says, as on SQLite. CREATE TEXT SEARCH has no
+# IF NOT EXISTS: the DO block makes it re-runnable (migrations 0006 and 0012 both run it).
+FTS_CONFIG = "narratrace_search"
+FTS_UNSTEMMED = "simple"  # 0006 to 0011
+FTS_CONFIG_DDL = f"""DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_dict WHERE dictname = 'narratrace_english_stem'
+                 AND dictnamespace = current_schema()::regnamespace) THEN
+    CREATE TEXT SEARCH DICTIONARY narratrace_english_stem (TEMPLATE = snowball, Language = english);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = '{FTS_CONFIG}'
+                 AND cfgnamespace = current_schema()::regnamespace) THEN
+    CREATE TEXT SEARCH CONFIGURATION {FTS_CONFIG} (COPY = simple);
+    ALTER TEXT SEARCH CONFIGURATION {FTS_CONFIG}
+      ALTER MAPPING FOR asciiword, asciihword, hword_asciipart WITH narratrace_english_stem;
+  END IF;
+END $$"""
+FTS_CONFIG_DROP = [f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {FTS_CONFIG}",
+                   "DROP TEXT SEARCH DICTIONARY IF EXISTS narratrace_english_stem"]
+
+
+def fts_vector(config: str = FTS_CONFIG) -> str:
+    return (f"(setweight(to_tsvector('{config}'::regconfig, coalesce(title, '')), 'A') || "
+            f"setweight(to_tsvector('{config}'::regconfig, left(text, {FTS_CHARS})), 'B'))")
+
+
+FTS_VECTOR = fts_vector()
 # A stored generated column, not only an expression index: ranking reads each match's tsvector,
 # and recomputing to_tsvector per matching row made a broad query 40× slower (bench/scale.py:
 # 764 ms vs 31 ms on SQLite at 5k documents). Not in the ORM models: the database fills it.
 FTS_COLUMN = "fts_vector"
 FTS_INDEX = "ix_document_fts_pg"
-FTS_DDL = [f"ALTER TABLE document ADD COLUMN IF NOT EXISTS {FTS_COLUMN} tsvector GENERATED ALWAYS AS {FTS_VECTOR} STORED",
-           f"CREATE INDEX IF NOT EXISTS {FTS_INDEX} ON document USING gin ({FTS_COLUMN})"]
-FTS_DROP = [f"DROP INDEX IF EXISTS {FTS_INDEX}", f"ALTER TABLE document DROP COLUMN IF EXISTS {FTS_COLUMN}"]
+
+
+def fts_ddl(config: str = FTS_CONFIG) -> list[str]:
+    """The generated column and its GIN index with the given configuration (re-runnable)."""
+    return ([FTS_CONFIG_DDL] if config == FTS_CONFIG else []) + [
+        f"ALTER TABLE document ADD COLUMN IF NOT EXISTS {FTS_COLUMN} tsvector GENERATED ALWAYS AS "
+        f"{fts_vector(config)} STORED",
+        f"CREATE INDEX IF NOT EXISTS {FTS_INDEX} ON document USING gin ({FTS_COLUMN})"]
+
+
+FTS_DDL = fts_ddl()
+# the column and index only: the configuration may outlive them (0012's downgrade keeps 0006's state)
+FTS_DROP_COLUMN = [f"DROP INDEX IF EXISTS {FTS_INDEX}", f"ALTER TABLE document DROP COLUMN IF EXISTS {FTS_COLUMN}"]
+FTS_DROP = FTS_DROP_COLUMN + FTS_CONFIG_DROP
 EXTENSION_DDL = "CREATE EXTENSION IF NOT EXISTS vector"
 
-_TOKEN = re.compile(r"\w+", re.UNICODE)
+# PostgreSQL's parser keeps a ZWNJ-joined Persian word (مغازه‌ها) as one lexeme, so the query
+# must too: split at the ZWNJ, the word was never found on this backend.
+_TOKEN = re.compile(r"\w+(?:\u200c\w+)*", re.UNICODE)
 
 
 def install_extension(conn: Connection) -> None:
@@ -82,7 +125,7 @@ def fts_subquery(query: str):
         return None
     return (
         text(f"SELECT id, -ts_rank_cd('{_RANK_WEIGHTS}'::float4[], {FTS_COLUMN}, q) AS rank "
-             f"FROM document, to_tsquery('simple'::regconfig, :q) AS q WHERE {FTS_COLUMN} @@ q")
+             f"FROM document, to_tsquery('{FTS_CONFIG}'::regconfig, :q) AS q WHERE {FTS_COLUMN} @@ q")
         .bindparams(q=tsq)
         .columns(id=Integer, rank=Float)
         .subquery("fts")
@@ -96,7 +139,8 @@ def snippets(conn: Connection, query: str, ids: list[int]) -> dict[int, str]:
     if not tsq or not ids:
         return {}
     rows = conn.execute(text(
-        f"SELECT id, ts_headline('simple'::regconfig, left(text, {FTS_CHARS}), to_tsquery('simple'::regconfig, :q), "
+        f"SELECT id, ts_headline('{FTS_CONFIG}'::regconfig, left(text, {FTS_CHARS}), "
+        f"to_tsquery('{FTS_CONFIG}'::regconfig, :q), "
         "'StartSel=\u27e8, StopSel=\u27e9, MaxWords=24, MinWords=8, MaxFragments=1, FragmentDelimiter=…') "
         "FROM document WHERE id = ANY(:ids)"), {"q": tsq, "ids": list(ids)})
     return {i: s for i, s in rows}

@@ -16,23 +16,39 @@ from sqlalchemy.engine import Engine
 # the document table inside the same transaction, so a crash never leaves them apart.
 # unicode61 with remove_diacritics folds Latin accents; Persian letters are normalised
 # before storage (clean.normalize), so search sees the same forms.
-FTS_DDL = [
-    """CREATE VIRTUAL TABLE IF NOT EXISTS document_fts USING fts5(
+# porter (since migration 0012) stems English words on both sides, index and query: "protest"
+# finds "protests" and "protested" and the reverse. Porter's rules only strip Latin-letter
+# suffixes (-s, -ed, -ing, …), so a Persian token reaches the index exactly as unicode61 made it
+# (tests/store/test_fts_stemming.py checks both languages). Its known cost is over-stemming
+# ("generalization" and "generous" share "gener"): a phrase in quotes still narrows a search.
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+FTS_TOKENIZE_UNSTEMMED = "unicode61 remove_diacritics 2"  # 0001 to 0011
+
+
+def fts_ddl(tokenize: str = FTS_TOKENIZE) -> list[str]:
+    """The FTS5 table and its triggers, with the given tokenizer (``IF NOT EXISTS``: re-runnable)."""
+    return [
+        f"""CREATE VIRTUAL TABLE IF NOT EXISTS document_fts USING fts5(
         title, text, content='document', content_rowid='id',
-        tokenize="unicode61 remove_diacritics 2")""",
-    """CREATE TRIGGER IF NOT EXISTS document_fts_ai AFTER INSERT ON document BEGIN
+        tokenize="{tokenize}")""",
+        """CREATE TRIGGER IF NOT EXISTS document_fts_ai AFTER INSERT ON document BEGIN
         INSERT INTO document_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS document_fts_ad AFTER DELETE ON document BEGIN
+        """CREATE TRIGGER IF NOT EXISTS document_fts_ad AFTER DELETE ON document BEGIN
         INSERT INTO document_fts(document_fts, rowid, title, text)
         VALUES ('delete', old.id, old.title, old.text);
     END""",
-    """CREATE TRIGGER IF NOT EXISTS document_fts_au AFTER UPDATE OF title, text ON document BEGIN
+        """CREATE TRIGGER IF NOT EXISTS document_fts_au AFTER UPDATE OF title, text ON document BEGIN
         INSERT INTO document_fts(document_fts, rowid, title, text)
         VALUES ('delete', old.id, old.title, old.text);
         INSERT INTO document_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
     END""",
-]
+    ]
+
+
+FTS_DDL = fts_ddl()
+# Re-reads every document row into the index (an external-content table keeps no text of its own).
+FTS_REBUILD = "INSERT INTO document_fts(document_fts) VALUES ('rebuild')"
 FTS_DROP = [
     "DROP TRIGGER IF EXISTS document_fts_au",
     "DROP TRIGGER IF EXISTS document_fts_ad",

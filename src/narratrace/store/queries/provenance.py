@@ -325,6 +325,23 @@ def record_audit(s: Session, at, user: str, role: str, action: str, target: str 
     s.add(AuditEvent(at=at, user=user, role=role, action=action, target=target, detail=detail))
 
 
-def audit(s: Session, limit: int) -> Records:
-    rows = s.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit))
+def _audit_query(q, user: str | None, action: str | None):
+    if user:
+        q = q.where(AuditEvent.user == user)
+    if action:
+        q = q.where(AuditEvent.action == action)
+    return q
+
+
+def audit(s: Session, limit: int, *, offset: int = 0, user: str | None = None, action: str | None = None) -> Records:
+    q = _audit_query(select(AuditEvent), user, action).order_by(AuditEvent.id.desc()).limit(limit)
+    rows = s.scalars(q.offset(offset) if offset else q)
     return Records((AuditInfo(e.id, e.at, e.user, e.role, e.action, e.target, e.detail) for e in rows), of=AuditInfo)
+
+
+def audit_summary(s: Session, *, user: str | None = None, action: str | None = None) -> dict:
+    """{"total": events with these filters, "users": every user in the log, "actions": every action}."""
+    total = s.scalar(_audit_query(select(func.count(AuditEvent.id)), user, action)) or 0
+    users = sorted(s.scalars(select(AuditEvent.user).distinct()))
+    actions = sorted(s.scalars(select(AuditEvent.action).distinct()))
+    return {"total": total, "users": users, "actions": actions}
