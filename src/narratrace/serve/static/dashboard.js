@@ -3,6 +3,24 @@
 // classList and attributes — never innerHTML — so stored text can never become markup here.
 "use strict";
 
+// Every write of the dashboard: the session cookie, the CSRF header, and the server's refusal
+// (its "detail") as the error's message. Resolves to the response's JSON (null when none).
+async function postJson(url, body) {
+  var resp = await fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Narratrace": "1" },
+    body: JSON.stringify(body)
+  });
+  var data = null;
+  try { data = await resp.json(); } catch (e) { data = null; }
+  if (!resp.ok) {
+    var why = data && typeof data.detail === "string" ? data.detail : "HTTP " + resp.status;
+    if (data && Array.isArray(data.detail) && data.detail.length) why = data.detail[0].msg || why;
+    throw new Error(why);
+  }
+  return data;
+}
+
 (function () {
   function reviewGroup(btn) {
     return btn.closest("[data-review-group]");
@@ -18,12 +36,7 @@
     var buttons = group ? group.querySelectorAll("button.review-btn") : [btn];
     buttons.forEach(function (b) { b.disabled = true; });
     try {
-      var resp = await fetch("/api/reviews", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-Narratrace": "1" },
-        body: JSON.stringify(body)
-      });
-      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      await postJson("/api/reviews", body);
       buttons.forEach(function (b) {
         b.setAttribute("aria-pressed", b === btn ? "true" : "false");
       });
@@ -98,18 +111,7 @@
     button.disabled = true;
     if (status) status.textContent = "saving…";
     try {
-      var resp = await fetch("/api/translations", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-Narratrace": "1" },
-        body: JSON.stringify(body)
-      });
-      var data = null;
-      try { data = await resp.json(); } catch (e) { data = null; }
-      if (!resp.ok) {
-        var why = data && typeof data.detail === "string" ? data.detail : "HTTP " + resp.status;
-        if (data && Array.isArray(data.detail) && data.detail.length) why = data.detail[0].msg || why;
-        throw new Error(why);
-      }
+      var data = await postJson("/api/translations", body);
       if (group) {
         var shown = group.querySelector(".translation-text");
         var text = group.querySelector("[data-translation-text]");
@@ -163,18 +165,7 @@
     buttons.forEach(function (b) { b.disabled = true; });
     if (status) status.textContent = "saving…";
     try {
-      var resp = await fetch("/api/reviews", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-Narratrace": "1" },
-        body: JSON.stringify(body)
-      });
-      var data = null;
-      try { data = await resp.json(); } catch (e) { data = null; }
-      if (!resp.ok) {
-        var why = data && typeof data.detail === "string" ? data.detail : "HTTP " + resp.status;
-        if (data && Array.isArray(data.detail) && data.detail.length) why = data.detail[0].msg || why;
-        throw new Error(why);
-      }
+      var data = await postJson("/api/reviews", body);
       buttons.forEach(function (b) { b.setAttribute("aria-pressed", b === button ? "true" : "false"); });
       var card = form.closest("article");
       var meta = card && card.querySelector("[data-rq-meta]");
