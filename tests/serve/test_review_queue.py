@@ -13,6 +13,8 @@ import pytest
 from conftest import write
 from fastapi.testclient import TestClient
 
+from serve.test_dashboard import browser  # noqa: F401 - the shared chromium fixture
+
 CSRF = {"X-Narratrace": "1"}
 FORM = {"Sec-Fetch-Site": "same-origin"}  # what a browser sends with a form posted from our own page
 RLO = "\u202e"
@@ -367,7 +369,6 @@ def test_review_tags_migration_keeps_existing_reviews(tmp_path):
 
 # -- in the real browser (Debian's chromium through Playwright; integration via the `browser` fixture) --
 
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -398,30 +399,7 @@ def live(tmp_path_factory):
     built["ws"].close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from pathlib import Path
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright (python) is not installed")
-    pw = sync_playwright().start()
-    try:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
-    except Exception as e:  # noqa: BLE001 - any launch failure is an environment problem
-        pw.stop()
-        pytest.skip(f"chromium did not start: {e}")
-    yield b
-    b.close()
-    pw.stop()
-
-
-def _context(browser, **kw):
+def _context(browser, **kw):  # noqa: F811 - the imported fixture
     """A context that blocks every request leaving loopback and records console errors and dialogs."""
     from urllib.parse import urlsplit
 
@@ -442,7 +420,7 @@ def _context(browser, **kw):
     return ctx
 
 
-def test_browser_keyboard_review_with_note(browser, live):
+def test_browser_keyboard_review_with_note(browser, live):  # noqa: F811 - the imported fixture
     ctx = _context(browser, viewport={"width": 1400, "height": 900})
     pg = ctx.new_page()
     pg.goto(live["url"] + "/matches?status=all")
@@ -468,7 +446,7 @@ def test_browser_keyboard_review_with_note(browser, live):
     ctx.close()
 
 
-def test_browser_bulk_review_without_script(browser, live):
+def test_browser_bulk_review_without_script(browser, live):  # noqa: F811 - the imported fixture
     """JavaScript off: ticking cards and pressing "reject selected" posts the form; the browser's
     own fetch metadata (Sec-Fetch-Site: same-origin) is what lets it through the CSRF guard."""
     ctx = _context(browser, viewport={"width": 1400, "height": 900}, java_script_enabled=False)
@@ -487,7 +465,7 @@ def test_browser_bulk_review_without_script(browser, live):
     ctx.close()
 
 
-def test_browser_pages_fit_a_phone_and_render(browser, live, tmp_path):
+def test_browser_pages_fit_a_phone_and_render(browser, live, tmp_path):  # noqa: F811 - the imported fixture
     for width in (1400, 390):
         ctx = _context(browser, viewport={"width": width, "height": 900})
         pg = ctx.new_page()

@@ -69,6 +69,11 @@ def _query(params: dict, **change) -> str:
     return "?" + urlencode(merged) if merged else ""
 
 
+def _pager(params: dict, page: int) -> dict:
+    """The previous and next pages' links, filters kept (page 1 has no page parameter)."""
+    return {"prev_q": _query(params, page=page - 1 if page > 2 else None), "next_q": _query(params, page=page + 1)}
+
+
 def _render(request: Request, name: str, user, error: str | None = None, **ctx) -> HTMLResponse:
     page = _page(request, name, user, error=error, **ctx)
     if error:
@@ -129,8 +134,7 @@ def documents_page(request: Request, q: str = "", source: str = "", audience: st
             error = str(e)[:300]
     return _render(request, "documents.html", user, error=error, rows=rows, more=more, page=page, f=params,
                    first=(page - 1) * LIST_PAGE + 1, snippet=_snippet,
-                   prev_q=_query(params, page=page - 1 if page > 2 else None),
-                   next_q=_query(params, page=page + 1), **_choices(ws))
+                   **_pager(params, page), **_choices(ws))
 
 
 # -- quotes -----------------------------------------------------------------------------------------------
@@ -150,8 +154,7 @@ def quotes_page(request: Request, speaker: str = "", source: str = "", language:
         except NarratraceError as e:
             error = str(e)[:300]
     return _render(request, "quotes.html", user, error=error, rows=rows, more=more, page=page, f=params,
-                   prev_q=_query(params, page=page - 1 if page > 2 else None),
-                   next_q=_query(params, page=page + 1), **_choices(ws))
+                   **_pager(params, page), **_choices(ws))
 
 
 # -- speakers ----------------------------------------------------------------------------------------------
@@ -172,8 +175,7 @@ def speakers_page(request: Request, recycled: str = "", source: str = "", langua
         except NarratraceError as e:
             error = str(e)[:300]
     return _render(request, "speakers.html", user, error=error, rows=rows, more=more, page=page, f=params,
-                   total=total, k=RECYCLED_OUTLETS, prev_q=_query(params, page=page - 1 if page > 2 else None),
-                   next_q=_query(params, page=page + 1), **_choices(ws))
+                   total=total, k=RECYCLED_OUTLETS, **_pager(params, page), **_choices(ws))
 
 
 @router.get("/speakers/{key:path}", response_class=HTMLResponse)
