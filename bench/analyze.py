@@ -2,6 +2,7 @@
 
     python bench/analyze.py                 # full: ~2,000 sentences, 300 articles, 100k + 1M vectors
     python bench/analyze.py --quick         # smoke run: 300 sentences, 40 articles, 20k vectors
+    python bench/analyze.py --parts 2 --articles 100 --nli-engines numpy,onnx-int8
 
 Each step runs in its own subprocess (peak RSS is that step's own) and every figure is printed
 beside a baseline measured in the same run:
@@ -10,7 +11,9 @@ beside a baseline measured in the same run:
    ``VectorStore.embed`` on a fresh workspace (cold: dedup + cache writes) vs the same call again
    (cached); plus the share of repeated sentences the cache saves on this corpus.
 2. whole analysis (articles/s): ``Workspace.analyze()`` — the pipeline's default stages, timed per stage
-   on generated articles with the demo narratives; baseline: plain ingest of the same articles.
+   on generated articles with the demo narratives; baseline: plain ingest of the same articles. It
+   runs once per NLI engine (``--nli-engines``, each on a fresh copy of the ingested workspace) and
+   prints the ratio of each to the first (numpy: the engine before ONNX Runtime).
 3. vector search: usearch HNSW (f16, cos — the production setting) vs brute-force numpy (float32
    matrix @ query + argpartition): p50/p95 latency per query (k=10) single-thread and default
    threads, build time, memory, recall@10 on held-out queries; faiss IndexHNSWFlat (M=16) at the
@@ -276,6 +279,9 @@ def main() -> None:
     ap.add_argument("--parts", default="1,2,3")
     ap.add_argument("--quick", action="store_true", help="smoke run: 300 sentences, 40 articles, 20k vectors")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--nli-engines", default="numpy,onnx-int8",
+                    help="step 2 runs once per NLI engine (NARRATRACE_NLI_ENGINE), the first being the baseline; "
+                         "numpy is the engine before ONNX Runtime (default: numpy,onnx-int8)")
     ap.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     a = ap.parse_args()
 
@@ -315,22 +321,37 @@ def main() -> None:
             print(f"cached vectors (f16 in the store) vs direct: min cosine {e['min_cos_cached_vs_direct']:.5f}\n")
 
         if "2" in parts:
+            import shutil
+
             ing = run_child(["ingest", tmpd, str(a.articles), str(a.seed + 1)])
-            an = run_child(["analysis", tmpd])
             docs = ing["added"]
-            print(f"## 2. Whole analysis — {a.articles} generated articles ({docs} stored, {ing['sentences']} "
-                  f"sentences), demo narratives, {os.cpu_count()} cores\n")
-            rows = [["baseline: ingest (record stage)", f"{ing['seconds']:.1f}", f"{docs / ing['seconds']:.1f}",
-                     "1.00×", f"{ing['peak_rss_mb']:.0f} MB"]]
-            total = an["analyze_s"]
-            for name, sec in an["stage_s"].items():  # the stages of `narratrace analyze`, in its order
-                rows.append([name, f"{sec:.1f}", f"{docs / sec:.1f}" if sec else "—", f"{sec / ing['seconds']:.2f}×", ""])
-            rows.append(["analysis total (Workspace.analyze)", f"{total:.1f}", f"{docs / total:.2f}",
-                         f"{total / ing['seconds']:.2f}×", f"{an['peak_rss_mb']:.0f} MB"])
-            table(["step (own subprocess)", "seconds", "articles/s", "time vs ingest", "peak RSS"], rows)
-            print(f"model load {an['load_s']:.1f} s (not in the total); indexed {an['indexed']} sentences; "
-                  f"{an['matches']} matches; match result {an['match_result']}; contradictions {an['contra_result']}")
-            print()
+            engines = a.nli_engines.split(",")
+            fresh = tmp / "ingested.db"
+            shutil.copy(tmp / "analysis.db", fresh)
+            totals = {}
+            for engine in engines:  # each on a fresh copy of the same ingested workspace
+                shutil.copy(fresh, tmp / "analysis.db")
+                shutil.rmtree(tmp / "analysis.db.vectors", ignore_errors=True)
+                an = run_child(["analysis", tmpd], env={"NARRATRACE_NLI_ENGINE": engine})
+                totals[engine] = an["analyze_s"]
+                print(f"## 2. Whole analysis, NLI engine {engine} — {a.articles} generated articles ({docs} stored, "
+                      f"{ing['sentences']} sentences), demo narratives, {os.cpu_count()} cores, "
+                      f"load average {os.getloadavg()[0]:.1f}\n")
+                rows = [["baseline: ingest (record stage)", f"{ing['seconds']:.1f}", f"{docs / ing['seconds']:.1f}",
+                         "1.00×", f"{ing['peak_rss_mb']:.0f} MB"]]
+                total = an["analyze_s"]
+                for name, sec in an["stage_s"].items():  # the stages of `narratrace analyze`, in its order
+                    rows.append([name, f"{sec:.1f}", f"{docs / sec:.1f}" if sec else "—", f"{sec / ing['seconds']:.2f}×", ""])
+                rows.append(["analysis total (Workspace.analyze)", f"{total:.1f}", f"{docs / total:.2f}",
+                             f"{total / ing['seconds']:.2f}×", f"{an['peak_rss_mb']:.0f} MB"])
+                table(["step (own subprocess)", "seconds", "articles/s", "time vs ingest", "peak RSS"], rows)
+                print(f"model load {an['load_s']:.1f} s (not in the total); indexed {an['indexed']} sentences; "
+                      f"{an['matches']} matches; match result {an['match_result']}; contradictions {an['contra_result']}")
+                print()
+            if len(engines) > 1:
+                base = engines[0]
+                table(["NLI engine", "analysis seconds", "articles/s", f"vs {base}"],
+                      [[e, f"{t:.1f}", f"{docs / t:.2f}", f"{totals[base] / t:.2f}×"] for e, t in totals.items()])
 
         if "3" in parts:
             print(f"## 3. Vector search, k={K}, {a.queries} queries — vectors are real e5 sentence vectors from "

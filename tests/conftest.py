@@ -9,8 +9,9 @@ import pytest
 try:
     # Ray before anything imports usearch: with usearch 2.26.6 (numkong 7.8.6) loaded first, ray
     # 2.60's GCS client dies on start ("std::regex_error: Invalid range in brace expression",
-    # Fatal Python error: Aborted) on some machines — this one did, 2026-12-01; importing ray
-    # first avoids it. Only the tests' process needs this: docs/ray.md says the same for scripts.
+    # Fatal Python error: Aborted) on some machines — this one did, 2026-12-01. narratrace itself
+    # now loads onnxruntime before usearch, which avoids it too (docs/ray.md); this keeps tests
+    # that import usearch directly safe.
     import ray  # noqa: F401
 except ImportError:
     pass

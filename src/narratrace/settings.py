@@ -47,7 +47,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Where the sentence encoder runs: `auto` (a CUDA GPU through torch when there is "
             "one, else the CPU numpy path), `cpu` (numpy, no torch), `cuda` / `cuda:N` (that GPU; an "
             "error when there is none) or `torch` (torch on the GPU if any, else on the CPU). A "
-            "`device=` argument wins. NLI inference always runs in numpy on the CPU."),
+            "`device=` argument wins. NLI inference always runs on the CPU (`NARRATRACE_NLI_ENGINE`)."),
     Setting("NARRATRACE_PRECISION", "float32",
             "Precision of the torch encoder: `float32`, `float16` or `bfloat16`. Vectors of each "
             "precision carry their own model id. Ignored on the CPU numpy path."),
@@ -58,6 +58,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Path of an NLI cross-encoder (`.npz` deltas, e.g. written by `narratrace train`) used "
             "instead of the model shipped in the package; re-run `analyze` after changing it. On Ray "
             "it must exist at that path on every node."),
+    Setting("NARRATRACE_NLI_ENGINE", "onnx-int8",
+            "How the NLI cross-encoder runs on the CPU: `onnx-int8` (ONNX Runtime, int8 matmuls, ~2× "
+            "numpy's pairs/s per core), `onnx-fp32` (ONNX Runtime, float32) or `numpy`. The ONNX "
+            "model is built from the shipped weights on first use (~5 s) and cached under "
+            "`NARRATRACE_CACHE`. Each engine stores its own NLI model id; re-run `analyze` after "
+            "changing it."),
+    Setting("NARRATRACE_CACHE", None,
+            "Folder for files narratrace builds once and reuses (the ONNX model of the NLI "
+            "cross-encoder); unset means `$XDG_CACHE_HOME/narratrace`, else `~/.cache/narratrace`."),
     Setting("NARRATRACE_TOKENS", None,
             "API tokens for `narratrace serve`, comma-separated `NAME:ROLE:TOKEN` items (role "
             "`viewer` or `analyst`), added to the `--token` options. Needed to bind beyond loopback."),

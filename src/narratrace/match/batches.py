@@ -123,7 +123,7 @@ def nli_batches(vs: VectorStore, nli, batches: Sequence[tuple[list[str], list[st
     (n, 3) arrays per batch, the reverse direction second. Equal to ``nli.predict(premises,
     hypotheses)``, computed through ``runner``."""
     runner = get_runner(runner)
-    config = {"path": nli_model_path(nli)}
+    config = {"path": nli_model_path(nli), "engine": getattr(nli, "engine", None)}
     tasks = [(b, lo, min(lo + NLI_TASK_PAIRS, len(batches[b][0])))
              for b in range(len(batches)) for lo in range(0, max(1, len(batches[b][0])), NLI_TASK_PAIRS)]
     results: list[list[np.ndarray] | None] = [None] * len(tasks)

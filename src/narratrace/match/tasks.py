@@ -35,10 +35,10 @@ class NLITask:
     """Pairs → (n, 3) probabilities per direction asked for (the cross-encoder reads the texts)."""
 
     name = "nli"
-    parallel = True  # the local runner spreads these batches over a process per core (run/local.py)
+    parallel = True  # the local runner spreads these batches over a thread per core (run/local.py)
 
-    def __init__(self, path: str) -> None:
-        self.nli = load_nli(path)
+    def __init__(self, path: str, engine: str | None = None) -> None:
+        self.nli = load_nli(path, engine=engine)
 
     def __call__(self, batch: dict) -> tuple[str, list[np.ndarray]]:
         prem, hyp = batch["premises"], batch["hypotheses"]

@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
-from usearch.index import Index
 
 from narratrace.match.embed import Embedder, Kind, text_key
 from narratrace.store.models import Document, Embedding, Sentence, VectorIndexState
@@ -36,6 +35,21 @@ EXACT_MAX = 100_000
 
 Progress = Callable[[int], None]
 
+
+
+def usearch_index(**kw):
+    """A usearch ``Index``, usearch imported on first use and after ONNX Runtime. The native
+    extension loaded first sets up the C++ runtime state the others share: with usearch 2.26.6
+    (numkong 7.8.6) loaded first, ``import onnxruntime`` (1.32) segfaults and ray 2.60 aborts as
+    it starts ("std::regex_error"), both on the CI machine (2026-12-01/02); with onnxruntime
+    first, all three work (tests/match/test_onnx_engine.py runs that order in a subprocess)."""
+    try:
+        import onnxruntime  # noqa: F401  (the NLI engine needs it anyway)
+    except ImportError:
+        pass
+    from usearch.index import Index
+
+    return Index(**kw)
 
 class VectorStore:
     def __init__(self, sessions: sessionmaker, embedder: Embedder, index_dir: Path | None,
@@ -118,7 +132,7 @@ class VectorStore:
         if self.index_factory is not None:
             return self.index_factory(self.embedder.model_id, self.embedder.dim)
         # f16 storage: half the memory, recall unchanged at this dimension (bench/analyze.py).
-        return Index(ndim=self.embedder.dim, metric="cos", dtype="f16")
+        return usearch_index(ndim=self.embedder.dim, metric="cos", dtype="f16")
 
     def index(self):
         if self._index is not None:
@@ -231,7 +245,7 @@ def knn(query: np.ndarray, base: np.ndarray, k: int, *, exact_max: int = 20_000)
             keys[lo:lo + 1024] = part
             sims[lo:lo + 1024] = np.take_along_axis(s, part, axis=1)
         return keys, sims
-    index = Index(ndim=base.shape[1], metric="cos", dtype="f16")
+    index = usearch_index(ndim=base.shape[1], metric="cos", dtype="f16")
     index.add(np.arange(len(base)), base)
     m = index.search(query, k)
     return m.keys.astype(np.int64), (1 - m.distances).astype(np.float32)
