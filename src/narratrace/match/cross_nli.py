@@ -23,17 +23,21 @@ hypotheses)``, ``labels``.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import threading
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from narratrace import settings
 from narratrace.errors import Unavailable
 from narratrace.match import cross_format as cf
+from narratrace.match import onnx_layers
 
 # Tokens per numpy batch: 4,096 keeps the widest activation (tokens × 1,536 floats) at 25 MB
 # and measured fastest on 2 cores among 1k/2k/4k/8k (bench/analyze.py, 2026-12-01).
@@ -119,8 +123,6 @@ class CrossNLI:
             raise CrossNLIError(f"unknown NLI engine {self.engine!r} (NARRATRACE_NLI_ENGINE: one of {', '.join(ENGINES)})")
         self._session = None
         if self.engine != "numpy":
-            from narratrace.match import onnx_layers
-
             try:
                 int8 = self.engine == "onnx-int8"
                 built = onnx_layers.built_model(self.layers, self.H, self.NH, self.eps, quantize=int8,
@@ -141,11 +143,6 @@ class CrossNLI:
         demo's fictional narrative statements (package data), English with English and Persian
         with Persian. The outlier channels are properties of the weights, not of the text, so
         short statements find the same ones as news sentences (checked: layers 0, 4, 5)."""
-        import itertools
-        import re
-
-        import yaml
-
         data = Path(__file__).resolve().parent.parent / "demo" / "data" / "narratives.yaml"
         doc = yaml.safe_load(data.read_text(encoding="utf-8"))
         texts = [t for n in doc["narratives"] for k in ("assertions", "counters") for t in n.get(k) or []]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from narratrace import settings
 from narratrace.errors import Unavailable
 from narratrace.match import device as devices
 from narratrace.match.cross_format import LABELS
@@ -40,8 +41,6 @@ def load_nli(path: str | Path | None = None, device: str | None = None, engine: 
         devices.resolve(device)
     except devices.DeviceError as exc:
         raise NLIError(str(exc)) from exc
-    from narratrace import settings
-
     return _load_cached(str(Path(path or DEFAULT_PATH).resolve()), engine or settings.get("NARRATRACE_NLI_ENGINE"))
 
 

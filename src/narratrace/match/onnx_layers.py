@@ -23,6 +23,7 @@ onnx and onnxruntime are imported only here.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from narratrace import settings
 from narratrace.errors import Unavailable
 
 # Bump when the graph or the quantisation recipe changes: the cache key includes it.
@@ -50,8 +52,6 @@ class OnnxUnavailable(Unavailable):
 
 def cache_dir() -> Path:
     """``$NARRATRACE_CACHE`` or the user's cache folder (``$XDG_CACHE_HOME``, else ~/.cache)."""
-    from narratrace import settings
-
     env = settings.get("NARRATRACE_CACHE")
     if env:
         return Path(env)
@@ -77,7 +77,7 @@ def build_graph(layers: list[dict[str, np.ndarray]], H: int, NH: int, eps: float
     ``layers``: per layer ``qkv.w`` (H, 3H), ``qkv.b``, ``ao.w`` (H, H), ``ao.b``, ``fi.w`` (H, FF),
     ``fi.b``, ``fo.w`` (FF, H), ``fo.b``, the LayerNorms ``aln.w/b``, ``oln.w/b`` — the (in, out)
     layout of ``x @ W`` — and optionally ``fo.s`` (FF,), a scale on the GELU output (smooth_ffn)."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper  # lazy: onnx only builds (once), inference needs none
 
     hd = H // NH
     inits, nodes = [], []
@@ -156,7 +156,6 @@ def _quiet_preprocess_hint():
 @contextlib.contextmanager
 def _lock(path: Path):
     """An exclusive lock on ``path`` (a second process waits for the first one's build)."""
-    import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as f:
@@ -188,7 +187,7 @@ def smooth_ffn(layers: list[dict[str, np.ndarray]], gelu_max: list[np.ndarray],
 def _gelu_max(layers, H: int, NH: int, eps: float, calibration: tuple[np.ndarray, np.ndarray], tmp: Path):
     """Per layer, the largest |GELU output| of every FFN channel over the calibration tokens
     (32 pairs at a time: all twelve layers' outputs for 256 pairs would be ~0.75 GB)."""
-    import onnx
+    import onnx  # lazy: onnx only builds (once), inference needs none
 
     x, mask = calibration
     path = tmp / "taps.onnx"
@@ -210,8 +209,8 @@ def built_model(layers: list[dict[str, np.ndarray]], H: int, NH: int, eps: float
     ``calibration``: embedded inputs ``x`` (B, L, H) and their token mask (B, L), needed for int8
     (``smooth_ffn``)."""
     try:
-        import onnx
-        import onnxruntime  # noqa: F401
+        import onnx  # lazy: onnx only builds (once), inference needs none
+        import onnxruntime  # noqa: F401  # lazy: ~0.25 s, only for the NLI stages
     except ImportError as exc:
         raise OnnxUnavailable(f"ONNX Runtime is not installed ({exc}): pip install onnx onnxruntime, or set "
                               "NARRATRACE_NLI_ENGINE=numpy") from None
@@ -236,7 +235,7 @@ def built_model(layers: list[dict[str, np.ndarray]], H: int, NH: int, eps: float
                 onnx.save_model(build_graph(layers, H, NH, eps), str(fp32))
                 final = fp32
                 if quantize:
-                    from onnxruntime.quantization import QuantType, quantize_dynamic
+                    from onnxruntime.quantization import QuantType, quantize_dynamic  # lazy: int8 builds only
 
                     # int8 weights per output channel; activations quantised per call (dynamic)
                     final = tmp / "int8.onnx"
@@ -250,7 +249,7 @@ def built_model(layers: list[dict[str, np.ndarray]], H: int, NH: int, eps: float
 
 
 def session(path: Path, threads: int = 1):
-    import onnxruntime as ort
+    import onnxruntime as ort  # lazy: ~0.25 s, only for the NLI stages
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads

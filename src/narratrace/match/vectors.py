@@ -44,10 +44,10 @@ def usearch_index(**kw):
     it starts ("std::regex_error"), both on the CI machine (2026-12-01/02); with onnxruntime
     first, all three work (tests/match/test_onnx_engine.py runs that order in a subprocess)."""
     try:
-        import onnxruntime  # noqa: F401  (the NLI engine needs it anyway)
+        import onnxruntime  # noqa: F401  # lazy: loaded before usearch on purpose (docstring)
     except ImportError:
         pass
-    from usearch.index import Index
+    from usearch.index import Index  # lazy: after onnxruntime (docstring); off the CLI's start-up
 
     return Index(**kw)
 
