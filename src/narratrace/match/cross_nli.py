@@ -15,7 +15,7 @@ with int8 matmuls, built from these same weights on first use and cached (``onnx
 ``onnx-fp32`` the same graph in float32; ``numpy`` everything here in float32. The word-table
 gather, embedding LayerNorm, pooling and head stay numpy in every engine. Each engine's
 probabilities carry their own ``model_id`` (``…+onnx-int8``) because they differ slightly (mean
-|Δp| 0.008 int8 vs numpy, measured in ``onnx_layers``).
+|Δp| 0.009–0.011 int8 vs numpy, measured in ``onnx_layers`` and bench/nli.py).
 
 Interface used by the stages and runners: ``model_id``, ``source``, ``predict(premises,
 hypotheses)``, ``labels``.
@@ -42,6 +42,11 @@ from narratrace.match import onnx_layers
 # Tokens per numpy batch: 4,096 keeps the widest activation (tokens × 1,536 floats) at 25 MB
 # and measured fastest on 2 cores among 1k/2k/4k/8k (bench/analyze.py, 2026-12-01).
 MAX_BATCH_TOKENS = 4096
+# ONNX Runtime batches: 1,024 tokens ran 5–10 % faster than 4,096 for int8 on this machine
+# (75.6–80.5 vs 72.9 pairs/s, one thread, 2026-12-02), and int8 quantises each activation tensor
+# with one scale per call, so a smaller batch also lets one pair's large activations coarsen fewer
+# other pairs. Pairs are cut into batches the same way on every runner, so results repeat.
+ONNX_BATCH_TOKENS = 1024
 MAX_FORWARDS = 8
 ENGINES = ("onnx-int8", "onnx-fp32", "numpy")
 
@@ -151,10 +156,10 @@ class CrossNLI:
         pairs = [p for group in (en, fa) for p in itertools.permutations(group, 2)]
         pick = np.random.default_rng(0).permutation(len(pairs))[:256]
         ids, mask = cf.batch_arrays([cf.pair_ids(self.tok, *pairs[i]) for i in sorted(pick)])
-        return self._embed(ids, mask).reshape(*ids.shape, self.H), mask
+        return self._embed(ids).reshape(*ids.shape, self.H), mask
 
     # -- forward
-    def _embed(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _embed(self, ids: np.ndarray) -> np.ndarray:
         """(B·L, H) float32: word rows (dequantised from 4 bits) + positions, LayerNorm."""
         B, L = ids.shape
         H = self.H
@@ -167,7 +172,7 @@ class CrossNLI:
         hd = H // NH
         # (B·L, H) throughout: numpy's matmul on 2-D arrays is one BLAS call, on stacked 3-D
         # arrays a loop of small ones (measured 4× slower on this model's shapes)
-        x = self._embed(ids, mask)
+        x = self._embed(ids)
         neg = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
         if self._session is not None:
             x = self._session.run(["h"], {"x": x.reshape(B, L, H).astype(np.float32), "bias": neg})[0]
@@ -195,11 +200,12 @@ class CrossNLI:
         seqs = [cf.pair_ids(self.tok, p, h) for p, h in zip(premises, hypotheses)]
         out = np.zeros((len(seqs), len(cf.LABELS)), np.float32)
         order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        cap = MAX_BATCH_TOKENS if self._session is None else ONNX_BATCH_TOKENS
         j = 0
         with self._lock:
             while j < len(order):
                 k = j + 1
-                while k < len(order) and (k + 1 - j) * len(seqs[order[k]]) <= MAX_BATCH_TOKENS:
+                while k < len(order) and (k + 1 - j) * len(seqs[order[k]]) <= cap:
                     k += 1
                 idx = order[j:k]
                 ids, mask = cf.batch_arrays([seqs[i] for i in idx])

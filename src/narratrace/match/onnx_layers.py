@@ -59,8 +59,10 @@ def cache_dir() -> Path:
     return Path(base) / "narratrace"
 
 
-def weights_key(layers: list[dict[str, np.ndarray]], quantize: bool, calibration: np.ndarray | None = None) -> str:
-    h = hashlib.sha256(f"{RECIPE}|int8={quantize}".encode())
+def weights_key(layers: list[dict[str, np.ndarray]], quantize: bool, calibration: np.ndarray | None = None,
+                builder: str = "") -> str:
+    """Hash of everything the built file depends on (``builder``: the quantiser's version)."""
+    h = hashlib.sha256(f"{RECIPE}|int8={quantize}|{builder}".encode())
     if calibration is not None:
         h.update(np.ascontiguousarray(calibration, np.float32).tobytes())
     for ly in layers:
@@ -210,14 +212,14 @@ def built_model(layers: list[dict[str, np.ndarray]], H: int, NH: int, eps: float
     (``smooth_ffn``)."""
     try:
         import onnx  # lazy: onnx only builds (once), inference needs none
-        import onnxruntime  # noqa: F401  # lazy: ~0.25 s, only for the NLI stages
+        import onnxruntime  # lazy: ~0.25 s, only for the NLI stages
     except ImportError as exc:
         raise OnnxUnavailable(f"ONNX Runtime is not installed ({exc}): pip install onnx onnxruntime, or set "
                               "NARRATRACE_NLI_ENGINE=numpy") from None
     if quantize and calibration is None:
         raise ValueError("an int8 build needs calibration inputs")
     d = cache_dir() / "onnx"
-    key = weights_key(layers, quantize, calibration[0] if quantize else None)
+    key = weights_key(layers, quantize, calibration[0] if quantize else None, onnxruntime.__version__)
     out = d / f"{name}-{key}{'-int8' if quantize else ''}.onnx"
     if out.is_file():
         return out
