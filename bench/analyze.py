@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -321,8 +322,6 @@ def main() -> None:
             print(f"cached vectors (f16 in the store) vs direct: min cosine {e['min_cos_cached_vs_direct']:.5f}\n")
 
         if "2" in parts:
-            import shutil
-
             ing = run_child(["ingest", tmpd, str(a.articles), str(a.seed + 1)])
             docs = ing["added"]
             engines = a.nli_engines.split(",")

@@ -158,7 +158,6 @@ def _quiet_preprocess_hint():
 @contextlib.contextmanager
 def _lock(path: Path):
     """An exclusive lock on ``path`` (a second process waits for the first one's build)."""
-
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -206,12 +205,11 @@ def _gelu_max(layers, H: int, NH: int, eps: float, calibration: tuple[np.ndarray
 
 
 def built_model(layers: list[dict[str, np.ndarray]], H: int, NH: int, eps: float, *, quantize: bool,
-                name: str, calibration: tuple[np.ndarray, np.ndarray] | None = None, progress=None) -> Path:
+                name: str, calibration: tuple[np.ndarray, np.ndarray] | None = None) -> Path:
     """The cached ONNX file for these layers, built (and int8-quantised) on first use.
     ``calibration``: embedded inputs ``x`` (B, L, H) and their token mask (B, L), needed for int8
     (``smooth_ffn``)."""
     try:
-        import onnx  # lazy: onnx only builds (once), inference needs none
         import onnxruntime  # lazy: ~0.25 s, only for the NLI stages
     except ImportError as exc:
         raise OnnxUnavailable(f"ONNX Runtime is not installed ({exc}): pip install onnx onnxruntime, or set "
@@ -227,8 +225,11 @@ def built_model(layers: list[dict[str, np.ndarray]], H: int, NH: int, eps: float
         with _lock(d / (out.name + ".lock")):
             if out.is_file():  # another process built it while this one waited
                 return out
-            if progress:
-                progress(f"building the {name} ONNX model once ({'int8' if quantize else 'float32'}) in {d}")
+            try:
+                import onnx  # lazy: only to build (once per cache); loading the cached file needs none
+            except ImportError as exc:
+                raise OnnxUnavailable(f"building the ONNX model needs onnx ({exc}): pip install onnx, or set "
+                                      "NARRATRACE_NLI_ENGINE=numpy") from None
             with tempfile.TemporaryDirectory(dir=d, prefix=".build-") as tmp:
                 tmp = Path(tmp)
                 if quantize:

@@ -42,7 +42,8 @@ def _sigmoid(z):
 def weights_id(nli_model: str | None) -> str | None:
     """The NLI weights behind a model id: ``…+onnx-int8`` names the engine that ran them. A
     calibration holds for the weights under every engine — their probabilities differ by a mean
-    0.008 (match/onnx_layers.py), far inside the calibration's cross-validation noise."""
+    0.009–0.011 (match/onnx_layers.py, bench/nli.py), far inside the calibration's
+    cross-validation noise (campaign-dev gate checked with int8: bench/RESULTS.md 2026-12-02)."""
     return nli_model.split("+", 1)[0] if nli_model else nli_model
 
 

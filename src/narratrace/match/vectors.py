@@ -36,7 +36,6 @@ EXACT_MAX = 100_000
 Progress = Callable[[int], None]
 
 
-
 def usearch_index(**kw):
     """A usearch ``Index``, usearch imported on first use and after ONNX Runtime. The native
     extension loaded first sets up the C++ runtime state the others share: with usearch 2.26.6
@@ -50,6 +49,7 @@ def usearch_index(**kw):
     from usearch.index import Index  # lazy: after onnxruntime (docstring); off the CLI's start-up
 
     return Index(**kw)
+
 
 class VectorStore:
     def __init__(self, sessions: sessionmaker, embedder: Embedder, index_dir: Path | None,
