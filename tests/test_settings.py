@@ -66,6 +66,7 @@ def test_defaults_agree_with_the_code():
     assert settings.BY_NAME[device.ENV].default == "auto"
     assert settings.BY_NAME[device.ENV_PRECISION].default == "float32"
     assert settings.BY_NAME["NARRATRACE_EMBEDDER"].default == embed.DEFAULT
+    assert settings.BY_NAME["NARRATRACE_EMBED_ENGINE"].default == embed.ENGINES[0]
 
 
 def test_doc_holds_the_generated_table():

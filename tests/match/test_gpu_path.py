@@ -125,11 +125,11 @@ def test_get_embedder_torch_backend_has_its_own_model_id(monkeypatch):
     monkeypatch.delenv("NARRATRACE_PRECISION", raising=False)
     numpy_e5 = embed.get_embedder("e5-small", device="cpu")
     torch_e5 = embed.get_embedder("e5-small", device="torch")
-    assert isinstance(numpy_e5, embed.E5Small) and isinstance(torch_e5, embed.E5SmallTorch)
+    assert isinstance(numpy_e5, embed.E5SmallOnnx) and isinstance(torch_e5, embed.E5SmallTorch)
     assert torch_e5.name == numpy_e5.name == "e5-small" and torch_e5.dim == 384
     # the vectors differ by more than float16 rounding: caches must not mix them
     assert torch_e5.model_id != numpy_e5.model_id and torch_e5.model_id.endswith("+torch-float32")
-    assert "torch" in torch_e5.device and "numpy" in numpy_e5.device
+    assert "torch" in torch_e5.device and "ONNX Runtime" in numpy_e5.device
     texts = ["The Front has no support at home.", "جبهه اعتراضات را در چهارده شهر سازمان داد."]
     a, b = numpy_e5.embed(texts, "query"), torch_e5.embed(texts, "query")
     assert (np.sum(a * b, axis=1) >= COS_MIN).all()

@@ -13,7 +13,8 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 from narratrace.match import onnx_layers  # noqa: E402
-from narratrace.match.cross_nli import CrossNLIError, _gelu, _ln, _softmax  # noqa: E402
+from narratrace.match.cross_nli import CrossNLIError, _gelu, _softmax  # noqa: E402
+from narratrace.match.e5_weights import layer_norm as _ln  # noqa: E402
 from narratrace.match.nli import load_nli  # noqa: E402
 from narratrace.match.relatedness import Calibration  # noqa: E402
 

