@@ -13,19 +13,23 @@ rounding is the larger error: it is chaotic, see embed_torch), so no threshold t
 vectors moves by more than its calibration noise — still, they carry their own model id
 (``…+onnx-fp32``) and never share a cache or an index with the C engine's.
 
-One ONNX Runtime thread per call: the local runner runs one batch per core (``EmbedTask`` is
-parallel for this engine, run/local.py), which keeps every runner's bytes the same.
+One ONNX Runtime thread per call, the calls of one ``encode`` spread over a thread per core (one
+pool for the process): a batch's bytes do not depend on how many threads ran, so every runner
+stores the same vectors; the local runner also runs embedding tasks side by side (``EmbedTask``
+is parallel for this engine, run/local.py).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from narratrace.match import onnx_layers
 from narratrace.match.e5_weights import E5Weights, token_batches
+from narratrace.run.local import default_workers
 
 # Padded tokens per ONNX Runtime call (bench/embed.py on the 2-core machine, 2026-12-02: see
 # bench/RESULTS.md); the widest activation (tokens × 1,536 floats) stays at a few MB.
@@ -48,25 +52,45 @@ class OnnxE5:
 
     def encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         wins = self._w.windows(texts, is_query)
+        batches = token_batches([len(t) for _, t in wins], BATCH_TOKENS)
         acc = np.zeros((len(texts), self.dim), np.float64)
         wsum = np.zeros(len(texts), np.float64)
-        H = self._w.H
         with self._lock:
-            for idx in token_batches([len(t) for _, t in wins], BATCH_TOKENS):
-                L = len(wins[idx[-1]][1])
-                ids = np.zeros((len(idx), L), np.int64)
-                mask = np.zeros((len(idx), L), bool)
-                for r, i in enumerate(idx):
-                    toks = wins[i][1]
-                    ids[r, :len(toks)] = toks
-                    mask[r, :len(toks)] = True
-                x = self._w.embed(ids).reshape(len(idx), L, H)
-                bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
-                h = self._session.run(["h"], {"x": x, "bias": bias})[0]
-                means = (h * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            done = _pool().map(lambda idx: self._means(wins, idx), batches) if len(batches) > 1 else \
+                [self._means(wins, batches[0])] if batches else []
+            for idx, means in zip(batches, done):
                 for r, i in enumerate(idx):  # a text cut into windows: their token-weighted mean
                     t, toks = wins[i]
                     wgt = max(len(toks) - 2, 1)
                     acc[t] += means[r] * wgt
                     wsum[t] += wgt
         return (acc / wsum[:, None]).astype(np.float32)
+
+    def _means(self, wins: list[tuple[int, list[int]]], idx: list[int]) -> np.ndarray:
+        """Mean of every token of each window in ``idx`` (one ONNX Runtime call, one thread)."""
+        L = len(wins[idx[-1]][1])
+        ids = np.zeros((len(idx), L), np.int64)
+        mask = np.zeros((len(idx), L), bool)
+        for r, i in enumerate(idx):
+            toks = wins[i][1]
+            ids[r, :len(toks)] = toks
+            mask[r, :len(toks)] = True
+        x = self._w.embed(ids).reshape(len(idx), L, self._w.H)
+        bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
+        h = self._session.run(["h"], {"x": x, "bias": bias})[0]
+        return (h * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool of a thread per core for every caller in the process: a direct call (a search
+    query, an evaluation embedding 10k claims) uses every core, and two runner threads calling at
+    once still share the same cores instead of doubling the threads."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(default_workers(), thread_name_prefix="e5-onnx")
+        return _POOL
