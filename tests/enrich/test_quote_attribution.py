@@ -73,6 +73,52 @@ def test_scare_quotes_without_a_cue_are_not_quotes():
     assert any("ballots are counted" in text2[q.start:q.end] for q in extract_quotes(text2, "en"))
 
 
+
+def test_he_is_not_a_woman_named_only_as_ms_inside_what_someone_said():
+    text = ("Ilse Marr died in custody. Interior Minister Oskar Lind has insisted that Ms Marr had not "
+            "been beaten.  “Reports were received and it was found that there had been no beating,” he said.")
+    assert _by_content(text, "en", "no beating").speaker_name == "Oskar Lind"
+
+
+def test_a_name_in_a_possessive_owns_the_office_it_does_not_speak():
+    text = ("Tomas Brenner also cited the Velan Foreign Office and President Marek Halvorsen’s office as saying "
+            "they supported the strikes.  “And indeed, they have been funding them for months,” he added.")
+    assert _by_content(text, "en", "supported the strikes").speaker_name != "Marek Halvorsen"
+    assert _by_content(text, "en", "funding them").speaker_name == "Tomas Brenner"
+
+
+def test_an_uncued_quotation_after_reported_speech_continues_it():
+    text = ("Norland's leader Anna Kowal commented on the strikes for the first time on Monday, blaming the "
+            "Velan press. “I say clearly that these strikes were planned abroad. Those who paid them helped them.”")
+    q = _by_content(text, "en", "planned abroad")
+    assert q.speaker_name == "Anna Kowal" and q.confidence <= 0.5
+    assert q.reason == "continues the attributed statement before it"
+
+
+def test_a_term_in_quotation_marks_does_not_continue_a_statement():
+    text = "Anna Kowal blamed the Velan press for the strikes. Their “reform plan” was shelved."
+    assert any(q.speaker_name == "Anna Kowal" for q in extract_quotes(text, "en"))
+    assert not [q for q in extract_quotes(text, "en") if "reform plan" in text[q.start:q.end]]
+
+
+def test_according_to_an_agency_a_person_said_goes_to_the_person():
+    text = ('According to the Velan Daily, Marek Halvorsen addressed the strikes on Friday and said: '
+            '"The death of a fellow citizen is a matter of regret."')
+    qs = [q for q in extract_quotes(text, "en") if "matter of regret" in text[q.start:q.end]]
+    assert len(qs) == 1 and qs[0].speaker_name == "Marek Halvorsen"
+    assert qs[0].carrier == "the Velan Daily"
+    # reporting a statement is not making it: no finding charges the agency with it
+    assert not any(q.speaker_name and "Velan Daily" in q.speaker_name for q in extract_quotes(text, "en"))
+
+
+def test_a_role_in_the_lede_is_the_person_named_next():
+    text = ("The Norland Foreign Ministry spokesman has condemned officials of Velmar for “false gestures”.  "
+            "Henrik Vallo made the remarks on his social media account.  "
+            "“Strikes are good, but only abroad,” the spokesman derided.")
+    assert _by_content(text, "en", "only abroad").speaker_name == "Henrik Vallo"
+    assert _by_content(text, "en", "false gestures").speaker_name == "Henrik Vallo"
+
+
 # -------------------------------------------------------------------------------- Persian
 
 

@@ -19,7 +19,7 @@ from narratrace.ingest.deadline import checkpoint
 
 # Bump when extraction changes in a way that should redo stored quotes (`narratrace quotes --redo`
 # is not needed then: documents enriched with an older version are done again by the next run).
-VERSION = "quotes-4"  # 4: quote carriers are stored
+VERSION = "quotes-5"  # 4: quote carriers are stored; 5: continued statements, relayed "according to", role-then-name ledes
 # NER reads the first 200,000 characters of a language run (a long article is ~20k); a hostile
 # document longer than that gets gazetteer mentions and quotes over all of it, NER on its start.
 NER_MAX_CHARS = 200_000

@@ -16,7 +16,7 @@ from .english import english_pipeline as _english_pipeline
 from .english import extract_english
 from .model import QuoteFinding
 from .rules import RULES_DIR, extract_with_rules, load_rules
-from .speakers import resolve_speakers
+from .speakers import continue_statements, resolve_speakers
 
 __all__ = ["QuoteFinding", "extract_quotes", "english_pipeline", "supported_languages"]
 
@@ -78,9 +78,9 @@ def extract_quotes(text: str, language: str, *, nlp=None, is_alias=None) -> list
             checkpoint()  # a thread's per-document deadline (ingest/deadline.py): one piece at most past it
             for q in extract_english(chunk, rules, nlp=nlp, is_alias=is_alias):
                 out.append(shift_spans(q, start))
-        return drop_scare_quotes(text, out, rules)
+        return continue_statements(text, drop_scare_quotes(text, out, rules))
     findings = extract_with_rules(text, rules)
-    return drop_scare_quotes(text, resolve_speakers(text, findings, rules, is_alias=is_alias), rules)
+    return continue_statements(text, drop_scare_quotes(text, resolve_speakers(text, findings, rules, is_alias=is_alias), rules))
 
 
 def is_scare_quote(text: str, q: QuoteFinding, max_words: int) -> bool:

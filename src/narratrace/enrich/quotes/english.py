@@ -371,6 +371,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None, is_alias=None) -> li
         make((cs, ce), "indirect", _cue_span(v), subj, why, 0.9, v)
 
     # 2. "according to X, …"
+    relays: list[tuple[tuple[int, int], tuple[int, int]]] = []
     for t in doc:
         if t.lower_ != "according" or inside_quote(t.idx):
             continue
@@ -385,6 +386,12 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None, is_alias=None) -> li
         after = _strip_punct(text, doc[phrase_end].idx + len(doc[phrase_end]), sent.end_char)
         content = after if after[1] - after[0] >= before[1] - before[0] else before
         if content[1] - content[0] < 3 or text[content[0]:content[1]].lower() in EMPTY_CONTENT:
+            continue
+        if any(content[0] <= v.idx < content[1] and (_subject(v, rules)[0] is not None) for v in cues):
+            # "According to Iran Press, X … said: “…”": the content has its own speaker and cue,
+            # and the agency only relays it — X speaks, the agency is the carrier
+            ps, pe = _span(speaker_tokens(pobj))
+            relays.append((content, (ps, pe)))
             continue
         for k in quotes_in(*content):
             used[k] = True
@@ -464,12 +471,25 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None, is_alias=None) -> li
         findings.append(QuoteFinding(start=q.start, end=q.end, kind="direct", language="en",
                                      reason="no cue verb or speaker near the quote", confidence=0.3))
 
+    for (cs, ce), (ps, pe) in relays:
+        for f in findings:
+            if f.cue_start is not None and cs <= f.cue_start < ce and f.carrier is None:
+                f.carrier, f.carrier_start, f.carrier_end = text[ps:pe], ps, pe
     findings = merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs)
     # people outside quotations, flagged when they are a clause's subject: "Mr Ashtari was blunt.
     # “…,” he said." — a subject is the likelier antecedent of a later "he" than an object.
-    persons = [(e.start_char, e.end_char, _is_subject(e.root)) for e in doc.ents
+    # A person named inside what someone is said to have said ("Vahidi insisted that Ms Amini had
+    # not been beaten") is not who a later "he" is: the speaker is.
+    stated = sorted((f.start, f.end) for f in findings if f.cue_start is not None and f.kind != "direct")
+    persons = [(e.start_char, e.end_char, _is_subject(e.root) and not _inside(stated, e.start_char)) for e in doc.ents
                if e.label_ == "PERSON" and not inside_quote(e.start_char)]
     return resolve_speakers(text, findings, rules, persons, is_alias)
+
+
+def _inside(spans: list[tuple[int, int]], pos: int) -> bool:
+    """Whether ``pos`` falls in one of the sorted (start, end) ``spans``."""
+    k = bisect.bisect_right(spans, (pos, float("inf"))) - 1
+    return any(a <= pos < b for a, b in spans[max(0, k - 3):k + 1])
 
 
 def _is_subject(tok) -> bool:
@@ -504,6 +524,15 @@ def _head_tokens(root) -> list:
     return out
 
 
+def _through_possessive(tok, root) -> bool:
+    """Whether ``tok`` hangs on ``root`` through a possessive ("Biden" in "Biden's office")."""
+    while tok.i != root.i and tok.head.i != tok.i:
+        if tok.dep_ == "poss":
+            return True
+        tok = tok.head
+    return False
+
+
 def speaker_kind(span, rules: RuleSet) -> tuple[str, tuple[int, int] | None]:
     """(kind, name span) for a speaker span, judged by its head noun, not by any word in it:
     "Residents of Sorkhabad" is generic although it holds a place name, "The former envoy, who
@@ -519,7 +548,10 @@ def speaker_kind(span, rules: RuleSet) -> tuple[str, tuple[int, int] | None]:
     # The last PERSON entity among the head's tokens, from the tokens' own entity tags: reading
     # doc.ents (or Span.ents, which walks doc.ents) for every speaker was quadratic in the document.
     # the head noun's own name first: "X, an adviser to Y" is X however many names follow
-    person = [root] if root.ent_type_ == "PERSON" else [t for t in head if t.ent_type_ == "PERSON"]
+    # A name reached through a possessive owns the head, it does not speak: "Biden's office said",
+    # "the minister's spokesman said" are the office and the spokesman.
+    person = [root] if root.ent_type_ == "PERSON" else [t for t in head if t.ent_type_ == "PERSON"
+                                                        and not _through_possessive(t, root)]
     if person:
         doc, last = span.doc, person[-1].i
         first = last
