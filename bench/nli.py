@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from pathlib import Path
 
 import numpy as np
 import yaml
 from threadpoolctl import threadpool_limits
+from timing import best_time
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,16 +34,6 @@ def _pairs(n: int) -> tuple[list[str], list[str]]:
     prem = [sentences[i] + " " + sentences[j] for i, j in rng.integers(0, len(sentences), (n, 2))]
     hyp = [statements[i] for i in rng.integers(0, len(statements), n)]
     return prem, hyp
-
-
-def _time(fn, reps: int = 2) -> float:
-    fn()  # warm
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def main() -> None:
@@ -61,10 +51,10 @@ def main() -> None:
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, {platform.python_version()}; "
           f"load average {os.getloadavg()[0]:.1f}; {a.pairs} pairs, {toks:.0f} tokens per pair on average")
     with threadpool_limits(1, user_api="blas"):
-        base = _time(lambda: m.predict(prem, hyp))
+        base = best_time(lambda: m.predict(prem, hyp))
         ref = m.predict(prem, hyp)
     print(f"numpy, 1 BLAS thread (baseline): {a.pairs / base:7.1f} pairs/s")
-    t = _time(lambda: m.predict(prem, hyp))
+    t = best_time(lambda: m.predict(prem, hyp))
     print(f"numpy, all cores:                {a.pairs / t:7.1f} pairs/s  ({base / t:.2f}x)")
     # what matching runs: nli_batches through the local runner, its tasks on a thread per core
     from narratrace.match.batches import nli_batches
@@ -80,7 +70,7 @@ def main() -> None:
             f"same label {(p.argmax(1) == ref.argmax(1)).mean():.3f}")
         for workers in sorted({1, default_workers()}):
             runner = LocalRunner(workers=workers)
-            t = _time(lambda r=runner, em=em: nli_batches(None, em, asks, r))
+            t = best_time(lambda r=runner, em=em: nli_batches(None, em, asks, r))
             print(f"{engine:9s} local runner, {workers} thread(s): {a.pairs / t:7.1f} pairs/s  ({base / t:.2f}x)"
                   f"{diff if workers == 1 else ''}", flush=True)
 

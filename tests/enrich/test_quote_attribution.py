@@ -163,3 +163,26 @@ def test_persian_term_marks_inside_a_statement_are_not_quotes():
 def test_joined_forms_come_from_the_rule_file():
     forms = {seq for seq, _ in load_rules("fa").cue_forms}
     assert ("میگوید",) in forms and ("گفتهاند",) in forms
+
+
+def test_persian_labels_before_a_colon_are_not_the_subject_and_a_date_ends_it():
+    text = "بخش اول: طراحان اصلی: کاوه رادمنش ۱۱ مهرماه فرمودند: «این برنامه کار بیگانگان است.»"
+    qs = [q for q in extract_quotes(text, "fa") if q.cue == "فرمودند"]
+    assert len(qs) == 1 and text[qs[0].start:qs[0].end] == "این برنامه کار بیگانگان است."
+    assert text[qs[0].speaker_start:qs[0].speaker_end] == "کاوه رادمنش"
+    # the headings before it are not a speaker whose statement holds his
+    assert not any(q.speaker_start is not None and "بخش اول" in text[q.speaker_start:q.speaker_end]
+                   for q in extract_quotes(text, "fa"))
+
+
+def test_persian_role_first_then_the_name_with_its_title_and_no_comma_between():
+    text = ("دادستان کل ورمان تاکید کرد: جنگ اخیر آمیزه‌ای از سیاست و جعل خبر بود.\n\n"
+            "حجت‌الاسلام والمسلمین کاوه رادمنش دادستان کل ورمان، در نشستی در ولمار سخن گفت.")
+    assert _by_content(text, "fa", "جنگ اخیر").speaker_name == "کاوه رادمنش"
+
+
+def test_the_ministry_is_the_ministry_that_spoke_before():
+    text = ("Norland’s Foreign Ministry has vehemently condemned the resolution of the council.\n"
+            "Voicing regret over the death of Ilse Marr, the ministry said the government had set up committees.\n"
+            "The foreign office said nothing.")
+    assert _by_content(text, "en", "set up committees").speaker_name == "Norland’s Foreign Ministry"

@@ -30,6 +30,7 @@ from narratrace import settings
 from narratrace.errors import Unavailable
 from narratrace.match import device as devices
 from narratrace.match.embed_torch import TorchE5
+from narratrace.match.onnx_layers import OnnxUnavailable
 
 Kind = Literal["passage", "query"]
 DEFAULT = "e5-small"
@@ -94,7 +95,6 @@ class E5SmallOnnx:
 
     def __init__(self) -> None:
         from narratrace.match.embed_onnx import OnnxE5  # lazy: onnxruntime loads with the model
-        from narratrace.match.onnx_layers import OnnxUnavailable
 
         try:
             self._model = OnnxE5()

@@ -475,7 +475,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None, is_alias=None) -> li
         for f in findings:
             if f.cue_start is not None and cs <= f.cue_start < ce and f.carrier is None:
                 f.carrier, f.carrier_start, f.carrier_end = text[ps:pe], ps, pe
-    findings = merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs)
+    findings = merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs, rules.pronouns)
     # people outside quotations, flagged when they are a clause's subject: "Mr Ashtari was blunt.
     # “…,” he said." — a subject is the likelier antecedent of a later "he" than an object.
     # A person named inside what someone is said to have said ("Vahidi insisted that Ms Amini had

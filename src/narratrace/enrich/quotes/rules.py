@@ -245,6 +245,13 @@ def pick_subject(text: str, norm: str, s: int, e: int, rules: RuleSet) -> tuple[
     (after any "به گزارش X،" prefix chunk), cut at the first preposition or time word; a name
     introduced by "به نام X" wins over the role noun before it.
     """
+    # "لایه اول: طراحان …: رهبر انقلاب … فرمودند": a label's colon ends what came before, so the
+    # clause starts after the last one — unless a quotation follows it ("او نوشت: «…» وی تاکید
+    # کرد": that colon opened a statement). Quotation marks themselves do not cut: Persian copy
+    # marks names and terms with them («محسن منصوری» استاندار تهران …).
+    cut = norm.rfind(":", s, e)
+    if cut >= 0 and not any(c in norm[cut:e] for c in rules.quote_pairs):
+        s = cut + 1
     toks = tokens(norm, s, e)
     if not toks:
         return None
@@ -275,6 +282,8 @@ def pick_subject(text: str, norm: str, s: int, e: int, rules: RuleSet) -> tuple[
         for t in ch:
             # "یکی از دانشجویان": a preposition right after a quantifier belongs to the subject
             if t[2] in rules.stop_words and not (words and words[-1][2] in rules.generic_determiners):
+                break
+            if words and t[2].isdigit():   # "رهبر انقلاب ۱۱ مهرماه فرمودند": a date ends the subject
                 break
             words.append(t)
             if len(words) >= 5:   # names + a title rarely run longer; longer means we lost the NP
@@ -440,7 +449,7 @@ def extract_with_rules(text: str, rules: RuleSet) -> list[QuoteFinding]:
             f = QuoteFinding(start=q.start, end=q.end, kind="direct", language=rules.language,
                              reason="no cue verb or speaker near the quote", confidence=0.3)
             findings.append(f)
-    return merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs)
+    return merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs, rules.pronouns)
 
 
 # A paragraph-initial label of one to four words before a colon. Each word takes its whole run of
@@ -506,7 +515,7 @@ def label_findings(text: str, rules: RuleSet, quotes: list[Quote]) -> list[Quote
 
 
 def merge_findings(text: str, findings: list[QuoteFinding], labelled: list[QuoteFinding],
-                   pairs: dict[str, str]) -> list[QuoteFinding]:
+                   pairs: dict[str, str], pronouns: frozenset[str] = frozenset()) -> list[QuoteFinding]:
     """Cue findings plus the "Label:" findings that add something, each kept within its
     paragraph, one finding per content span, in text order.
 
@@ -522,6 +531,12 @@ def merge_findings(text: str, findings: list[QuoteFinding], labelled: list[Quote
         if any(g.cue_start is not None and line <= g.cue_start and not (f.start <= g.cue_start < f.end)
                and "\n" not in text[min(g.cue_start, f.start):max(g.cue_start, f.start)]
                and min(f.end, g.end) - max(f.start, g.start) >= 0.5 * size for g in findings):
+            continue
+        # a heading, not a speaker: its "content" is itself a statement with its own speaker and
+        # cue ("لایه اول: طراحان …: رهبر انقلاب فرمودند: «…»"); "Vallo: …, he said" keeps its label
+        if any(g.cue_start is not None and g.speaker_start is not None and f.start <= g.speaker_start
+               and g.cue_start < f.end and text[g.speaker_start:g.speaker_end].strip().lower() not in pronouns
+               for g in findings):
             continue
         kept_labels.append(f)
     taken = {(f.start, f.end) for f in kept_labels}

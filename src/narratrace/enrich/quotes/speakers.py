@@ -27,6 +27,9 @@ APPOSITIVE_CHARS = 90
 # campaign-dev's agency copy is one sentence (120–250 characters); a paragraph more would reach
 # other people.
 ROLE_LOOKAHEAD_CHARS = 300
+# The longest title between a name and the comma after it in the Persian pattern "name title، …"
+# ("دادستان کل جمهوری اسلامی ایران،"): ~40 characters on campaign-dev; 60 leaves room.
+TITLE_CHARS = 60
 
 GENERIC_REASON = "generic speaker (not a named person)"
 
@@ -169,6 +172,33 @@ def appositive_names(text: str, rules: RuleSet) -> list[tuple[int, int]]:
         if any(t[2] in rules.stop_words or t[2] in rules.role_nouns or t[2] in rules.pronouns for t in toks):
             continue
         out.append((toks[0][0], toks[-1][1]))
+    if not rules.head_last:
+        out += _name_then_title(norm, rules)
+    return sorted(set(out))
+
+
+def _name_then_title(norm: str, rules: RuleSet) -> list[tuple[int, int]]:
+    """Head-first languages also introduce a person as "name title، …" with no comma between:
+    "محمدجعفر منتظری دادستان کل کشور، در …" — two to four words opening a sentence, then a role
+    noun, then a comma closing the title within TITLE_CHARS (so a clause is not taken for one)."""
+    out = []
+    honorific = {w for h in rules.honorifics for w in h.split()}
+    for m in re.finditer(r"(?:^|[.!?؟\n])\s*", norm):
+        toks = tokens(norm, m.end(), min(len(norm), m.end() + 160))
+        while toks and toks[0][2] in honorific:   # "حجت الاسلام والمسلمین X Y دادستان …"
+            toks = toks[1:]
+        for k in range(2, min(5, len(toks))):
+            w, two = toks[k][2], " ".join(t[2] for t in toks[k:k + 2])
+            if w not in rules.role_nouns and two not in rules.role_nouns:
+                continue
+            name = toks[:k]
+            stop = norm.find("\n", toks[k][0])
+            comma = re.search(r"[,،]", norm[toks[k][0]:toks[k][0] + TITLE_CHARS])
+            if comma and (stop < 0 or toks[k][0] + comma.start() < stop) and not any(
+                    t[2] in rules.stop_words or t[2] in rules.role_nouns or t[2] in rules.pronouns or t[2].isdigit()
+                    for t in name):
+                out.append((name[0][0], name[-1][1]))
+            break
     return out
 
 
@@ -320,7 +350,8 @@ class Resolver:
 
     def _org(self, f: QuoteFinding, words: list[str]) -> None:
         """An organisation speaks: speaker_name is its phrase (leading determiner dropped);
-        "this command" / "این فرماندهی" takes the name of the last body with that head."""
+        "this command" / "این فرماندهی" / "the ministry" takes the name of the last body that spoke
+        whose name holds those words."""
         if f.speaker_name_start is not None:
             a, b = f.speaker_name_start, f.speaker_name_end
         else:
@@ -330,8 +361,11 @@ class Resolver:
                 k += 1
             a, b = (toks[k][0], toks[-1][1]) if toks else (f.speaker_start, f.speaker_end)
         name = self.text[a:b]
-        if words and words[0] in self.rules.demonstratives:
-            head = set(words[1:])
+        if len(words) > 1 and (words[0] in self.rules.demonstratives or words[0] == "the"):
+            # "the ministry said" after "Norland's Foreign Ministry condemned …": the body named
+            # before, as "this command" is — for "the", by the head noun (the last word), so "the
+            # foreign office" is not the Foreign Ministry
+            head = set(words[1:]) if words[0] != "the" else {words[-1]}
             for prev in reversed(self.orgs):
                 if prev[0] < f.speaker_start and head & set(self.name_words(prev[1])):
                     a, b, name = prev[2], prev[3], prev[1]
