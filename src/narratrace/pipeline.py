@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from narratrace import stage_names
 from narratrace.context import REGISTRY, Context, Stage, options_for
 from narratrace.detect import stages as _detect_stages  # noqa: F401  (declares contradictions, discover, coordination)
 from narratrace.enrich import stages as _enrich_stages  # noqa: F401  (declares quotes)
@@ -36,10 +37,8 @@ from narratrace.store.models import StageState
 # signatures) and by the registries the analyst imports (sources, narratives, entities).
 INPUTS = ("documents", "sentences", "document_signatures", "sources", "narratives", "entities")
 
-# The one order. ``discover`` is declared but not run by default: it proposes candidate narratives
-# for review, which an analyst asks for (`narratrace narratives discover`, the demo).
-ORDER = ("embed", "quotes", "match", "contradictions", "discover", "coordination")
-DEFAULT = ("embed", "quotes", "match", "contradictions", "coordination")
+# The one order (stage_names.py, readable without importing the stages).
+ORDER, DEFAULT = stage_names.ORDER, stage_names.DEFAULT
 
 
 def stages(names: Iterable[str] = ORDER) -> list[Stage]:

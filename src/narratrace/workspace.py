@@ -25,7 +25,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from narratrace import pipeline, settings
 from narratrace.context import Context, Progress, SilentProgress
@@ -37,11 +37,7 @@ from narratrace.enrich.entities import apply_entities, load_entities
 from narratrace.enrich.language import document_language
 from narratrace.errors import InvalidInput, NotFound
 from narratrace.filters import Filters, unknown
-from narratrace.ingest.files import discover, folder_warnings, read_path
 from narratrace.ingest.items import DEFAULT_MAX_BYTES, RawItem
-from narratrace.ingest.pipeline import Ingestor, IngestReport
-from narratrace.ingest.pipeline import Progress as IngestProgress
-from narratrace.ingest.web import Fetcher, iter_urls
 from narratrace.match import nli as match_nli
 from narratrace.match.registry import apply_narratives, load_narratives
 from narratrace.match.stance import calibrate as calibrate_matching
@@ -73,6 +69,10 @@ from narratrace.store.registry import apply_registry, load_registry
 DEFAULT_WORKSPACE = "narratrace.db"
 Bound = str | date | datetime | None
 Sources = str | Sequence[str] | None
+
+if TYPE_CHECKING:  # the ingest stack (trafilatura, extractors: ~0.6 s) loads only when a command ingests
+    from narratrace.ingest.pipeline import IngestReport
+    from narratrace.ingest.pipeline import Progress as IngestProgress
 
 
 class WorkspaceError(InvalidInput):
@@ -219,6 +219,8 @@ class Workspace:
         still decides where no folder key applies. A folder that names no registered source is
         listed in the report's ``warnings`` (with the closest source id), never passed over silently.
         """
+        from narratrace.ingest.files import discover, folder_warnings, read_path  # lazy: start-up of read commands
+
         files, problems = discover([str(x) for x in inputs], recursive=recursive,
                                    follow_symlinks=follow_symlinks)
         if on_files:
@@ -254,12 +256,16 @@ class Workspace:
                     allow_private: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
                     progress: IngestProgress | None = None, fetcher=None) -> IngestReport:
         """Fetch pages, feeds (mode="feed") or sitemaps (mode="sitemap"); only when asked."""
+        from narratrace.ingest.web import Fetcher, iter_urls  # lazy: start-up of read commands
+
         fetcher = fetcher or Fetcher(allow_private=allow_private, max_bytes=max_bytes)
         return self.ingest_items(iter_urls(fetcher, list(urls), mode), source=source, progress=progress)
 
     def ingest_items(self, items: Iterable[RawItem], *, source: str | None = None,
                      progress: IngestProgress | None = None, workers: int | None = None) -> IngestReport:
         """Ingest already-read items (the seam for custom readers). workers=1 disables processes."""
+        from narratrace.ingest.pipeline import Ingestor  # lazy: start-up of read commands
+
         return Ingestor(self.sessions, source=source, workers=workers).run(items, progress=progress)
 
     # -- the record ------------------------------------------------------------------------------

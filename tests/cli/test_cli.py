@@ -173,3 +173,13 @@ def test_the_cli_starts_without_its_heavy_libraries():
     code = f"import sys, narratrace.cli.main; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "", f"imported at CLI start: {out}"
+    # `--help` and a mistyped command load no store and no analysis (0.5 s instead of 3.2 s,
+    # bench/RESULTS.md 2026-12-02), and a read command opens the workspace without the ingest stack
+    first = ("narratrace.workspace", "sqlalchemy", "numpy", "trafilatura")
+    code = f"import sys, narratrace.cli.main; print(','.join(m for m in {first!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"imported before any command runs: {out}"
+    ingest = ("trafilatura", "narratrace.ingest.pipeline")
+    code = f"import sys, narratrace.workspace; print(','.join(m for m in {ingest!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"imported with the workspace: {out}"

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from narratrace import pipeline
+from narratrace import stage_names
 from narratrace.cli.common import (
     ActorF,
     AudienceF,
@@ -29,12 +29,6 @@ from narratrace.cli.common import (
     out,
 )
 from narratrace.progress import CliProgress
-from narratrace.report.prevalence import chart as write_chart
-from narratrace.report.prevalence import totals as prevalence_totals
-from narratrace.report.prevalence import undated as prevalence_undated
-from narratrace.report.prevalence import undated_note
-from narratrace.run import get_runner
-from narratrace.workspace import Workspace
 
 narratives_app = typer.Typer(help="The narrative registry, matches and prevalence.\n\n"
                                   "Example: narratrace narratives import narratives.yaml", no_args_is_help=True)
@@ -51,12 +45,13 @@ RayAddressOpt = Annotated[str | None, typer.Option(
     "--ray-address", help="Ray cluster to join, e.g. 10.0.0.5:6379 or auto (implies --runner ray); "
                           "see docs/ray.md.")]
 StagesOpt = Annotated[str | None, typer.Option(
-    "--stages", help="Comma-separated stages to run (default: " + ",".join(pipeline.DEFAULT) + "); always in "
+    "--stages", help="Comma-separated stages to run (default: " + ",".join(stage_names.DEFAULT) + "); always in "
                      "pipeline order, with the incremental stages they need. See --list-stages.")]
 
 
 def _runner(name: str | None, address: str | None):
     """The runner the options ask for; one per command, so Ray starts once for all its stages."""
+    from narratrace.run import get_runner  # lazy: CLI start-up
     if address and not name:
         name = "ray"
     return get_runner(name, address=address)
@@ -289,6 +284,10 @@ def narratives_prevalence(
 
     Example: narratrace narratives prevalence --period week --by source --normalise --chart prevalence.html
     """
+    from narratrace.report.prevalence import chart as write_chart  # lazy: CLI start-up
+    from narratrace.report.prevalence import totals as prevalence_totals  # lazy: CLI start-up
+    from narratrace.report.prevalence import undated as prevalence_undated  # lazy: CLI start-up
+    from narratrace.report.prevalence import undated_note  # lazy: CLI start-up
     ws = open_ws(workspace)
     f = _filters(source, actor, audience, language, since, until)
     rows = ws.prevalence(period=period, by=by, stance=stance, narrative=narrative, normalise=normalise, filters=f)
@@ -380,6 +379,7 @@ def compare(
 
     Example: narratrace compare "The Front has no support at home." "جبهه اعتراضات را در چهارده شهر سازمان داد."
     """
+    from narratrace.workspace import Workspace  # lazy: CLI start-up
     if workspace:
         res = open_ws(workspace).compare(a, b)
     else:  # no workspace needed: a throwaway store holds the two cached vectors

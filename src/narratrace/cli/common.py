@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,7 +14,9 @@ from typer.core import TyperGroup
 
 from narratrace.errors import NarratraceError
 from narratrace.filters import Filters
-from narratrace.workspace import Workspace, default_path
+
+if TYPE_CHECKING:
+    from narratrace.workspace import Workspace
 
 out = Console()
 err = Console(stderr=True)
@@ -54,6 +56,7 @@ def fail(message: str, code: int = 1) -> None:
 def open_ws(path: str | None, create: bool = False) -> Workspace:
     """The workspace at ``path``. Only commands that write (init, ingest, imports) pass ``create``;
     they say when they start a new file, so a mistyped path is seen at once."""
+    from narratrace.workspace import Workspace, default_path  # lazy: CLI start-up
     target = path or default_path()
     new = create and "://" not in str(target) and not Path(target).exists()
     ws = Workspace(path, create=create)

@@ -27,10 +27,7 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
-from narratrace.demo.run import run_demo
-from narratrace.ingest.pipeline import IngestReport
 from narratrace.progress import CliProgress, ingest_progress
-from narratrace.store.registry import RegistryError
 
 app = typer.Typer(
     name="narratrace",
@@ -80,6 +77,7 @@ def sources_import(file: Annotated[Path, typer.Argument(help="YAML ({actors, sou
 
     Example: narratrace sources import sources.yaml
     """
+    from narratrace.store.registry import RegistryError  # lazy: CLI start-up
     ws = open_ws(workspace, create=True)
     try:
         counts = ws.import_sources(file)
@@ -140,6 +138,8 @@ def ingest(
 
         narratrace ingest --feed https://news.example/rss --source example-news
     """
+    from narratrace.ingest.pipeline import IngestReport  # lazy: CLI start-up
+    from narratrace.store.registry import RegistryError  # lazy: CLI start-up
     if not (inputs or url or feed or sitemap):
         fail("nothing to ingest: give files/directories, or --url/--feed/--sitemap (see --help)")
     mapping = {}
@@ -371,6 +371,7 @@ def demo(
     Example: narratrace demo --workspace demo.db
     Example: narratrace demo --workspace postgresql://analyst@db.example:5432/demo
     """
+    from narratrace.demo.run import run_demo  # lazy: CLI start-up
     run_demo(workspace, fresh=fresh, console=out, err=err, as_json=as_json, analysis=not record_only)
 
 

@@ -24,8 +24,6 @@ from narratrace.cli.common import (
     open_ws,
     out,
 )
-from narratrace.report.briefing import FORMATS, write_report
-from narratrace.report.interop import write_claimreview, write_stix
 
 OutputOpt = Annotated[Path, typer.Option("--output", "-o", help="File to write.", dir_okay=False)]
 NarrativeOpt = Annotated[str | None, typer.Option("--narrative", help="Only this narrative id.")]
@@ -57,6 +55,10 @@ def report(
 
     Example: narratrace report --format pdf --output briefing.pdf --narrative no-domestic-support --since 2026-03-01
     """
+    from narratrace.report.briefing import (  # lazy: CLI start-up
+        FORMATS,
+        write_report,
+    )
     fmt = fmt.lower()
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}")
@@ -91,6 +93,10 @@ def interop(
 
     Example: narratrace interop --format stix --output findings.stix.json --actor kavaran-state
     """
+    from narratrace.report.interop import (  # lazy: CLI start-up
+        write_claimreview,
+        write_stix,
+    )
     ws = open_ws(workspace)
     if fmt == "stix":
         n = _run(write_stix, ws, output, narrative=narrative, actor=actor, contradictions=contradictions,

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from narratrace.cli.common import WorkspaceOpt, _esc, err, fail, open_ws
-from narratrace.store.db import redact
 
 TokenOpt = Annotated[list[str] | None, typer.Option(
     "--token", help="NAME:ROLE:TOKEN (role viewer or analyst; repeatable). Also $NARRATRACE_TOKENS, comma-separated.",
@@ -28,6 +27,7 @@ def register(app: typer.Typer) -> None:
 
         Example: narratrace serve --workspace campaign.db --host 0.0.0.0 --token ana:analyst:$(openssl rand -hex 16)
         """
+        from narratrace.store.db import redact  # lazy: CLI start-up
         try:
             from narratrace.serve.app import create_app  # lazy: [web] extra (fastapi: +0.4 s at CLI start)
             from narratrace.serve.auth import AuthConfigError, parse_tokens, tokens_from_env  # lazy: [web] extra

@@ -9,8 +9,6 @@ from rich.table import Table
 
 from narratrace.cli.common import _print_json, err, fail, out
 from narratrace.progress import step_progress
-from narratrace.store import db
-from narratrace.store.migrate import MigrateError, copy_store, source_total, verify
 
 
 def register(app: typer.Typer) -> None:
@@ -28,6 +26,8 @@ def register(app: typer.Typer) -> None:
 
         Example: narratrace migrate campaign.db postgresql://analyst@db.example:5432/campaign
         """
+        from narratrace.store import db  # lazy: CLI start-up
+        from narratrace.store.migrate import MigrateError, copy_store, source_total, verify  # lazy: CLI start-up
         try:
             total = source_total(source)
             with step_progress(err, "copy") as (set_total, advance):
