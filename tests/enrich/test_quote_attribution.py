@@ -186,3 +186,17 @@ def test_the_ministry_is_the_ministry_that_spoke_before():
             "Voicing regret over the death of Ilse Marr, the ministry said the government had set up committees.\n"
             "The foreign office said nothing.")
     assert _by_content(text, "en", "set up committees").speaker_name == "Norland’s Foreign Ministry"
+
+
+def test_a_report_and_it_speak_for_the_body_that_spoke_before():
+    text = ("“More than 17,000 people have been killed,” Norland’s Human Rights Council stated.\n"
+            "The report added that enemies “grasped the opportunity to ride the wave of unrest”.\n"
+            "“It was a plot,” it said. It is said that the strikes will end.")
+    assert _by_content(text, "en", "grasped the opportunity").speaker_name == "Norland’s Human Rights Council"
+    assert _by_content(text, "en", "It was a plot").speaker_name == "Norland’s Human Rights Council"
+    assert _by_content(text, "en", "strikes will end").speaker_name is None  # impersonal passive
+
+
+def test_it_with_no_body_before_stays_unattributed():
+    text = "Marek Halvorsen spoke on Monday. “It was a plot,” it said."
+    assert _by_content(text, "en", "It was a plot").speaker_name is None  # "it" is never a person

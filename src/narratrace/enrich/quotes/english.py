@@ -195,7 +195,9 @@ def _subject(v, rules: RuleSet):
         return tail[0], None
     for c in v.children:
         if c.dep_ == "nsubj":
-            if c.lower_ in rules.impersonal_subjects:
+            # "it" as the active subject of a reporting verb is a thing that speaks ("…,” it said":
+            # a statement, a ministry; speakers.Resolver._issuer); "it is said" is nsubjpass
+            if c.lower_ in rules.impersonal_subjects and c.lower_ != "it":
                 return None, "impersonal attribution (it/there): no speaker named"
             if c.lower_ in RELATIVE and v.dep_ == "relcl" and v.head.pos_ in ("NOUN", "PROPN"):
                 return v.head, None

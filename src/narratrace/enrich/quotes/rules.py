@@ -62,6 +62,7 @@ class RuleSet:
     char_map: dict[str, str] = field(default_factory=dict)
     generic_determiners: frozenset[str] = frozenset()
     org_nouns: frozenset[str] = frozenset()
+    document_nouns: frozenset[str] = frozenset()   # "the report added": a document speaks for its issuer
     demonstratives: frozenset[str] = frozenset()
     role_groups: dict[str, str] = field(default_factory=dict)   # role noun → its synonym group's first word
     cue_not_with_xcomp: frozenset[str] = frozenset()
@@ -139,6 +140,7 @@ def load_rules(language: str) -> RuleSet | None:
         char_map=cmap,
         generic_determiners=words("generic_determiners"),
         org_nouns=words("org_nouns"),
+        document_nouns=words("document_nouns"),
         demonstratives=words("demonstratives"),
         role_groups=groups,
         cue_not_with_xcomp=words("cue_not_with_xcomp"),

@@ -30,6 +30,9 @@ ROLE_LOOKAHEAD_CHARS = 300
 # The longest title between a name and the comma after it in the Persian pattern "name title، …"
 # ("دادستان کل جمهوری اسلامی ایران،"): ~40 characters on campaign-dev; 60 leaves room.
 TITLE_CHARS = 60
+# How far back the organisation a document speaks for may have spoken ("HCHR stated … . The report
+# added …"): two or three news paragraphs on campaign-dev.
+ISSUER_CHARS = 800
 
 GENERIC_REASON = "generic speaker (not a named person)"
 
@@ -279,10 +282,14 @@ class Resolver:
                 if b > a and self.is_alias(self.text[a:b]):
                     f.speaker_name, f.speaker_name_start, f.speaker_name_end = self.text[a:b], a, b
                     f.resolution, f.reason = "nominal", None
+                    if kind == "org":   # a registered body: "the ministry" / "it" may refer back to it
+                        self.orgs.append((s, self.text[a:b], a, b))
                     self.mentions.insert(bisect.bisect_left([x.start for x in self.mentions], a),
                                          Mention(a, b, self.text[a:b], set(), True))
                     return
         if kind == "generic":
+            if self._issuer(f, words):
+                return
             if words and words[0] in self.rules.singular_indefinites:
                 self.unnamed.append(s)       # "a shipping agent said … He added": not the last name
             return self._fail(f, GENERIC_REASON)
@@ -343,6 +350,21 @@ class Resolver:
         while k < len(toks) - 1 and toks[k][2] in ({"the"} | self.rules.demonstratives):
             k += 1
         return (toks[k][0], toks[-1][1]) if toks else (s, s)
+
+    def _issuer(self, f: QuoteFinding, words: list[str]) -> bool:
+        """"The report added …", "this statement said …", "it said …": a document (or "it")
+        speaks for whoever issued it — the last organisation that spoke before, within
+        ISSUER_CHARS. Never a person: "it" is not one, and a person's report is written "his report"."""
+        definite = len(words) >= 2 and (words[0] in self.rules.demonstratives or words[0] in ("the", "its"))
+        if not ((definite and words[-1] in self.rules.document_nouns) or words == ["it"]):
+            return False
+        prev = next((o for o in reversed(self.orgs) if o[0] < f.speaker_start
+                     and f.speaker_start - o[0] <= ISSUER_CHARS), None)
+        if prev is None:
+            return False
+        f.speaker_name, f.speaker_name_start, f.speaker_name_end = prev[1], prev[2], prev[3]
+        f.resolution, f.reason = "nominal", None
+        return True
 
     def _surname(self, word: str) -> bool:
         return any(len(mw) > 1 and mw[-1] == word
