@@ -72,15 +72,14 @@ class E5Weights:
         return windows(self.tok, texts, is_query, self.MAXP)
 
 
-def token_batches(lengths: Sequence[int], max_tokens: int, max_rows: int | None = None) -> list[list[int]]:
-    """Indices sorted by length, cut into batches of at most ``max_tokens`` padded tokens (and
-    ``max_rows`` rows): neighbours in length pad little."""
+def token_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Indices sorted by length, cut into batches of at most ``max_tokens`` padded tokens (one
+    long item is a batch of its own): neighbours in length pad little."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     out, j = [], 0
     while j < len(order):
         k = j + 1
-        while k < len(order) and (max_rows is None or k - j < max_rows) and \
-                (k + 1 - j) * lengths[order[k]] <= max_tokens:
+        while k < len(order) and (k + 1 - j) * lengths[order[k]] <= max_tokens:
             k += 1
         out.append(order[j:k])
         j = k

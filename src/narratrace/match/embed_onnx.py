@@ -56,8 +56,10 @@ class OnnxE5:
         acc = np.zeros((len(texts), self.dim), np.float64)
         wsum = np.zeros(len(texts), np.float64)
         with self._lock:
-            done = _pool().map(lambda idx: self._means(wins, idx), batches) if len(batches) > 1 else \
-                [self._means(wins, batches[0])] if batches else []
+            if len(batches) > 1:  # in order, each on one thread of the shared pool
+                done = _pool().map(lambda idx: self._means(wins, idx), batches)
+            else:
+                done = [self._means(wins, idx) for idx in batches]
             for idx, means in zip(batches, done):
                 for r, i in enumerate(idx):  # a text cut into windows: their token-weighted mean
                     t, toks = wins[i]

@@ -390,7 +390,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None, is_alias=None) -> li
         if content[1] - content[0] < 3 or text[content[0]:content[1]].lower() in EMPTY_CONTENT:
             continue
         if any(content[0] <= v.idx < content[1] and (_subject(v, rules)[0] is not None) for v in cues):
-            # "According to Iran Press, X … said: “…”": the content has its own speaker and cue,
+            # "According to the Velan Daily, X … said: “…”": the content has its own speaker and cue,
             # and the agency only relays it — X speaks, the agency is the carrier
             ps, pe = _span(speaker_tokens(pobj))
             relays.append((content, (ps, pe)))
@@ -480,7 +480,7 @@ def extract_english(text: str, rules: RuleSet, *, nlp=None, is_alias=None) -> li
     findings = merge_findings(text, findings, label_findings(text, rules, quotes), rules.quote_pairs, rules.pronouns)
     # people outside quotations, flagged when they are a clause's subject: "Mr Ashtari was blunt.
     # “…,” he said." — a subject is the likelier antecedent of a later "he" than an object.
-    # A person named inside what someone is said to have said ("Vahidi insisted that Ms Amini had
+    # A person named inside what someone is said to have said ("Lind insisted that Ms Marr had
     # not been beaten") is not who a later "he" is: the speaker is.
     stated = sorted((f.start, f.end) for f in findings if f.cue_start is not None and f.kind != "direct")
     persons = [(e.start_char, e.end_char, _is_subject(e.root) and not _inside(stated, e.start_char)) for e in doc.ents
@@ -527,7 +527,7 @@ def _head_tokens(root) -> list:
 
 
 def _through_possessive(tok, root) -> bool:
-    """Whether ``tok`` hangs on ``root`` through a possessive ("Biden" in "Biden's office")."""
+    """Whether ``tok`` hangs on ``root`` through a possessive ("Halvorsen" in "Halvorsen's office")."""
     while tok.i != root.i and tok.head.i != tok.i:
         if tok.dep_ == "poss":
             return True
@@ -550,7 +550,7 @@ def speaker_kind(span, rules: RuleSet) -> tuple[str, tuple[int, int] | None]:
     # The last PERSON entity among the head's tokens, from the tokens' own entity tags: reading
     # doc.ents (or Span.ents, which walks doc.ents) for every speaker was quadratic in the document.
     # the head noun's own name first: "X, an adviser to Y" is X however many names follow
-    # A name reached through a possessive owns the head, it does not speak: "Biden's office said",
+    # A name reached through a possessive owns the head, it does not speak: "President Halvorsen's office said",
     # "the minister's spokesman said" are the office and the spokesman.
     person = [root] if root.ent_type_ == "PERSON" else [t for t in head if t.ent_type_ == "PERSON"
                                                         and not _through_possessive(t, root)]

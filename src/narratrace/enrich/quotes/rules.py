@@ -247,10 +247,10 @@ def pick_subject(text: str, norm: str, s: int, e: int, rules: RuleSet) -> tuple[
     (after any "به گزارش X،" prefix chunk), cut at the first preposition or time word; a name
     introduced by "به نام X" wins over the role noun before it.
     """
-    # "لایه اول: طراحان …: رهبر انقلاب … فرمودند": a label's colon ends what came before, so the
+    # "لایه اول: طراحان …: وزیر کشور … فرمودند": a label's colon ends what came before, so the
     # clause starts after the last one — unless a quotation follows it ("او نوشت: «…» وی تاکید
     # کرد": that colon opened a statement). Quotation marks themselves do not cut: Persian copy
-    # marks names and terms with them («محسن منصوری» استاندار تهران …).
+    # marks names and terms with them («کاوه رادمنش» استاندار ورمان …).
     cut = norm.rfind(":", s, e)
     if cut >= 0 and not any(c in norm[cut:e] for c in rules.quote_pairs):
         s = cut + 1
@@ -285,7 +285,7 @@ def pick_subject(text: str, norm: str, s: int, e: int, rules: RuleSet) -> tuple[
             # "یکی از دانشجویان": a preposition right after a quantifier belongs to the subject
             if t[2] in rules.stop_words and not (words and words[-1][2] in rules.generic_determiners):
                 break
-            if words and t[2].isdigit():   # "رهبر انقلاب ۱۱ مهرماه فرمودند": a date ends the subject
+            if words and t[2].isdigit():   # "وزیر کشور ۱۱ مهرماه فرمودند": a date ends the subject
                 break
             words.append(t)
             if len(words) >= 5:   # names + a title rarely run longer; longer means we lost the NP
@@ -535,7 +535,7 @@ def merge_findings(text: str, findings: list[QuoteFinding], labelled: list[Quote
                and min(f.end, g.end) - max(f.start, g.start) >= 0.5 * size for g in findings):
             continue
         # a heading, not a speaker: its "content" is itself a statement with its own speaker and
-        # cue ("لایه اول: طراحان …: رهبر انقلاب فرمودند: «…»"); "Vallo: …, he said" keeps its label
+        # cue ("لایه اول: طراحان …: وزیر کشور فرمودند: «…»"); "Vallo: …, he said" keeps its label
         if any(g.cue_start is not None and g.speaker_start is not None and f.start <= g.speaker_start
                and g.cue_start < f.end and text[g.speaker_start:g.speaker_end].strip().lower() not in pronouns
                for g in findings):

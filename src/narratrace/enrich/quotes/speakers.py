@@ -22,16 +22,16 @@ from .rules import RuleSet, normalize, tokens
 # 1–5 words before a name; 90 characters holds the longest appositive in the demo corpus.
 ROLE_WINDOW_TOKENS = 5
 APPOSITIVE_CHARS = 90
-# How far after a role-only speaker ("the Iranian envoy said") the person it names may first be
-# named ("Khadijeh Karimi made the comment"), in characters: the lede-then-name pattern of
+# How far after a role-only speaker ("the Norland envoy said") the person it names may first be
+# named ("Anna Kowal made the comment"), in characters: the lede-then-name pattern of
 # campaign-dev's agency copy is one sentence (120–250 characters); a paragraph more would reach
 # other people.
 ROLE_LOOKAHEAD_CHARS = 300
 # The longest title between a name and the comma after it in the Persian pattern "name title، …"
-# ("دادستان کل جمهوری اسلامی ایران،"): ~40 characters on campaign-dev; 60 leaves room.
+# ("دادستان کل جمهوری ورمان،"): ~40 characters on campaign-dev; 60 leaves room.
 TITLE_CHARS = 60
-# How far back the organisation a document speaks for may have spoken ("HCHR stated … . The report
-# added …"): two or three news paragraphs on campaign-dev.
+# How far back the organisation a document speaks for may have spoken ("The rights council stated … .
+# The report added …"): two or three news paragraphs on campaign-dev.
 ISSUER_CHARS = 800
 
 GENERIC_REASON = "generic speaker (not a named person)"
@@ -129,10 +129,10 @@ def roles_near(norm: str, start: int, end: int, rules: RuleSet, text: str | None
 
 def gender_near(text: str, norm: str, start: int, end: int, rules: RuleSet) -> str | None:
     """The gender the text gives a mention: a gendered title or honorific ("Ms", "spokeswoman",
-    "خانم"), a gendered noun in its appositive ("Amini, a 22-year-old woman,"), or a reflexive
+    "خانم"), a gendered noun in its appositive ("Marr, a 22-year-old woman,"), or a reflexive
     right after it ("Amini herself"). None when the words say nothing or disagree."""
     words = title_words(text, norm, start, end, rules)
-    words += [w for w in _words(norm[start:end]) if w in rules.honorifics or f"{w}." in rules.honorifics]  # "Ms Amini"
+    words += [w for w in _words(norm[start:end]) if w in rules.honorifics or f"{w}." in rules.honorifics]  # "Ms Marr"
     after = tokens(norm, end, min(len(norm), end + 12))[:1]
     words += [t[2] for t in after if t[2] in rules.pronoun_gender]
     found = {rules.gender_words.get(w) or rules.pronoun_gender.get(w) for w in words} - {None}
@@ -182,7 +182,7 @@ def appositive_names(text: str, rules: RuleSet) -> list[tuple[int, int]]:
 
 def _name_then_title(norm: str, rules: RuleSet) -> list[tuple[int, int]]:
     """Head-first languages also introduce a person as "name title، …" with no comma between:
-    "محمدجعفر منتظری دادستان کل کشور، در …" — two to four words opening a sentence, then a role
+    "کاوه رادمنش دادستان کل ورمان، در …" — two to four words opening a sentence, then a role
     noun, then a comma closing the title within TITLE_CHARS (so a clause is not taken for one)."""
     out = []
     honorific = {w for h in rules.honorifics for w in h.split()}
@@ -324,7 +324,7 @@ class Resolver:
                     if m.start >= e and m.roles & want:
                         return self._set(f, m, "nominal")
             # a lede names the role, the next sentence the person: "The Foreign Ministry spokesman
-            # has condemned … . Nasser Kanaani made the remarks …" — the first salient name after
+            # has condemned … . Henrik Vallo made the remarks …" — the first salient name after
             # it, close by and without another role of its own, is that person (and keeps the role
             # for a later "the spokesman said")
             nxt = next((m for m in self.mentions if m.start >= e and m.salient), None)
