@@ -200,3 +200,12 @@ def test_a_report_and_it_speak_for_the_body_that_spoke_before():
 def test_it_with_no_body_before_stays_unattributed():
     text = "Marek Halvorsen spoke on Monday. “It was a plot,” it said."
     assert _by_content(text, "en", "It was a plot").speaker_name is None  # "it" is never a person
+
+
+def test_read_the_statement_is_a_cue_only_with_a_document():
+    text = ("Norland’s Foreign Ministry has condemned the resolution.\n"
+            "“It is a source of regret that the council is being misused,” read the statement.\n"
+            "Marek Halvorsen read the report carefully.")
+    q = _by_content(text, "en", "source of regret")
+    assert q.cue == "read" and q.speaker_name == "Norland’s Foreign Ministry"
+    assert not any(f.cue == "read" and f.speaker_name == "Marek Halvorsen" for f in extract_quotes(text, "en"))

@@ -185,8 +185,19 @@ def carried(v, rules: RuleSet):
     return None
 
 
+def _document_subject(v, rules: RuleSet):
+    """The document that "reads" in "“…,” read the statement" (spaCy parses the inverted subject as
+    the object): a document noun under the verb, and no other subject."""
+    kids = list(v.children)
+    if any(c.dep_ == "nsubj" and c.lemma_.lower() not in rules.document_nouns for c in kids):
+        return None
+    return next((c for c in kids if c.dep_ in ("nsubj", "dobj") and c.lemma_.lower() in rules.document_nouns), None)
+
+
 def _subject(v, rules: RuleSet):
     """(subject token or None, reason when None)."""
+    if v.lemma_.lower() in rules.document_cues:
+        return _document_subject(v, rules), None
     relay = carried(v, rules)
     if relay is not None:
         return relay[0], None
@@ -237,6 +248,8 @@ def _left_name(v):
 
 def _is_cue(t, rules: RuleSet) -> bool:
     lemma = t.lemma_.lower()
+    if lemma in rules.document_cues:   # "“…,” read the statement" — never "he read the report"
+        return t.pos_ == "VERB" and _document_subject(t, rules) is not None
     if lemma not in rules.cue_lemmas or t.pos_ != "VERB":
         return False
     need = rules.cue_particles.get(lemma)

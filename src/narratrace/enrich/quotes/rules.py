@@ -63,6 +63,7 @@ class RuleSet:
     generic_determiners: frozenset[str] = frozenset()
     org_nouns: frozenset[str] = frozenset()
     document_nouns: frozenset[str] = frozenset()   # "the report added": a document speaks for its issuer
+    document_cues: frozenset[str] = frozenset()    # cues only with a document subject: "…,” read the statement
     demonstratives: frozenset[str] = frozenset()
     role_groups: dict[str, str] = field(default_factory=dict)   # role noun → its synonym group's first word
     cue_not_with_xcomp: frozenset[str] = frozenset()
@@ -141,6 +142,7 @@ def load_rules(language: str) -> RuleSet | None:
         generic_determiners=words("generic_determiners"),
         org_nouns=words("org_nouns"),
         document_nouns=words("document_nouns"),
+        document_cues=words("document_cues"),
         demonstratives=words("demonstratives"),
         role_groups=groups,
         cue_not_with_xcomp=words("cue_not_with_xcomp"),
