@@ -209,3 +209,9 @@ def test_read_the_statement_is_a_cue_only_with_a_document():
     q = _by_content(text, "en", "source of regret")
     assert q.cue == "read" and q.speaker_name == "Norland’s Foreign Ministry"
     assert not any(f.cue == "read" and f.speaker_name == "Marek Halvorsen" for f in extract_quotes(text, "en"))
+
+
+def test_deep_in_a_story_a_role_is_not_the_next_name():
+    filler = "The strikes went on in Velmar for a third week, and the ports stayed closed. " * 12
+    text = filler + "“Strikes are good, but only abroad,” the spokesman said.  Ilse Marr died in a hospital in Velmar."
+    assert _by_content(text, "en", "only abroad").speaker_name is None

@@ -27,6 +27,9 @@ APPOSITIVE_CHARS = 90
 # campaign-dev's agency copy is one sentence (120–250 characters); a paragraph more would reach
 # other people.
 ROLE_LOOKAHEAD_CHARS = 300
+# Where a story's lede ends, in characters from the start of the text: the headline (often twice,
+# as pages repeat it) and the first paragraph or two on campaign-dev.
+LEDE_CHARS = 800
 # The longest title between a name and the comma after it in the Persian pattern "name title، …"
 # ("دادستان کل جمهوری ورمان،"): ~40 characters on campaign-dev; 60 leaves room.
 TITLE_CHARS = 60
@@ -324,12 +327,12 @@ class Resolver:
                     if m.start >= e and m.roles & want:
                         return self._set(f, m, "nominal")
             # a lede names the role, the next sentence the person: "The Foreign Ministry spokesman
-            # has condemned … . Henrik Vallo made the remarks …" — the first salient name after
-            # it, close by and without another role of its own, is that person (and keeps the role
-            # for a later "the spokesman said")
-            nxt = next((m for m in self.mentions if m.start >= e and m.salient), None)
-            if nxt is not None and nxt.start - e <= ROLE_LOOKAHEAD_CHARS and (not nxt.roles or nxt.roles & want) \
-                    and self.text.count("\n", e, nxt.start) <= 2:
+            # has condemned … . Henrik Vallo made the remarks …" — in the lede only, the first name
+            # after it, close by and without another role of its own, is that person (and keeps the
+            # role for a later "the spokesman said"); deeper in a story the next name is anyone's
+            nxt = next((m for m in self.mentions if m.start >= e), None)
+            if s <= LEDE_CHARS and nxt is not None and nxt.start - e <= ROLE_LOOKAHEAD_CHARS \
+                    and (not nxt.roles or nxt.roles & want) and self.text.count("\n", e, nxt.start) <= 2:
                 for m in self.mentions:
                     if m.name == nxt.name:
                         m.roles |= want
