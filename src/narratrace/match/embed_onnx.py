@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from narratrace.match import cross_format as cf
 from narratrace.match import onnx_layers
 from narratrace.match.e5_weights import E5Weights, token_batches
 from narratrace.run.local import default_workers
@@ -70,14 +71,8 @@ class OnnxE5:
 
     def _means(self, wins: list[tuple[int, list[int]]], idx: list[int]) -> np.ndarray:
         """Mean of every token of each window in ``idx`` (one ONNX Runtime call, one thread)."""
-        L = len(wins[idx[-1]][1])
-        ids = np.zeros((len(idx), L), np.int64)
-        mask = np.zeros((len(idx), L), bool)
-        for r, i in enumerate(idx):
-            toks = wins[i][1]
-            ids[r, :len(toks)] = toks
-            mask[r, :len(toks)] = True
-        x = self._w.embed(ids).reshape(len(idx), L, self._w.H)
+        ids, mask = cf.batch_arrays([wins[i][1] for i in idx])
+        x = self._w.embed(ids).reshape(*ids.shape, self._w.H)
         bias = np.where(mask, 0.0, -1e9).astype(np.float32)[:, None, None, :]
         h = self._session.run(["h"], {"x": x, "bias": bias})[0]
         return (h * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
