@@ -115,6 +115,7 @@ class Workspace:
         db.upgrade(self.engine)
         self.sessions = db.session_factory(self.engine)
         self._ctx: Context | None = None
+        self._near_index = None  # near-duplicate LSH, kept between ingests (ingest/dedup.py)
         # The vector store and models load and update lazily and are not thread-safe: one model-
         # backed read (semantic search, quote trails, compare) or analysis at a time per workspace.
         self._models_lock = threading.RLock()
@@ -266,7 +267,12 @@ class Workspace:
         """Ingest already-read items (the seam for custom readers). workers=1 disables processes."""
         from narratrace.ingest.pipeline import Ingestor  # lazy: start-up of read commands
 
-        return Ingestor(self.sessions, source=source, workers=workers).run(items, progress=progress)
+        if self._near_index is None:
+            from narratrace.ingest.dedup import NearDuplicateIndex  # lazy: start-up of read commands
+
+            self._near_index = NearDuplicateIndex()
+        return Ingestor(self.sessions, source=source, workers=workers,
+                        near_index=self._near_index).run(items, progress=progress)
 
     # -- the record ------------------------------------------------------------------------------
 

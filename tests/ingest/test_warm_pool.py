@@ -46,7 +46,7 @@ def test_the_pool_is_made_once_and_reused(ws, fresh_pool):
 
 
 def test_the_warm_workers_get_the_budget_as_set_now(ws, fresh_pool, monkeypatch):
-    assert _in_thread(lambda: ws.ingest_items([_note(3)])).added == 1  # the pool exists, forked earlier
+    assert _in_thread(lambda: ws.ingest_items([_note(3)])).added == 1  # the pool exists, started earlier
     monkeypatch.setenv("NARRATRACE_DOCUMENT_SECONDS", "0.000001")  # set after the fork
     monkeypatch.setattr(deadline, "SECONDS_PER_MB", 0.0)
     report = _in_thread(lambda: ws.ingest_items([_note(4)]))

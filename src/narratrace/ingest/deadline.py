@@ -18,7 +18,7 @@ thread (the CLI) and in the extraction pool's worker processes; an ingest runnin
 thread (the API's upload handler) sends its items to the pool for that reason
 (``Ingestor._extract_all``). That pool is one per process, made on first use and kept (``timed_pool``):
 a pool per upload paid fresh workers that each loaded the language model again (one small file
-took 5.5 s through ``POST /api/ingest``, issue 15).
+took 5.5 s through ``POST /api/ingest``, issue 15); its workers are spawned (see there why).
 
 Off the main thread the budget is also kept cooperatively: ``call_with_deadline`` sets a deadline
 for the calling thread and ``checkpoint()``, called between the steps of a long job (the quote
@@ -31,6 +31,7 @@ that path is linear (issue 15).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -121,18 +122,36 @@ _pool_lock = threading.Lock()
 
 def timed_pool(workers: int, warm: Callable[[], object] | None = None) -> ProcessPoolExecutor:
     """The process's pool for work that needs its budget enforced off the main thread: made on first
-    use and kept warm for the next call (the server's uploads). ``warm()`` runs here once before
-    the workers are forked, so the models it loads (language identification, the extractor) are
-    inherited by every worker instead of loaded again in each one."""
+    use and kept warm for the next call (the server's uploads). ``warm()`` runs in each worker as it
+    starts (the models extraction loads lazily: language identification, the extractor).
+
+    The workers are spawned, not forked. A fork of the server inherited its listening socket and
+    uvicorn's signal handlers: after the server stopped, the workers ignored SIGTERM, kept the port
+    bound (a new server could not start) and held the command's output open (found 2026-12-02
+    running bench/serve.py twice). A spawned worker holds only its own pipes; it ends when the
+    server shuts the pool down (serve/app.py, on shutdown) and, should the server be killed
+    outright, on its own within a second or two (``_watch_parent``). Warming a spawned worker
+    up no longer holds the server's GIL either: ~4 s in which that process answered no read."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            if warm is not None:
-                warm()
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            _pool = ProcessPoolExecutor(max(1, workers), mp_context=ctx)
+            _pool = ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_start_worker, initargs=(os.getpid(), warm))
         return _pool
+
+
+def _start_worker(parent: int, warm: Callable[[], object] | None) -> None:
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="watch-parent").start()
+    if warm is not None:
+        warm()
+
+
+def _watch_parent(parent: int, every: float = 1.0) -> None:
+    """End this worker once ``parent`` has gone (a pool worker waits on a pipe whose other end it
+    holds itself, so it never sees its parent die)."""
+    while os.getppid() == parent:
+        time.sleep(every)
+    os._exit(0)
 
 
 def discard_pool(pool: ProcessPoolExecutor) -> None:
@@ -146,8 +165,8 @@ def discard_pool(pool: ProcessPoolExecutor) -> None:
 
 
 def reset_pool() -> None:
-    """Shut the warm pool down; the next call forks new workers (tests that patch what the
-    workers run, a changed setting that workers read themselves)."""
+    """Shut the warm pool down and wait for its workers to end (a server shutting down, a test that
+    wants fresh workers); the next call starts new ones."""
     global _pool
     with _pool_lock:
         pool, _pool = _pool, None

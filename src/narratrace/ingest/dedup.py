@@ -6,8 +6,10 @@ another outlet is evidence of who carried a text.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+import threading
 
 import numpy as np
 
@@ -34,13 +36,32 @@ def shingles(text: str) -> set[bytes]:
     return {" ".join(words[i:i + SHINGLE]).encode("utf-8") for i in range(max(0, len(words) - SHINGLE + 1))}
 
 
+@functools.cache
+def _permutations():
+    """The seed's permutation parameters, drawn once: datasketch draws them again for every MinHash
+    it builds, and building one per stored signature was most of an upload's cost (cProfile)."""
+    from datasketch import MinHash  # lazy: datasketch imports scipy, ~1.5 s at CLI start (measured)
+
+    return MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME).permutations
+
+
+@functools.cache
+def _lsh_params() -> tuple[int, int]:
+    """Bands and rows for NEAR_THRESHOLD, found once (datasketch integrates for them with scipy on
+    every MinHashLSH it makes: ~20 ms)."""
+    from datasketch import MinHashLSH  # lazy: see _permutations
+
+    lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
+    return lsh.b, lsh.r
+
+
 def signature(text: str) -> np.ndarray | None:
     sh = shingles(text)
     if len(sh) < MIN_SHINGLES:
         return None
-    from datasketch import MinHash  # lazy: datasketch imports scipy, ~1.5 s at CLI start (measured)
+    from datasketch import MinHash  # lazy: see _permutations
 
-    m = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME)
+    m = MinHash(num_perm=NUM_PERM, seed=1, scheme=SCHEME, permutations=_permutations())
     m.update_batch(list(sh))
     return m.hashvalues.astype(np.uint64)
 
@@ -58,21 +79,35 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _minhash(sig: np.ndarray):
-    from datasketch import MinHash  # lazy: datasketch imports scipy (see signature())
+    from datasketch import MinHash  # lazy: see _permutations
 
-    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig, scheme=SCHEME)
+    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=sig, scheme=SCHEME, permutations=_permutations())
 
 
 class NearDuplicateIndex:
-    """LSH over stored signatures; rebuilt from the store at the start of each run."""
+    """LSH over stored signatures. A Workspace keeps one for its life and brings it up to date
+    before each ingest (ingest/pipeline.py ``Ingestor``): ``add`` is idempotent and thread-safe,
+    and ``high`` is the largest document id it holds, so only what was stored since is read."""
 
     def __init__(self) -> None:
-        from datasketch import MinHashLSH  # lazy: datasketch imports scipy (see signature())
+        from datasketch import MinHashLSH  # lazy: see _permutations
 
-        self.lsh = MinHashLSH(threshold=NEAR_THRESHOLD, num_perm=NUM_PERM)
+        self.lsh = MinHashLSH(num_perm=NUM_PERM, params=_lsh_params())
+        self.high = 0
+        self.size = 0
+        self.lock = threading.Lock()
 
     def add(self, doc_id: int, sig: np.ndarray) -> None:
-        self.lsh.insert(doc_id, _minhash(sig))
+        with self.lock:
+            if doc_id in self.lsh:  # a concurrent upload's catch-up read it already
+                return
+            self.lsh.insert(doc_id, _minhash(sig))
+            self.high = max(self.high, doc_id)
+            self.size += 1
+
+    def __contains__(self, doc_id: int) -> bool:
+        return doc_id in self.lsh
 
     def candidates(self, sig: np.ndarray) -> list[int]:
-        return sorted(self.lsh.query(_minhash(sig)))
+        with self.lock:
+            return sorted(self.lsh.query(_minhash(sig)))

@@ -7,6 +7,7 @@ and the analyst's dashboard when ``narratrace.serve.dashboard`` is installed bes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import json
 import logging
@@ -29,6 +30,8 @@ from narratrace.serve import dashboard, pages
 from narratrace.serve.api import router
 from narratrace.serve.auth import (
     COOKIE,
+    MAX_FAILURES,
+    MAX_NAME_FAILURES,
     PUBLIC_WRITES,
     SAFE_METHODS,
     FailureThrottle,
@@ -200,17 +203,28 @@ async def _close_with(response, scope, receive, send) -> None:
     await response(scope, receive, send)
 
 
-def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host: str = "127.0.0.1") -> FastAPI:
+def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host: str = "127.0.0.1",
+               workers: int = 1) -> FastAPI:
     """The ASGI app for one workspace. ``tokens``: {token: (user name, role)}; None or empty on a
-    loopback host means open mode; any other host without tokens is refused."""
+    loopback host means open mode; any other host without tokens is refused. ``workers``: how many
+    processes serve it (serve/workers.py): each keeps its share of the sign-in failure budget,
+    so that together they allow what one would."""
     check_bind(host, tokens)
     ws = workspace if isinstance(workspace, Workspace) else Workspace(workspace, create=False)
 
-    app = FastAPI(title="narratrace", version=__version__, description=DESCRIPTION,
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        from narratrace.ingest import deadline  # lazy: a server that took no upload never started it
+
+        deadline.reset_pool()  # the upload pool's workers end with the server
+
+    app = FastAPI(title="narratrace", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url=None, redoc_url=None)  # the default pages fetch a CDN: blank offline
     app.state.workspace = ws
     app.state.tokens = dict(tokens) if tokens else None
-    app.state.throttle = FailureThrottle()
+    app.state.throttle = FailureThrottle(max_failures=math.ceil(MAX_FAILURES / workers),
+                                         max_name_failures=math.ceil(MAX_NAME_FAILURES / workers))
     app.state.host = host
 
     app.add_middleware(BodyGuard, max_bytes=max_body_bytes())
