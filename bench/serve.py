@@ -3,7 +3,7 @@
     python bench/serve.py                  # 100,000 documents (built once, cached in $TMPDIR)
     python bench/serve.py --quick          # 5,000 documents, fewer requests
     python bench/serve.py --docs 20000 --requests 100 --clients 8
-    python bench/serve.py --mixed narratrace-demo.db --seconds 30   # 8 readers while one client ingests
+    python bench/serve.py --mixed narratrace-demo.db --seconds 30 --workers 2  # 8 readers while one client ingests
 
 The workspace is not ingested (ingest runs ~110 documents/s here: 15 min for 100k) but
 bulk-inserted with SQLAlchemy core into a migrated workspace: fictional documents (8 sentences
@@ -164,45 +164,27 @@ def endpoints(has_dashboard: bool, n_docs: int) -> list[tuple[str, str]]:
     return eps
 
 
-def direct(ws, url: str):
-    """The Workspace call an endpoint makes, without HTTP (the overhead baseline)."""
-    from urllib.parse import parse_qs, urlsplit
-
-    u = urlsplit(url)
-    q = {k: v[0] for k, v in parse_qs(u.query).items()}
-    lim = int(q.get("limit", 100))
-    p = u.path
-    if p == "/api/sources":
-        return ws.sources()
-    if p == "/api/documents":
-        kw = {"source": q["source"]} if "source" in q else {}
-        return ws.documents(limit=lim, offset=int(q.get("offset", 0)), **kw)
-    if p.startswith("/api/documents/"):
-        from narratrace.serve.api import document_spans
-
-        info = ws.document(int(p.rsplit("/", 1)[1]))
-        return info, document_spans(ws, info.id, info.text)
-    if p == "/api/sentences":
-        return ws.sentences(limit=lim)
-    if p == "/api/search":
-        return ws.search(q["q"], limit=lim)
-    if p == "/api/narratives":
-        return ws.narratives()
-    if p.endswith("/matches"):
-        return ws.matches(p.split("/")[3], limit=lim)
-    if p.endswith("/prevalence"):
-        return ws.prevalence(period=q["period"], by=q["by"], narrative=p.split("/")[3])
-    if p == "/api/contradictions":
-        return ws.contradictions(limit=lim)
-    if p == "/api/quotes":
-        return ws.quotes(speaker=q["speaker"], limit=lim)
-    if p == "/api/speakers":
-        return ws.speakers(limit=lim)
-    if p == "/api/coordination":
-        return ws.coordination(limit=lim)
-    if p == "/api/stats":
-        return ws.stats()
-    return None
+def direct(ws, name: str, n_docs: int):
+    """The Workspace call behind endpoint ``name`` (as in ``endpoints``), without HTTP: the
+    baseline that the HTTP + JSON overhead is measured against. None for a dashboard page."""
+    calls = {
+        "sources": lambda: ws.sources(),
+        "documents (page 1, 100)": lambda: ws.documents(limit=100),
+        "documents source filter": lambda: ws.documents(source="src-07", limit=100),
+        "documents deep offset": lambda: ws.documents(limit=100, offset=max(0, n_docs - 200)),
+        "document + spans": lambda: ws.document(n_docs // 2),
+        "sentences (100)": lambda: ws.sentences(limit=100),
+        "search full text": lambda: ws.search("tribunal shipyard", limit=20),
+        "narratives": lambda: ws.narratives(),
+        "narrative matches (200)": lambda: ws.matches("foreign-hand", limit=200),
+        "narrative prevalence": lambda: ws.prevalence(narrative="foreign-hand", period="week", by="audience"),
+        "contradictions (100)": lambda: ws.contradictions(limit=100),
+        "quotes by speaker (200)": lambda: ws.quotes(speaker="person-7", limit=200),
+        "speakers (all quotes)": lambda: ws.speakers(limit=50),
+        "coordination (100)": lambda: ws.coordination(limit=100),
+        "stats": lambda: ws.stats(),
+    }
+    return calls.get(name)
 
 
 def _free_port() -> int:
@@ -212,11 +194,20 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, path: Path) -> None:
+    """``narratrace serve`` without its access log: one process, or ``workers`` forked ones
+    (serve/workers.py, as ``--workers``)."""
+
+    def __init__(self, path: Path, workers: int = 1) -> None:
         self.port = _free_port()
-        code = ("import uvicorn; from narratrace.serve.app import create_app; "
-                f"uvicorn.run(create_app({str(path)!r}), host='127.0.0.1', port={self.port}, log_level='warning', "
-                "access_log=False)")
+        options = f"host='127.0.0.1', port={self.port}, log_level='warning', access_log=False"
+        if workers == 1:
+            code = ("import uvicorn; from narratrace.serve.app import create_app; "
+                    f"uvicorn.run(create_app({str(path)!r}), {options})")
+        else:
+            code = ("import sys; from narratrace.serve.app import create_app; "
+                    "from narratrace.serve.workers import serve_forked; "
+                    f"sys.exit(serve_forked(lambda: create_app({str(path)!r}, workers={workers}), "
+                    f"workers={workers}, {options}))")
         self.proc = subprocess.Popen([sys.executable, "-c", code])
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -275,7 +266,7 @@ def _pct(xs: list[float], p: float) -> float:
 
 
 def run_endpoints(path: Path, eps, args, clients: int, requests: int) -> dict[str, dict]:
-    server = Server(path)
+    server = Server(path, args.workers)
     try:
         server.wait()
         return {name: asyncio.run(load(server.base, url, requests, clients, args.seconds)) for name, url in eps}
@@ -283,18 +274,20 @@ def run_endpoints(path: Path, eps, args, clients: int, requests: int) -> dict[st
         server.stop()
 
 
-def run_direct(path: Path, eps, reps: int) -> dict[str, float]:
+def run_direct(path: Path, eps, reps: int, n_docs: int) -> dict[str, float]:
     from narratrace.workspace import Workspace
 
     ws = Workspace(path, create=False)
     out = {}
-    for name, url in eps:
-        if direct(ws, url) is None:
+    for name, _ in eps:
+        call = direct(ws, name, n_docs)
+        if call is None:
             continue
+        call()  # warm, as the HTTP runs are
         times = []
         for _ in range(reps):
             t = time.perf_counter()
-            direct(ws, url)
+            call()
             times.append(time.perf_counter() - t)
         out[name] = statistics.median(times) * 1000
     ws.close()
@@ -315,7 +308,6 @@ async def mixed(base: str, readers: int, seconds: float, write: bool) -> dict:
     wlat: list[float] = []
     errors = {"read": 0, "write": 0}
     uploaded = 0
-    stop_at = time.perf_counter() + seconds
 
     per: dict[str, list[float]] = {name: [] for name, _ in MIXED_READS}
 
@@ -330,16 +322,19 @@ async def mixed(base: str, readers: int, seconds: float, write: bool) -> dict:
             errors["read"] += r.status_code != 200
             i += 1
 
+    def upload(client, n: int):
+        body = (f"Bulletin {n} from the Lennox harbour office.\n\nThe harbour master of Veltria said on day "
+                f"{n} that {n * 7 % 13} ferries crossed and the market stayed open for traders.").encode()
+        return client.post("/api/ingest", files={"files": (f"bulletin-{n}.txt", body, "text/plain")},
+                           headers={"X-Narratrace": "1"})
+
     async def writer(client):
         nonlocal uploaded
         n = 0
         while time.perf_counter() < stop_at:
             n += 1
-            body = (f"Bulletin {n} from the Lennox harbour office.\n\nThe harbour master of Veltria said on day "
-                    f"{n} that {n * 7 % 13} ferries crossed and the market stayed open for traders.").encode()
             t = time.perf_counter()
-            r = await client.post("/api/ingest", files={"files": (f"bulletin-{n}.txt", body, "text/plain")},
-                                  headers={"X-Narratrace": "1"})
+            r = await upload(client, n)
             wlat.append(time.perf_counter() - t)
             if r.status_code == 200 and r.json().get("added") == 1:
                 uploaded += 1
@@ -348,9 +343,12 @@ async def mixed(base: str, readers: int, seconds: float, write: bool) -> dict:
 
     limits = httpx.Limits(max_connections=readers + 1, max_keepalive_connections=readers + 1)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
-        before = (await client.get("/api/stats")).json()["documents"]
         for _, url in MIXED_READS:
             await client.get(url)  # warm
+        if write:  # warm: the first upload starts the server's extraction pool (~4 s), once per process
+            await upload(client, 0)
+        stop_at = time.perf_counter() + seconds
+        before = (await client.get("/api/stats")).json()["documents"]
         tasks = [reader(client, k) for k in range(readers)] + ([writer(client)] if write else [])
         await asyncio.gather(*tasks)
         after = (await client.get("/api/stats")).json()["documents"]
@@ -362,7 +360,7 @@ async def mixed(base: str, readers: int, seconds: float, write: bool) -> dict:
             "per_endpoint_p99": {name: _pct(sorted(xs), 99) for name, xs in per.items()}}
 
 
-def run_mixed(path: Path, readers: int, seconds: float) -> int:
+def run_mixed(path: Path, readers: int, seconds: float, workers: int = 1) -> int:
     """A copy of ``path`` served on loopback: reads alone (the baseline), then reads while one
     client ingests. Pass: read p99 < 200 ms with the writer, 0 errors, 0 lost writes."""
     import shutil
@@ -372,7 +370,7 @@ def run_mixed(path: Path, readers: int, seconds: float) -> int:
     shutil.copy(path, copy)
     if Path(str(path) + ".vectors").exists():
         shutil.copytree(str(path) + ".vectors", str(copy) + ".vectors")
-    server = Server(copy)
+    server = Server(copy, workers)
     try:
         server.wait()
         quiet = asyncio.run(mixed(server.base, readers, seconds, write=False))
@@ -380,8 +378,8 @@ def run_mixed(path: Path, readers: int, seconds: float) -> int:
     finally:
         server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n| {readers} readers, {seconds:.0f} s | reads | p50 ms | p99 ms | read errors | uploads | upload p50 ms "
-          "| upload errors | stored | lost |")
+    print(f"\n| {readers} readers, {seconds:.0f} s, {workers} server process(es) | reads | p50 ms | p99 ms "
+          "| read errors | uploads | upload p50 ms | upload errors | stored | lost |")
     print("|---" * 10 + "|")
     for name, r in (("reads alone (baseline)", quiet), ("reads + one client ingesting", busy)):
         print(f"| {name} | {r['reads']} | {r['p50']:.0f} | {r['p99']:.0f} | {r['read_errors']} | {r['writes']} | "
@@ -400,12 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--requests", type=int, default=200, help="per endpoint")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=15.0, help="at most this long per endpoint")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (narratrace serve --workers)")
     ap.add_argument("--cache", default=str(Path(tempfile.gettempdir()) / "narratrace-bench-serve"))
     ap.add_argument("--mixed", metavar="WORKSPACE",
                     help="instead: reads while one client ingests, on a copy of this workspace (e.g. the demo's)")
     args = ap.parse_args(argv)
     if args.mixed:
-        return run_mixed(Path(args.mixed), args.clients, args.seconds)
+        return run_mixed(Path(args.mixed), args.clients, args.seconds, args.workers)
     if args.quick:
         args.docs, args.requests = 5000, 40
     cache = Path(args.cache)
@@ -425,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     res_big = run_endpoints(big, eps, args, args.clients, args.requests)
     res_seq = run_endpoints(big, eps, args, 1, max(10, args.requests // 8))
     res_small = run_endpoints(small, small_eps, args, args.clients, args.requests)
-    base = run_direct(big, eps, reps=5)
+    base = run_direct(big, eps, reps=5, n_docs=args.docs)
     print("\n| endpoint | p50 ms | p99 ms | req/s | 1 client p50 ms | in-process call ms | HTTP overhead "
           "(1 client − in-process) ms | 1k docs: p50 ms | errors |")
     print("|---" * 9 + "|")

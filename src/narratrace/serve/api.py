@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
@@ -108,8 +109,11 @@ Scope = Annotated[Filters, Depends(request_filters)]
 
 
 def _plain(x: Any) -> Any:
-    """JSON-ready data. Stored times are naive UTC: they leave as RFC 3339 with 'Z', the spec's
-    date-time (Records.as_dict() writes them without a zone, which no client can place)."""
+    """JSON-ready data (for the audit log's detail). Stored times are naive UTC: they leave as
+    RFC 3339 with 'Z', the spec's date-time (Records.as_dict() writes them without a zone, which
+    no client can place)."""
+    if x is None or isinstance(x, (str, int, float)):  # the leaves: most calls, so first
+        return x
     if isinstance(x, datetime):
         return x.isoformat() + "Z" if x.tzinfo is None else x.isoformat()
     if isinstance(x, (list, tuple)):
@@ -123,10 +127,26 @@ def _plain(x: Any) -> Any:
     return x
 
 
+def _model(x: Any) -> Any:
+    if isinstance(x, BaseModel):
+        return x.model_dump()
+    raise TypeError(f"{type(x).__name__} is not JSON")
+
+
+# orjson writes dataclasses, lists and naive-UTC datetimes ("…Z", as _plain does) in C: walking
+# the records in Python and then json.dumps cost ~6 ms of a 50-row listing's ~10 (cProfile, demo).
+_ORJSON = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
+class Json(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, default=_model, option=_ORJSON)
+
+
 def _json(x: Any) -> JSONResponse:
     # Returned as a Response, the body skips FastAPI's re-validation against response_model (which
     # still documents it); test_api's schemathesis run checks that the two agree.
-    return JSONResponse(_plain(x))
+    return Json(x)
 
 
 def _audit(ws: Workspace, user: User, action: str, target: str | None, detail: dict | None) -> datetime:

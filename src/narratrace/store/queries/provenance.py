@@ -81,7 +81,16 @@ def quotes(s: Session, f: Filters, *, speakers: Sequence[str] | None, document: 
            attributed: bool | None, limit: int | None) -> Records:
     """``speakers``: the stored speaker keys to match (any of them); the caller builds them from what the
     analyst typed (``enrich.annotate.speaker_keys``), so the store needs no text normalisation."""
-    q = apply_filters(_quote_query(), f)
+    # Both spans cut in SQL: reading each quote's whole document text to slice two spans out of it
+    # made a listing cost the documents' size (as contradictions were, store/queries/contradictions.py).
+    said = func.substr(Document.text, Quote.start + 1, Quote.end - Quote.start)
+    written = func.substr(Document.text, Quote.speaker_start + 1, Quote.speaker_end - Quote.speaker_start)
+    q = apply_filters(select(Quote, said, written, Document.published_at, Document.url, Source.key, Source.audience,
+                             Entity.name)
+                      .join(Document, Quote.document_id == Document.id)
+                      .outerjoin(Source, Document.source_id == Source.id)
+                      .outerjoin(Actor, Source.actor_id == Actor.id)
+                      .outerjoin(Entity, Quote.entity_id == Entity.id), f)
     if speakers:
         q = q.where(Quote.speaker_key.in_(list(speakers)))
     if document is not None:
@@ -94,13 +103,10 @@ def quotes(s: Session, f: Filters, *, speakers: Sequence[str] | None, document: 
     if limit is not None:
         q = q.limit(limit)
     out = Records(of=QuoteInfo)
-    for r in s.execute(q):
-        d = _row(r)
-        qt = d["quote"]
-        as_written = r[1][qt.speaker_start:qt.speaker_end] if qt.speaker_start is not None else None
-        out.append(QuoteInfo(qt.id, qt.document_id, d["text"], qt.start, qt.end, qt.kind, d["speaker"],
-                             qt.speaker_key, as_written, qt.resolution, qt.cue, qt.reason, qt.language,
-                             d["published_at"], d["source"], d["audience"], d["url"], qt.carrier))
+    for qt, text, as_written, published, url, src, audience, ename in s.execute(q):
+        out.append(QuoteInfo(qt.id, qt.document_id, text, qt.start, qt.end, qt.kind, ename or qt.speaker_name,
+                             qt.speaker_key, as_written if qt.speaker_start is not None else None, qt.resolution,
+                             qt.cue, qt.reason, qt.language, published, src, audience, url, qt.carrier))
     return out
 
 
