@@ -77,6 +77,18 @@ def test_chrome_lines_are_rule_boilerplate(line):
     assert is_rule_boilerplate(normalize_text(line, "fa" if any("\u0600" <= c <= "\u06ff" for c in line) else None))
 
 
+@pytest.mark.parametrize("line", ["— Kavaran Voice (@KavaranVoice) March 3, 2031",
+                                  "Crowds gather in Port Vell pic.twitter.com/Ab12Cd34",
+                                  "https://tessalydaily.example/report-2031", "tessalydaily.com/news"])
+def test_embedded_posts_and_bare_links_stay_in_what_an_html_extractor_kept(line):
+    """In a copied page they are crawler residue; in a page's extracted article body they are its
+    cited evidence (the extraction benchmark's gold keeps them). Chrome wording goes in both."""
+    assert is_rule_boilerplate(line)
+    assert not is_rule_boilerplate(line, text_input=False)
+    assert clean_lines(f"The union met.\n\n{line}\n\nShare this article", None, shapes=False)[0] == [
+        "The union met.", line]
+
+
 @pytest.mark.parametrize("line", [
     "The minister said on Facebook that the strike had no support at home.",
     "Subscribers to the union newsletter were told to stay home, Menz said.",

@@ -31,7 +31,7 @@ from narratrace.errors import InvalidInput
 from narratrace.store.safe_yaml import load_yaml
 
 RULES_PATH = Path(__file__).resolve().parent / "rules" / "boilerplate.yaml"
-_KEYS = ("lines", "credits", "markers", "tail_markers", "date_words")
+_KEYS = ("lines", "text_lines", "credits", "markers", "tail_markers", "date_words")
 
 
 class BoilerplateRulesError(InvalidInput):
@@ -41,6 +41,7 @@ class BoilerplateRulesError(InvalidInput):
 @dataclass(frozen=True)
 class Rules:
     line: re.Pattern
+    text_line: re.Pattern
     credit: re.Pattern
     marker: re.Pattern
     tail: re.Pattern
@@ -86,7 +87,7 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
             body = "|".join(parts) or r"(?!x)x"
             # credits are matched at the end of a line; the others against a whole line
             compiled[key] = re.compile(rf"(?:{body})\s*$" if key == "credits" else body, re.I)
-    return Rules(compiled["lines"], compiled["credits"], compiled["markers"], compiled["tail_markers"],
+    return Rules(compiled["lines"], compiled["text_lines"], compiled["credits"], compiled["markers"], compiled["tail_markers"],
                  frozenset(words))
 
 
@@ -198,8 +199,10 @@ def _has_letters(line: str) -> bool:
     return any(ch.isalpha() for ch in line)
 
 
-def is_rule_boilerplate(line: str) -> bool:
-    """The line is chrome by the rules alone (wherever it stands)."""
+def is_rule_boilerplate(line: str, *, text_input: bool = True) -> bool:
+    """The line is chrome by the rules alone (wherever it stands). ``text_input=False``: the line is
+    what an HTML extractor kept of a page's article body, to which the ``text_lines`` rules do not
+    apply (see the rules file)."""
     s = line.strip()
     if not s or len(s) > MAX_RULE_CHARS:
         return False
@@ -213,7 +216,8 @@ def is_rule_boilerplate(line: str) -> bool:
     # there keeps the rules linear in practice (their leading ".{0,N}" cost ~0.15 ms a line).
     if len(s) > PROSE_SKIP_CHARS and ends_sentence(s):
         return is_credit_line(s)
-    return RULES.line.fullmatch(c) is not None or is_credit_line(s)
+    return (RULES.line.fullmatch(c) is not None or (text_input and RULES.text_line.fullmatch(c) is not None)
+            or is_credit_line(s))
 
 
 def is_credit_line(line: str) -> bool:

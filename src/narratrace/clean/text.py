@@ -147,7 +147,8 @@ def clean_lines(text: str, language_hint: str | None = None, *, shapes: bool = T
     repeated sentences. ``shapes=False`` keeps only the wording rules, for text an extractor has
     already cut out of its page (HTML: trafilatura removes chrome by the page's structure, and the
     line-shape rules, tuned on text inputs, cost 0.8 points of recall on the extraction benchmark:
-    F1 0.9513 with them, 0.9557 without, 181 pages, 2026-12-01).
+    F1 0.9513 with them, 0.9557 without, 181 pages, 2026-12-01; so do the ``text_lines`` wording
+    rules, skipped there too: see clean/rules/boilerplate.yaml).
 
     Returns non-empty lines (paragraphs) and counts of what was removed, for the report.
     """
@@ -161,7 +162,7 @@ def clean_lines(text: str, language_hint: str | None = None, *, shapes: bool = T
         kept, dropped = strip_boilerplate(kept)
     else:
         before = len(kept)
-        kept = [x for x in kept if not is_rule_boilerplate(x)]
+        kept = [x for x in kept if not is_rule_boilerplate(x, text_input=False)]
         dropped = {"rule": before - len(kept)}
     kept, keys, n_dup = _dedup(kept, [paragraph_key(x) for x in kept])
     kept, repeats = drop_repeats(kept, keys=keys)
