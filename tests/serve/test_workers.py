@@ -4,6 +4,7 @@ port bound and the command's output open after the server stopped)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -34,23 +35,32 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def _serve(workspace: Path, port: int, *extra: str) -> subprocess.Popen:
+@contextlib.contextmanager
+def _served(workspace: Path, *extra: str):
+    """``narratrace serve`` on a free port, answering: (process, port, base URL). Whatever the test
+    does, nothing of it outlives the test (its whole process group is killed)."""
+    port = _free_port()
     env = {**os.environ, "NARRATRACE_TOKENS": ""}
-    return subprocess.Popen([sys.executable, "-m", "narratrace.cli.main", "serve", "--workspace", str(workspace),
+    proc = subprocess.Popen([sys.executable, "-m", "narratrace.cli.main", "serve", "--workspace", str(workspace),
                              "--port", str(port), *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             env=env, start_new_session=True)
-
-
-def _wait_up(base: str, proc: subprocess.Popen) -> None:
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+            try:
+                if httpx.get(base + "/api/stats", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.time() < deadline, "the server did not answer within 60 s"
+                time.sleep(0.2)
+        yield proc, port, base
+    finally:
         try:
-            if httpx.get(base + "/api/stats", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not answer within 60 s")
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _upload(base: str, n: int) -> dict:
@@ -73,29 +83,18 @@ def workspace(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
 def test_a_stopped_server_leaves_no_worker_holding_its_port_or_output(workspace, stop):
-    port = _free_port()
-    proc = _serve(workspace, port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_up(base, proc)
+    with _served(workspace) as (proc, port, base):
         assert _upload(base, 1)["added"] == 1  # starts the upload pool's workers
         proc.send_signal(stop)
         proc.communicate(timeout=30)  # returns only once every holder of its output has ended
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    deadline = time.time() + 10
-    while not _port_free(port) and time.time() < deadline:
-        time.sleep(0.2)
-    assert _port_free(port), "a process still holds the stopped server's port"
+        deadline = time.time() + 10
+        while not _port_free(port) and time.time() < deadline:
+            time.sleep(0.2)
+        assert _port_free(port), "a process still holds the stopped server's port"
 
 
 def test_two_workers_share_the_port_and_stop_together(workspace):
-    port = _free_port()
-    proc = _serve(workspace, port, "--workers", "2")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_up(base, proc)
+    with _served(workspace, "--workers", "2") as (proc, port, base):
         for n in range(3):  # writes from either worker land in the one store, once each
             assert _upload(base, n)["added"] == 1
         with httpx.Client(base_url=base) as client:
@@ -105,26 +104,16 @@ def test_two_workers_share_the_port_and_stop_together(workspace):
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == 0, out.decode(errors="replace")
         assert b"2 worker processes" in out
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    assert _port_free(port)
+        assert _port_free(port)
 
 
 def test_a_worker_that_dies_stops_the_server_with_a_message(workspace):
-    port = _free_port()
-    proc = _serve(workspace, port, "--workers", "2")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_up(base, proc)
+    with _served(workspace, "--workers", "2") as (proc, _port, _base):
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
         if not children.exists():
             pytest.skip("no /proc children list to find the workers by")
         worker = int(children.read_text().split()[0])
         os.kill(worker, signal.SIGKILL)
         out, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 1
     assert f"worker {worker} exited (signal {int(signal.SIGKILL)})".encode() in out

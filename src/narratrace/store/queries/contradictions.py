@@ -10,7 +10,6 @@ from narratrace.records import ContradictionInfo, Records
 from narratrace.store.models import Actor, Contradiction, Document, Narrative, Review, Sentence, Source
 from narratrace.store.queries.narratives import review_filter
 
-
 # Built once: an alias memoises how columns adapt to it, and rebuilding nine of them per call cost
 # more than running the query (~13 of 23 ms per listing on the demo workspace, cProfile).
 _ALIASES = (aliased(Sentence), aliased(Sentence), aliased(Document), aliased(Document), aliased(Source),
