@@ -11,11 +11,14 @@ each, through the FTS triggers like real ones), sentences, sources, actors, enti
 mentions, narrative matches, contradictions and coordination groups, in proportions like the
 demo's. Cached under ``$TMPDIR/narratrace-bench-serve/`` by size and layout version.
 
-uvicorn serves it in a subprocess on 127.0.0.1 (one process, FastAPI's thread pool); httpx drives
-it with ``--clients`` concurrent connections, ``--requests`` per endpoint, each endpoint stopping
-after ``--seconds`` at most. Baselines in the same run: (1) the same Workspace call in-process,
-no HTTP, sequential (the HTTP + JSON overhead); (2) the same endpoints on a 1,000-document
-workspace built the same way (what grows with size).
+uvicorn serves it in a subprocess on 127.0.0.1 (``--workers`` processes, FastAPI's thread pool in
+each); ``--clients`` keep-alive connections on bare asyncio streams drive it (``Reader``: httpx
+cost the client more CPU than the server, on the same two cores), ``--requests`` per endpoint,
+each endpoint stopping after ``--seconds`` at most. The per-endpoint table runs with the read cache
+off (a repeated request would measure the cache); ``--mixed`` runs the server as it ships.
+Baselines in the same run: (1) the same Workspace call in-process, no HTTP, sequential (the
+HTTP + JSON overhead); (2) the same endpoints on a 1,000-document workspace built the same way
+(what grows with size).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import asyncio
 import os
 import platform
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -195,9 +199,10 @@ def _free_port() -> int:
 
 class Server:
     """``narratrace serve`` without its access log: one process, or ``workers`` forked ones
-    (serve/workers.py, as ``--workers``)."""
+    (serve/workers.py, as ``--workers``); ``cache=False`` turns the read cache off, so that a
+    repeated request measures its queries and not the cache."""
 
-    def __init__(self, path: Path, workers: int = 1) -> None:
+    def __init__(self, path: Path, workers: int = 1, cache: bool = True) -> None:
         self.port = _free_port()
         options = f"host='127.0.0.1', port={self.port}, log_level='warning', access_log=False"
         if workers == 1:
@@ -208,7 +213,8 @@ class Server:
                     "from narratrace.serve.workers import serve_forked; "
                     f"sys.exit(serve_forked(lambda: create_app({str(path)!r}, workers={workers}), "
                     f"workers={workers}, {options}))")
-        self.proc = subprocess.Popen([sys.executable, "-c", code])
+        env = {**os.environ, **({} if cache else {"NARRATRACE_READ_CACHE_MB": "0"})}
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=env)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def wait(self) -> None:
@@ -231,30 +237,62 @@ class Server:
             self.proc.kill()
 
 
-async def load(base: str, url: str, n: int, clients: int, seconds: float) -> dict:
-    import httpx
+_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.I)
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.I)
 
+
+class Reader:
+    """One client's keep-alive HTTP/1.1 connection for GETs, on bare asyncio streams. The load
+    generator must cost less than the server it loads: httpx spent ~3.7 ms of CPU per request,
+    87 % of a core at 236 reads/s (2026-12-02), so on two cores the bench was measuring itself.
+    This one reads the status, the headers and the whole body (Content-Length or chunked)."""
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+
+    async def __aenter__(self) -> Reader:
+        self.r, self.w = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.w.close()
+
+    async def get(self, path: str) -> int:
+        self.w.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        head = await self.r.readuntil(b"\r\n\r\n")
+        m = _LENGTH.search(head)
+        if m:
+            await self.r.readexactly(int(m.group(1)))
+        elif _CHUNKED.search(head):
+            while size := int((await self.r.readuntil(b"\r\n")).split(b";")[0], 16):
+                await self.r.readexactly(size + 2)
+            await self.r.readuntil(b"\r\n")
+        return int(head[9:12])
+
+
+async def load(base: str, url: str, n: int, clients: int, seconds: float) -> dict:
     lat: list[float] = []
     errors = 0
     todo = iter(range(n))
-    stop_at = time.perf_counter() + seconds
 
-    async def worker(client):
+    async def worker():
         nonlocal errors
-        for _ in todo:
-            if time.perf_counter() > stop_at:
-                return
-            t = time.perf_counter()
-            r = await client.get(url)
-            lat.append(time.perf_counter() - t)
-            errors += r.status_code != 200
+        async with Reader(base) as client:
+            for _ in todo:
+                if time.perf_counter() > stop_at:
+                    return
+                t = time.perf_counter()
+                status = await client.get(url)
+                lat.append(time.perf_counter() - t)
+                errors += status != 200
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
-        await client.get(url)  # warm: first-use imports and caches are not latency
-        t = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(clients)))
-        wall = time.perf_counter() - t
+    async with Reader(base) as warm:
+        await warm.get(url)  # warm: first-use imports and caches are not latency
+    stop_at = time.perf_counter() + seconds
+    t = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    wall = time.perf_counter() - t
     lat.sort()
     return {"n": len(lat), "p50": _pct(lat, 50), "p99": _pct(lat, 99), "rps": len(lat) / wall, "errors": errors}
 
@@ -266,7 +304,7 @@ def _pct(xs: list[float], p: float) -> float:
 
 
 def run_endpoints(path: Path, eps, args, clients: int, requests: int) -> dict[str, dict]:
-    server = Server(path, args.workers)
+    server = Server(path, args.workers, cache=False)  # what grows with size: the queries, uncached
     try:
         server.wait()
         return {name: asyncio.run(load(server.base, url, requests, clients, args.seconds)) for name, url in eps}
@@ -311,16 +349,17 @@ async def mixed(base: str, readers: int, seconds: float, write: bool) -> dict:
 
     per: dict[str, list[float]] = {name: [] for name, _ in MIXED_READS}
 
-    async def reader(client, k: int):
+    async def reader(k: int):
         i = k
-        while time.perf_counter() < stop_at:
-            name, url = MIXED_READS[i % len(MIXED_READS)]
-            t = time.perf_counter()
-            r = await client.get(url)
-            lat.append(time.perf_counter() - t)
-            per[name].append(lat[-1])
-            errors["read"] += r.status_code != 200
-            i += 1
+        async with Reader(base) as client:
+            while time.perf_counter() < stop_at:
+                name, url = MIXED_READS[i % len(MIXED_READS)]
+                t = time.perf_counter()
+                status = await client.get(url)
+                lat.append(time.perf_counter() - t)
+                per[name].append(lat[-1])
+                errors["read"] += status != 200
+                i += 1
 
     def upload(client, n: int):
         body = (f"Bulletin {n} from the Lennox harbour office.\n\nThe harbour master of Veltria said on day "
@@ -341,15 +380,14 @@ async def mixed(base: str, readers: int, seconds: float, write: bool) -> dict:
             else:
                 errors["write"] += 1
 
-    limits = httpx.Limits(max_connections=readers + 1, max_keepalive_connections=readers + 1)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:  # the writer's (multipart)
         for _, url in MIXED_READS:
             await client.get(url)  # warm
         if write:  # warm: the first upload starts the server's extraction pool (~4 s), once per process
             await upload(client, 0)
         stop_at = time.perf_counter() + seconds
         before = (await client.get("/api/stats")).json()["documents"]
-        tasks = [reader(client, k) for k in range(readers)] + ([writer(client)] if write else [])
+        tasks = [reader(k) for k in range(readers)] + ([writer(client)] if write else [])
         await asyncio.gather(*tasks)
         after = (await client.get("/api/stats")).json()["documents"]
     lat.sort()

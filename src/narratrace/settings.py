@@ -80,6 +80,10 @@ SETTINGS: tuple[Setting, ...] = (
             "413, at once when its `Content-Length` says so, else as soon as what was read crosses "
             "the limit. Above the 50 MB per-file cap of `POST /api/ingest`, which still applies; "
             "`POST /login` takes 64 KB."),
+    Setting("NARRATRACE_READ_CACHE_MB", "64",
+            "Memory for `narratrace serve`'s read cache, in MB per server process: API read answers "
+            "are kept until the next commit to the workspace (SQLite; PostgreSQL answers are never "
+            "kept). `0` turns it off, so every read runs its queries."),
     Setting("NARRATRACE_FETCH_SECONDS", "60",
             "Deadline for fetching one URL (page, feed or sitemap), redirects included, in seconds; "
             "a server still sending when it passes is cut off and the URL reported as failed. "

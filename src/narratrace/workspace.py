@@ -112,6 +112,7 @@ class Workspace:
                 file.parent.mkdir(parents=True, exist_ok=True)
             db.check_sqlite_file(file)  # another program's database is refused before it is touched
         self.engine = db.make_engine(url)
+        self._revision = db.Revision(url)
         db.upgrade(self.engine)
         self.sessions = db.session_factory(self.engine)
         self._ctx: Context | None = None
@@ -121,7 +122,13 @@ class Workspace:
         self._models_lock = threading.RLock()
 
     def close(self) -> None:
+        self._revision.close()
         self.engine.dispose()
+
+    def revision(self) -> int | None:
+        """A number that changes whenever anything commits to the store, from any process (SQLite);
+        None where the store has no such counter (PostgreSQL). What a read cache keys on."""
+        return self._revision.current()
 
     def __enter__(self) -> Workspace:
         return self

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,7 +23,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -52,6 +53,7 @@ from narratrace.records import (
     TranslationInfo,
 )
 from narratrace.serve.auth import User, current_user, require_analyst
+from narratrace.serve.cache import ReadCache
 from narratrace.serve.schemas import (
     AnalyzeIn,
     AnalyzeResult,
@@ -149,6 +151,20 @@ def _json(x: Any) -> JSONResponse:
     return Json(x)
 
 
+def _read(request: Request, ws: Workspace, make: Callable[[], Any]) -> Response:
+    """The answer to a read, from the read cache while the store's revision is unchanged (serve/cache.py)."""
+    cache: ReadCache = request.app.state.read_cache
+    revision = ws.revision() if cache.enabled else None
+    if revision is None:  # turned off, or a store without a revision counter: nothing is cached
+        return _json(make())
+    key = request.url.path + "?" + request.url.query
+    body = cache.get(key, revision)
+    if body is None:
+        body = Json(make()).body
+        cache.put(key, revision, body)
+    return Response(body, media_type="application/json")
+
+
 def _audit(ws: Workspace, user: User, action: str, target: str | None, detail: dict | None) -> datetime:
     return ws.record_audit(user.name, user.role, action, target, detail)
 
@@ -156,13 +172,14 @@ def _audit(ws: Workspace, user: User, action: str, target: str | None, detail: d
 # -- the record -------------------------------------------------------------------------------
 
 @router.get("/sources", response_model=list[SourceInfo], summary="Registered outlets with their document counts")
-def sources(ws: WS):
-    return _json(ws.sources())
+def sources(request: Request, ws: WS):
+    return _read(request, ws, lambda: ws.sources())
 
 
 @router.get("/documents", response_model=list[DocumentInfo], summary="Documents, oldest first (no text)")
-def documents(ws: WS, filters: Scope, limit: Limit = 100, offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
-    return _json(ws.documents(limit=limit, offset=offset, filters=filters))
+def documents(request: Request, ws: WS, filters: Scope, limit: Limit = 100,
+              offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
+    return _read(request, ws, lambda: ws.documents(limit=limit, offset=offset, filters=filters))
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentDetail,
@@ -173,44 +190,44 @@ def document(ws: WS, doc_id: Annotated[int, PathParam(ge=1, le=MAX_ID)]):
 
 
 @router.get("/sentences", response_model=list[SentenceRecord], summary="Sentences with their spans")
-def sentences(ws: WS, filters: Scope, limit: Limit = 100):
-    return _json(ws.sentences(limit=limit, filters=filters))
+def sentences(request: Request, ws: WS, filters: Scope, limit: Limit = 100):
+    return _read(request, ws, lambda: ws.sentences(limit=limit, filters=filters))
 
 
 @router.get("/search", response_model=list[SearchHit] | list[SentenceHit],
             responses={503: {**_ERR, "description": "semantic=1 needs the sentence encoder, which is missing"}},
             summary="Full-text search (BM25), or with semantic=1 sentences closest in meaning, any language")
-def search(ws: WS, q: Annotated[str, Query(min_length=1, max_length=1000)], filters: Scope, semantic: bool = False,
-           limit: Annotated[int, Query(ge=1, le=200)] = 20):
+def search(request: Request, ws: WS, q: Annotated[str, Query(min_length=1, max_length=1000)], filters: Scope,
+           semantic: bool = False, limit: Annotated[int, Query(ge=1, le=200)] = 20):
     if semantic:  # the Workspace runs one model-backed read at a time
         return _json(ws.semantic_search(q, limit=limit, filters=filters))
-    return _json(ws.search(q, limit=limit, filters=filters))
+    return _read(request, ws, lambda: ws.search(q, limit=limit, filters=filters))
 
 
 @router.get("/stats", response_model=dict[str, Any], summary="What the workspace holds")
-def stats(ws: WS):
-    return _json(ws.stats())
+def stats(request: Request, ws: WS):
+    return _read(request, ws, lambda: ws.stats())
 
 
 # -- narratives -----------------------------------------------------------------------------------
 
 @router.get("/narratives", response_model=list[NarrativeInfo], summary="Narratives with match counts")
-def narratives(ws: WS, include_dismissed: bool = False):
-    return _json(ws.narratives(include_dismissed=include_dismissed))
+def narratives(request: Request, ws: WS, include_dismissed: bool = False):
+    return _read(request, ws, lambda: ws.narratives(include_dismissed=include_dismissed))
 
 
 @router.get("/narratives/{key}/matches", response_model=list[MatchInfo],
             summary="Sentences matched to a narrative, with stance, scores and review")
-def narrative_matches(ws: WS, key: str, filters: Scope,
+def narrative_matches(request: Request, ws: WS, key: str, filters: Scope,
                       stance: Annotated[str | None, Query(pattern="^(asserts|denies|neutral)$")] = None,
                       limit: Limit = 200):
     ws.narrative_exists(key)
-    return _json(ws.matches(key, stance=stance, limit=limit, filters=filters))
+    return _read(request, ws, lambda: ws.matches(key, stance=stance, limit=limit, filters=filters))
 
 
 @router.get("/narratives/{key}/prevalence", response_model=list[PrevalenceRow],
             summary="Documents carrying a narrative per period and group (period null: undated, not placed in time)")
-def narrative_prevalence(ws: WS, key: str, filters: Scope,
+def narrative_prevalence(request: Request, ws: WS, key: str, filters: Scope,
                          period: Annotated[str, Query(pattern="^(day|week|month)$")] = "day",
                          by: Annotated[str, Query(max_length=32)] = "audience",
                          stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts",
@@ -218,26 +235,27 @@ def narrative_prevalence(ws: WS, key: str, filters: Scope,
                              "also each group's volume in the period (all its documents) and the share "
                              "carrying the narrative"))] = False):
     ws.narrative_exists(key)
-    return _json(ws.prevalence(period=period, by=by, stance=stance, narrative=key, normalise=normalise,
+    return _read(request, ws, lambda: ws.prevalence(period=period, by=by, stance=stance, narrative=key, normalise=normalise,
                                filters=filters))
 
 
 @router.get("/narratives/{key}/prevalence/totals", response_model=list[PrevalenceTotal],
             summary="Documents carrying a narrative over all periods, per group: dated, undated and both")
-def narrative_prevalence_totals(ws: WS, key: str, filters: Scope,
+def narrative_prevalence_totals(request: Request, ws: WS, key: str, filters: Scope,
                                 by: Annotated[str, Query(max_length=32)] = "audience",
                                 stance: Annotated[str, Query(pattern="^(asserts|denies|neutral|any)$")] = "asserts",
                                 normalise: Annotated[bool, Query(description=(
                                     "also each group's volume over all periods and the share"))] = False):
     ws.narrative_exists(key)
-    return _json(ws.prevalence_totals(by=by, stance=stance, narrative=key, normalise=normalise, filters=filters))
+    return _read(request, ws, lambda: ws.prevalence_totals(by=by, stance=stance, narrative=key, normalise=normalise,
+                                                           filters=filters))
 
 
 @router.get("/narratives/{key}/spread", response_model=list[SpreadStep],
             summary="Where a narrative appeared first (among dated statements), then each outlet in the "
                     "order it carried it; outlets with only undated statements last (first null)")
-def narrative_spread(ws: WS, key: str, filters: Scope):
-    return _json(ws.narrative_spread(key, filters=filters))
+def narrative_spread(request: Request, ws: WS, key: str, filters: Scope):
+    return _read(request, ws, lambda: ws.narrative_spread(key, filters=filters))
 
 
 Review = Annotated[str | None, Query(pattern="^(unreviewed|hide-rejected|confirmed|rejected)$")]
@@ -247,65 +265,67 @@ Probability = Annotated[float | None, Query(ge=0, le=1)]
 
 
 @router.get("/matches", response_model=list[MatchInfo], summary="Narrative matches of every narrative")
-def matches(ws: WS, filters: Scope, narrative: Filter = None,
+def matches(request: Request, ws: WS, filters: Scope, narrative: Filter = None,
             stance: Annotated[str | None, Query(pattern="^(asserts|denies|neutral)$")] = None, limit: Limit = 200,
             offset: Offset = 0, review: Review = None, queue: Queue = False,
             holder_actor: Annotated[str | None, Query(max_length=256, description="the claim holder's actor key")] = None,
             holder_kind: Annotated[str | None, Query(pattern="^(outlet|speaker|reported)$")] = None,
             min_p: Annotated[float | None, Query(ge=0, le=1, description="p_related at least this")] = None):
-    return _json(ws.matches(narrative, stance=stance, limit=limit, filters=filters, offset=offset, queue=queue,
-                            review=review, holder_actor=holder_actor, holder_kind=holder_kind, min_p=min_p))
+    return _read(request, ws, lambda: ws.matches(
+        narrative, stance=stance, limit=limit, filters=filters, offset=offset, queue=queue, review=review,
+        holder_actor=holder_actor, holder_kind=holder_kind, min_p=min_p))
 
 
 @router.get("/contradictions", response_model=list[ContradictionInfo],
             summary="Statements of one actor that contradict each other (leads, not verdicts); outlet, audience, "
                     "language and date filters keep a pair when either side passes")
-def contradictions(ws: WS, actor: Filter = None, cross_audience: bool | None = None, limit: Limit = 100,
+def contradictions(request: Request, ws: WS, actor: Filter = None, cross_audience: bool | None = None, limit: Limit = 100,
                    top: Annotated[int | None, Query(ge=1, le=1000, description="At most this many per actor")] = None,
                    review: Review = None, narrative: Filter = None, min_score: Probability = None,
                    source: Annotated[str | None, Query(max_length=256, description="a source key")] = None,
                    audience: Filter = None, language: Filter = None, since: Since = None, until: Until = None,
                    offset: Offset = 0, queue: Queue = False):
     filters = Filters.of(source=source, audience=audience, language=language, since=since, until=until)
-    return _json(ws.contradictions(actor=actor, cross_audience=cross_audience, limit=limit, top=top, review=review,
-                                   narrative=narrative, min_score=min_score, filters=filters, offset=offset,
-                                   queue=queue))
+    return _read(request, ws, lambda: ws.contradictions(
+        actor=actor, cross_audience=cross_audience, limit=limit, top=top, review=review, narrative=narrative,
+        min_score=min_score, filters=filters, offset=offset, queue=queue))
 
 
 # -- provenance ----------------------------------------------------------------------------------
 
 @router.get("/quotes", response_model=list[QuoteInfo], summary="Quotes with speaker, cue and spans")
-def quotes(ws: WS, filters: Scope, speaker: Filter = None,
+def quotes(request: Request, ws: WS, filters: Scope, speaker: Filter = None,
            document: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None, kind: Filter = None, limit: Limit = 200):
-    return _json(ws.quotes(speaker=speaker, document=document, kind=kind, limit=limit, filters=filters))
+    return _read(request, ws, lambda: ws.quotes(speaker=speaker, document=document, kind=kind, limit=limit, filters=filters))
 
 
 @router.get("/speakers", response_model=list[SpeakerInfo],
             summary="Who is quoted, by how many outlets (recycled voices first)")
-def speakers(ws: WS, filters: Scope, min_outlets: Annotated[int, Query(ge=1, le=10_000)] = 1, limit: Limit = 200):
-    return _json(ws.speakers(min_outlets=min_outlets, limit=limit, filters=filters))
+def speakers(request: Request, ws: WS, filters: Scope, min_outlets: Annotated[int, Query(ge=1, le=10_000)] = 1,
+             limit: Limit = 200):
+    return _read(request, ws, lambda: ws.speakers(min_outlets=min_outlets, limit=limit, filters=filters))
 
 
 @router.get("/coordination", response_model=list[CoordinationInfo],
             summary="Near-identical or translated documents published by different outlets within a window")
-def coordination(ws: WS, method: Annotated[str | None, Query(pattern="^(near-duplicate|translation)$")] = None,
+def coordination(request: Request, ws: WS, method: Annotated[str | None, Query(pattern="^(near-duplicate|translation)$")] = None,
                  source: Filter = None, limit: Limit = 100):
-    return _json(ws.coordination(method=method, source=source, limit=limit))
+    return _read(request, ws, lambda: ws.coordination(method=method, source=source, limit=limit))
 
 
 @router.get("/entities", response_model=list[EntityInfo], summary="The analyst's entities with mention counts")
-def entities(ws: WS):
-    return _json(ws.entities())
+def entities(request: Request, ws: WS):
+    return _read(request, ws, lambda: ws.entities())
 
 
 @router.get("/entities/{key}/mentions", response_model=EntityMentions,
             summary="Who quotes and names an entity: counts by outlet and month, then each place with its span")
-def entity_mentions(ws: WS, key: Annotated[str, PathParam(max_length=128)], filters: Scope,
+def entity_mentions(request: Request, ws: WS, key: Annotated[str, PathParam(max_length=128)], filters: Scope,
                     kind: Annotated[str | None, Query(pattern="^(quote|mention)$",
                                                       description="quote: the entity speaks; mention: it is "
                                                                   "named")] = None,
                     limit: Limit = 200):
-    return _json(ws.entity_mentions(key, kind=kind, limit=limit, filters=filters))
+    return _read(request, ws, lambda: ws.entity_mentions(key, kind=kind, limit=limit, filters=filters))
 
 
 # -- writes (analyst) ------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from narratrace.serve.auth import (
     check_token,
     same_origin,
 )
+from narratrace.serve.cache import ReadCache
 from narratrace.workspace import Workspace
 
 SECURITY_HEADERS = {
@@ -226,6 +227,7 @@ def create_app(workspace: str | Workspace, *, tokens: Tokens | None = None, host
     app.state.throttle = FailureThrottle(max_failures=math.ceil(MAX_FAILURES / workers),
                                          max_name_failures=math.ceil(MAX_NAME_FAILURES / workers))
     app.state.host = host
+    app.state.read_cache = ReadCache()
 
     app.add_middleware(BodyGuard, max_bytes=max_body_bytes())
     app.add_middleware(SecurityHeaders)  # added last, so outermost: it also heads BodyGuard's answers

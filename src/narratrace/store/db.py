@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import re
 import sqlite3
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -80,6 +81,32 @@ def check_sqlite_file(file: Path) -> None:
 def redact(url: str) -> str:
     """The URL without its password, for messages and `stats`."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", str(url))
+
+
+class Revision:
+    """A number that changes whenever anything (this process or another) commits to an SQLite
+    store: ``PRAGMA data_version`` on a read-only connection of its own, which SQLite changes on
+    every commit by any other connection. ``current()`` is None for PostgreSQL, which has no such
+    counter: a caller then caches nothing. One lock: the connection is shared by the server's threads."""
+
+    def __init__(self, url: str) -> None:
+        self._file = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> int | None:
+        if self._file is None:
+            return None
+        with self._lock:
+            if self._conn is None:
+                self._conn = sqlite3.connect(f"file:{quote(self._file)}?mode=ro", uri=True, check_same_thread=False)
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
 
 def make_engine(url: str) -> Engine:

@@ -29,9 +29,12 @@ def _query(*, actor: str | None, cross_audience: bool | None, review: str | None
     # a sentence out of it made the listing cost the documents' size
     ta = func.substr(da.text, sa.start + 1, sa.end - sa.start)
     tb = func.substr(db_.text, sb.start + 1, sb.end - sb.start)
-    q = (select(Contradiction, Actor.key, na.key, nb.key, sa.start, sa.end, sa.language, ta, da.published_at,
-                da.url, da.language, ra.key, ra.audience, sb.start, sb.end, sb.language, tb, db_.published_at,
-                db_.url, db_.language, rb.key, rb.audience, rv.verdict, da.id, db_.id)
+    c = Contradiction  # columns, not the entity: ORM instances cost more than the query (py-spy)
+    q = (select(c.id, c.kind, c.score, c.cross_audience, c.cross_language, c.p_contradict, c.similarity,
+                c.sentence_a_id, c.sentence_b_id, c.folded, Actor.key, na.key, nb.key,
+                sa.start, sa.end, sa.language, ta, da.published_at, da.url, da.language, ra.key, ra.audience,
+                sb.start, sb.end, sb.language, tb, db_.published_at, db_.url, db_.language, rb.key, rb.audience,
+                rv.verdict, da.id, db_.id)
          .outerjoin(Actor, Contradiction.actor_id == Actor.id)
          .join(sa, Contradiction.sentence_a_id == sa.id).join(da, sa.document_id == da.id)
          .outerjoin(ra, da.source_id == ra.id)
@@ -100,17 +103,17 @@ def contradictions(s: Session, *, actor: str | None, cross_audience: bool | None
     out = Records(of=ContradictionInfo)
     per_actor: dict = {}
     for row in s.execute(q):
+        (cid, kind, score, cross_aud, cross_lang, p_contra, sim, sid_a, sid_b, folded, akey, nak, nbk, a0, a1, alang,
+         atext, apub, aurl, adlang, asrc, aaud, b0, b1, blang, btext, bpub, burl, bdlang, bsrc, baud, verdict, adoc,
+         bdoc) = row
         if top:
-            n = per_actor[row[1]] = per_actor.get(row[1], 0) + 1
+            n = per_actor[akey] = per_actor.get(akey, 0) + 1
             if n > top:
                 continue
             if limit and len(out) >= limit:
                 break
-        (c, akey, nak, nbk, a0, a1, alang, atext, apub, aurl, adlang, asrc, aaud,
-         b0, b1, blang, btext, bpub, burl, bdlang, bsrc, baud, verdict, adoc, bdoc) = row
         out.append(ContradictionInfo(
-            c.id, akey, c.kind, round(c.score, 4), c.cross_audience, c.cross_language, c.p_contradict,
-            c.similarity, nak, nbk, c.sentence_a_id, adoc, a0, a1, atext, apub, asrc, aaud, alang or adlang,
-            aurl, c.sentence_b_id, bdoc, b0, b1, btext, bpub, bsrc, baud, blang or bdlang, burl, verdict,
-            c.folded or 0))
+            cid, akey, kind, round(score, 4), cross_aud, cross_lang, p_contra, sim, nak, nbk, sid_a, adoc, a0, a1,
+            atext, apub, asrc, aaud, alang or adlang, aurl, sid_b, bdoc, b0, b1, btext, bpub, bsrc, baud,
+            blang or bdlang, burl, verdict, folded or 0))
     return out
