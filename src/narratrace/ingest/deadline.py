@@ -33,6 +33,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -135,12 +136,25 @@ def timed_pool(workers: int, warm: Callable[[], object] | None = None) -> Proces
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn"),
+            _pool = ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context(_start_method()),
                                         initializer=_start_worker, initargs=(os.getpid(), warm))
         return _pool
 
 
+def _start_method() -> str:
+    """spawn, unless this process's main module cannot be found again by a spawned worker (a script
+    read from stdin: spawn would re-run ``<stdin>`` in every worker and each would die): then
+    fork, whose known faults ``_start_worker`` undoes as far as it can."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path and not os.path.exists(path) and "fork" in multiprocessing.get_all_start_methods():
+        return "fork"
+    return "spawn"
+
+
 def _start_worker(parent: int, warm: Callable[[], object] | None) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a forked worker would keep the server's handlers
+        signal.signal(sig, signal.SIG_DFL)
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="watch-parent").start()
     if warm is not None:
         warm()
