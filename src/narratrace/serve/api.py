@@ -111,7 +111,7 @@ Scope = Annotated[Filters, Depends(request_filters)]
 
 
 def _plain(x: Any) -> Any:
-    """JSON-ready data (for the audit log's detail). Stored times are naive UTC: they leave as
+    """JSON-ready data (the audit log's detail; a record merged into a dict). Stored times are naive UTC: they leave as
     RFC 3339 with 'Z', the spec's date-time (Records.as_dict() writes them without a zone, which
     no client can place)."""
     if x is None or isinstance(x, (str, int, float)):  # the leaves: most calls, so first
