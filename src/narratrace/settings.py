@@ -11,6 +11,7 @@ and CI read.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -125,6 +126,19 @@ def get(name: str) -> str | None:
     setting = BY_NAME[name]
     value = os.environ.get(name, "").strip()
     return value if value else setting.default
+
+
+def megabytes(name: str, *, minimum: float, hint: str) -> int:
+    """The setting ``name``, a number of MB (MiB), in bytes; ``ValueError`` naming it and ``hint``
+    (what to set) when it is not a finite number of at least ``minimum`` MB."""
+    raw = get(name) or ""
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = math.nan
+    if not (math.isfinite(mb) and mb >= minimum):
+        raise ValueError(f"{name} is '{raw[:32]}': {hint}")
+    return int(mb * 2**20)
 
 
 def _cell(text: str) -> str:

@@ -95,14 +95,10 @@ MB = 1024 * 1024
 
 def max_body_bytes() -> int:
     """NARRATRACE_MAX_BODY_MB in bytes; a value that is not a positive number is an InvalidInput."""
-    raw = settings.get("NARRATRACE_MAX_BODY_MB") or ""
     try:
-        mb = float(raw)
-    except ValueError:
-        mb = math.nan
-    if not (math.isfinite(mb) and mb * MB >= 1):
-        raise InvalidInput(f"NARRATRACE_MAX_BODY_MB is '{raw[:32]}': set a positive number of MB (e.g. 64)")
-    return int(mb * MB)
+        return settings.megabytes("NARRATRACE_MAX_BODY_MB", minimum=1 / MB, hint="set a positive number of MB (e.g. 64)")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def error_response(exc: NarratraceError) -> JSONResponse:

@@ -17,7 +17,6 @@ Measured on the demo workspace with 8 readers and a writer committing about 3 ti
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 
@@ -31,14 +30,11 @@ MAX_BODY = 4 * 2**20
 
 def configured_bytes() -> int:
     """NARRATRACE_READ_CACHE_MB in bytes (0: no cache); anything but a number ≥ 0 is an InvalidInput."""
-    raw = settings.get("NARRATRACE_READ_CACHE_MB") or ""
     try:
-        mb = float(raw)
-    except ValueError:
-        mb = math.nan
-    if not (math.isfinite(mb) and mb >= 0):
-        raise InvalidInput(f"NARRATRACE_READ_CACHE_MB is '{raw[:32]}': set a number of MB (64; 0 turns the cache off)")
-    return int(mb * 2**20)
+        return settings.megabytes("NARRATRACE_READ_CACHE_MB", minimum=0,
+                                  hint="set a number of MB (64; 0 turns the cache off)")
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 class ReadCache:
